@@ -1,0 +1,217 @@
+"""Checklist models and parsing from YAML text (pure: no file IO).
+
+A checklist is ordered layers of ordered steps. Each step names the role that signs it, the
+roles that must witness it, what the signature attests, and the evidence to capture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from safetyapp.domain.roles import ROLES, Role
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Scope = Literal["prep", "opening", "handoff", "wrap"]
+EvidenceType = Literal["bool", "int", "text"]
+CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
+
+# An `expect` may name a property of the run's firearm instead of a literal.
+FIREARM_REFS = ("firearm.chambers",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evidence(_Strict):
+    key: Slug
+    label: Text
+    type: EvidenceType
+    expect: bool | int | str | None = None
+
+
+class Step(_Strict):
+    id: Slug
+    title: Text
+    role: Role
+    attests: Text = Field(description="What the signature means, in plain words")
+    prompt: str = ""
+    witnesses: list[Role] = []
+    evidence: list[Evidence] = []
+    na_allowed: bool = False
+    valid_minutes: int | None = Field(default=None, gt=0)
+    distinct_from: list[Slug] = []
+    custody: CustodyAction | None = None
+
+
+class Layer(_Strict):
+    id: Slug
+    title: Text
+    catches: Text = Field(description="Which failure this layer is there to catch")
+    steps: list[Step] = Field(min_length=1)
+
+
+class Checklist(_Strict):
+    id: Slug
+    title: Text
+    version: int = Field(gt=0)
+    scope: Scope
+    description: str = ""
+    hold_resolvers: list[Role] = Field(default=["supervisor", "armorer"], min_length=2)
+    layers: list[Layer] = Field(min_length=1)
+
+    def steps(self) -> list[tuple[Layer, Step]]:
+        return [(layer, step) for layer in self.layers for step in layer.steps]
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for _, s in self.steps() if s.id == step_id), None)
+
+    def layer_of(self, step_id: str) -> Layer | None:
+        return next((layer for layer, s in self.steps() if s.id == step_id), None)
+
+    def digest(self) -> str:
+        """SHA-256 of the checklist's content: names exactly which version a run walked."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ChecklistError(Exception):
+    """A checklist that cannot be used; names the source, each field path and what to do."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def parse_checklist(text: str, source: str) -> Checklist:
+    """Parse and validate one checklist from YAML text; raise ChecklistError on any problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ChecklistError(source, [_yaml_problem(exc)]) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        msg = f"the file is {kind}; a checklist is a mapping with id, title, version, scope, layers"
+        raise ChecklistError(source, [Problem("", msg)])
+    try:
+        checklist = Checklist.model_validate(data)
+    except ValidationError as exc:
+        raise ChecklistError(source, [_pydantic_problem(e, data) for e in exc.errors()]) from None
+    problems = cross_check(checklist)
+    if problems:
+        raise ChecklistError(source, problems)
+    return checklist
+
+
+def cross_check(checklist: Checklist) -> list[Problem]:
+    """Rules across fields that pydantic cannot see one field at a time."""
+    problems: list[Problem] = []
+    seen_layers: set[str] = set()
+    seen_steps: dict[str, str] = {}
+    for li, layer in enumerate(checklist.layers):
+        if layer.id in seen_layers:
+            problems.append(Problem(f"layers[{li}].id", f"duplicate layer id '{layer.id}'"))
+        seen_layers.add(layer.id)
+        for si, step in enumerate(layer.steps):
+            at = f"layers[{li}].steps[{si}]"
+            if step.id in seen_steps:
+                msg = f"duplicate step id '{step.id}' (also at {seen_steps[step.id]}); ids must be unique"
+                problems.append(Problem(f"{at}.id", msg))
+            seen_steps.setdefault(step.id, at)
+            problems.extend(_step_problems(step, at))
+    all_ids = {s.id for _, s in checklist.steps()}
+    for li, layer in enumerate(checklist.layers):
+        for si, step in enumerate(layer.steps):
+            for ri, ref in enumerate(step.distinct_from):
+                at = f"layers[{li}].steps[{si}].distinct_from[{ri}]"
+                if ref == step.id:
+                    problems.append(Problem(at, "a step cannot be distinct from itself"))
+                elif ref not in all_ids:
+                    msg = f"no step '{ref}' in this checklist; use one of: {', '.join(sorted(all_ids))}"
+                    problems.append(Problem(at, msg))
+    if len(set(checklist.hold_resolvers)) < 2:
+        msg = "a hold is resolved by two different people: name two different roles"
+        problems.append(Problem("hold_resolvers", msg))
+    return problems
+
+
+def _step_problems(step: Step, at: str) -> list[Problem]:
+    problems: list[Problem] = []
+    keys: set[str] = set()
+    for ei, ev in enumerate(step.evidence):
+        if ev.key in keys:
+            problems.append(
+                Problem(f"{at}.evidence[{ei}].key", f"duplicate evidence key '{ev.key}'")
+            )
+        keys.add(ev.key)
+        if ev.expect is not None and not _expect_fits(ev):
+            msg = f"expect {ev.expect!r} does not fit type {ev.type}"
+            problems.append(Problem(f"{at}.evidence[{ei}].expect", msg))
+    if step.role in step.witnesses:
+        msg = f"'{step.role}' signs this step, so cannot also be a witness role (a witness is never the signer)"
+        problems.append(Problem(f"{at}.witnesses", msg))
+    return problems
+
+
+def _expect_fits(ev: Evidence) -> bool:
+    if ev.type == "bool":
+        return isinstance(ev.expect, bool)
+    if ev.type == "int":
+        return (isinstance(ev.expect, int) and not isinstance(ev.expect, bool)) or (
+            ev.expect in FIREARM_REFS
+        )
+    return isinstance(ev.expect, str)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    what = getattr(exc, "problem", None) or str(exc)
+    return Problem(where, f"YAML syntax error: {what}; fix the indentation or quoting there")
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_problem(err: Any, data: dict[str, Any]) -> Problem:
+    loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+    path = _loc_path(loc)
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "missing":
+        return Problem(path, f"required field is missing; add `{loc[-1]}:`")
+    if kind == "extra_forbidden":
+        return Problem(path, "unknown field; check its spelling against the checklist format")
+    if kind == "literal_error" and _is_role_loc(loc):
+        return Problem(path, f"'{got}' is not a role; use one of: {', '.join(ROLES)}")
+    if kind == "string_pattern_mismatch":
+        msg = f"'{got}' is not a valid id; use lower-case letters, digits and '-' only"
+        return Problem(path, msg)
+    return Problem(path, f"{err['msg']} (got {got!r})")
+
+
+def _is_role_loc(loc: tuple[int | str, ...]) -> bool:
+    names = [p for p in loc if isinstance(p, str)]
+    return bool(names) and names[-1] in ("role", "witnesses", "hold_resolvers")
