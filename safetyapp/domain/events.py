@@ -59,6 +59,7 @@ def parse_time(text: str) -> datetime:
 def event(
     kind: str,
     now: datetime,
+    /,
     *,
     by: str | None = None,
     role: str | None = None,

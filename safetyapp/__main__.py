@@ -1,0 +1,3 @@
+from safetyapp.cli import main
+
+main()

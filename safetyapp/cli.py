@@ -1,0 +1,688 @@
+"""Command line: the same repository and engine calls the TUI makes, scriptable.
+
+Exit codes: 0 success, 1 refused or a check failed, 2 usage error. Never a traceback: any
+unexpected error is one line on stderr plus the path of a log file with the details.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from safetyapp import __version__
+from safetyapp.checklists import load_bundled, load_file
+from safetyapp.domain import engine
+from safetyapp.domain.auth import hash_pin, pin_problem
+from safetyapp.domain.checklist import ChecklistError
+from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.roles import ROLES
+from safetyapp.paths import log_dir, resolve_store
+from safetyapp.store.journal import StoreError, StoreMissing
+from safetyapp.store.repository import Repository
+from safetyapp.views import hold_view, run_view
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class Refused(click.ClickException):
+    """An action the rules refused, or a check that failed: exit 1, one line on stderr."""
+
+    exit_code = EXIT_REFUSED
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"safetyapp: {self.message}", err=True)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _store_path(ctx: click.Context) -> Path:
+    path: Path = ctx.obj["db"]
+    return path
+
+
+def _open(ctx: click.Context) -> Repository:
+    path = _store_path(ctx)
+    try:
+        repo = Repository.open(path, load_bundled())
+    except StoreMissing:
+        raise Refused(
+            f"no store at {path}; create one with `safetyapp init --production NAME`"
+            " or try `safetyapp demo`"
+        ) from None
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    for warning in repo.journal.warnings:
+        click.echo(f"safetyapp: warning: {warning}", err=True)
+    return repo
+
+
+def _outcome(decision: Decision) -> None:
+    if not decision.ok:
+        raise Refused(f"refused: {decision.refused}")
+
+
+def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
+    repo = _open(ctx)
+    try:
+        decision = repo.do(action, *args, **kw)
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    _outcome(decision)
+    return decision
+
+
+def _emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _read_secret_lines(labels: Sequence[str], *, confirm: bool = False) -> list[str]:
+    """PINs: prompted without echo on a terminal, else one line per person from stdin."""
+    if sys.stdin.isatty():
+        out = []
+        for label in labels:
+            out.append(click.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True))
+        return out
+    wanted = len(labels) * (2 if confirm else 1)
+    lines = [sys.stdin.readline() for _ in range(wanted)]
+    if any(not line for line in lines):
+        raise click.UsageError(
+            f"expected {wanted} PIN line(s) on standard input ({', '.join(labels)})"
+        )
+    pins = [line.rstrip("\r\n") for line in lines]
+    if confirm:
+        pairs = list(zip(pins[::2], pins[1::2], strict=True))
+        if any(a != b for a, b in pairs):
+            raise click.UsageError("the two PIN entries do not match")
+        pins = [a for a, _ in pairs]
+    return pins
+
+
+def _credentials(names: Sequence[str]) -> list[Credential]:
+    pins = _read_secret_lines([f"PIN for {n}" for n in names])
+    return [Credential(n, p) for n, p in zip(names, pins, strict=True)]
+
+
+def _new_pin(name: str) -> dict[str, Any]:
+    (pin,) = _read_secret_lines([f"New PIN for {name}"], confirm=True)
+    problem = pin_problem(pin)
+    if problem:
+        raise click.UsageError(problem)
+    return hash_pin(pin, os.urandom(16))
+
+
+# -- root -------------------------------------------------------------------------------------
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="Store file (default: $SAFETYAPP_DB, else the user data dir).",
+)
+@click.version_option(__version__, prog_name="safetyapp")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Layered firearm safety checks for film sets. With no command, opens the app."""
+    path, is_default = resolve_store(db)
+    ctx.obj = {"db": path, "default": is_default}
+    if ctx.invoked_subcommand is None:
+        from safetyapp.tui.app import run_tui
+
+        run_tui(path, create_dirs=is_default)
+
+
+@cli.command()
+@click.pass_context
+def locate(ctx: click.Context) -> None:
+    """Print where the store and the error logs live."""
+    click.echo(f"store: {_store_path(ctx)}")
+    click.echo(f"logs:  {log_dir()}")
+
+
+@cli.command()
+@click.option("--production", required=True, help="The production's name.")
+@click.pass_context
+def init(ctx: click.Context, production: str) -> None:
+    """Create a new store for one production."""
+    path = _store_path(ctx)
+    if ctx.obj["default"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Repository.create(path, production, load_bundled())
+    except (StoreError, ValueError) as exc:
+        raise Refused(str(exc)) from None
+    click.echo(f"created store for '{production}' at {path}")
+
+
+@cli.command()
+@click.option("--no-tui", is_flag=True, help="Only seed the demo production; do not open the app.")
+@click.pass_context
+def demo(ctx: click.Context, no_tui: bool) -> None:
+    """Seed a demo production (crew with demo PINs, firearms, ammunition) and open the app."""
+    from safetyapp.demo import DEMO_CREW, seed_demo
+
+    path = _store_path(ctx)
+    if ctx.obj["default"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        seeded = seed_demo(path)
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    if seeded:
+        click.echo(f"demo production seeded at {path}", err=True)
+        for name, roles, pin in DEMO_CREW:
+            click.echo(f"  {name:<16} {', '.join(roles):<20} PIN {pin}", err=True)
+    if not no_tui:
+        from safetyapp.tui.app import run_tui
+
+        run_tui(path, create_dirs=False)
+
+
+# -- crew -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def crew() -> None:
+    """Crew members, their roles and PINs."""
+
+
+@crew.command("add")
+@click.argument("name")
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeatable."
+)
+@click.pass_context
+def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
+    """Add a crew member; their PIN is entered twice (stdin: two lines)."""
+    repo = _open(ctx)
+    if name.strip() in repo.state.crew:
+        raise Refused(f"refused: there is already a crew member named '{name.strip()}'")
+    pin = _new_pin(name)
+    _outcome(repo.do(engine.add_crew, name, list(roles), pin))
+    click.echo(f"added {name.strip()} ({', '.join(roles)})")
+
+
+@crew.command("pin")
+@click.argument("name")
+@click.option("--by", "by", default=None, help="Who authorises (default: NAME themselves).")
+@click.pass_context
+def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
+    """Change NAME's PIN (their current PIN), or reset it (a supervisor's PIN)."""
+    authoriser = by or name
+    (cred,) = _credentials([authoriser])
+    pin = _new_pin(name)
+    _act(ctx, engine.set_pin, name, cred, pin)
+    click.echo(f"PIN set for {name}")
+
+
+@crew.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def crew_list(ctx: click.Context, as_json: bool) -> None:
+    """List the crew."""
+    state = _open(ctx).state
+    rows = [{"name": m.name, "roles": m.roles} for m in state.crew.values()]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']}\t{', '.join(row['roles'])}")
+
+
+# -- inventory --------------------------------------------------------------------------------
+
+
+@cli.group()
+def firearm() -> None:
+    """The firearms inventory."""
+
+
+@firearm.command("add")
+@click.argument("serial")
+@click.option("--description", required=True)
+@click.option("--kind", required=True, type=click.Choice(engine.FIREARM_KINDS))
+@click.option(
+    "--chambers", type=click.IntRange(min=1), default=None, help="Chambers/rounds it holds."
+)
+@click.pass_context
+def firearm_add(
+    ctx: click.Context, serial: str, description: str, kind: str, chambers: int | None
+) -> None:
+    """Add a firearm by serial number."""
+    _act(ctx, engine.add_firearm, serial, description, kind, chambers)
+    click.echo(f"added firearm {serial.strip()}")
+
+
+@firearm.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def firearm_list(ctx: click.Context, as_json: bool) -> None:
+    """List the firearms."""
+    state = _open(ctx).state
+    rows = [
+        {"serial": f.serial, "description": f.description, "kind": f.kind, "chambers": f.chambers}
+        for f in state.firearms.values()
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['serial']}\t{row['kind']}\t{row['description']}")
+
+
+@cli.group()
+def ammo() -> None:
+    """Ammunition lots."""
+
+
+@ammo.command("add")
+@click.argument("lot")
+@click.option("--type", "ammo_type", required=True, type=click.Choice(["dummy", "blank", "live"]))
+@click.option("--count", required=True, type=click.IntRange(min=0))
+@click.option("--source", default="", help="Where the lot came from.")
+@click.pass_context
+def ammo_add(ctx: click.Context, lot: str, ammo_type: str, count: int, source: str) -> None:
+    """Declare an ammunition lot. Live ammunition is refused and raises a hold."""
+    _act(ctx, engine.add_ammo, lot, ammo_type, count, source)
+    click.echo(f"declared lot {lot.strip()}: {count} {ammo_type}")
+
+
+@ammo.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def ammo_list(ctx: click.Context, as_json: bool) -> None:
+    """List the ammunition lots."""
+    state = _open(ctx).state
+    rows = [
+        {"lot": a.lot, "type": a.type, "count": a.count, "source": a.source}
+        for a in state.lots.values()
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['lot']}\t{row['type']}\t{row['count']}\t{row['source']}")
+
+
+# -- checklists -------------------------------------------------------------------------------
+
+
+@cli.group()
+def checklists() -> None:
+    """The checklists."""
+
+
+@checklists.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def checklists_list(as_json: bool) -> None:
+    """List the bundled checklists."""
+    try:
+        found = load_bundled()
+    except ChecklistError as exc:
+        raise Refused(str(exc)) from None
+    rows = [
+        {"id": c.id, "title": c.title, "scope": c.scope, "version": c.version}
+        for c in found.values()
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\tv{row['version']}\t{row['scope']}\t{row['title']}")
+
+
+@checklists.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
+def checklists_validate(paths: tuple[str, ...]) -> None:
+    """Check checklist files (default: the bundled ones) without touching the store."""
+    targets = [Path(p) for p in paths]
+    if not targets:
+        from safetyapp.checklists import bundled_dir
+
+        targets = sorted(bundled_dir().glob("*.yaml"))
+    bad = 0
+    for path in targets:
+        try:
+            checklist = load_file(path)
+        except ChecklistError as exc:
+            bad += 1
+            click.echo(str(exc), err=True)
+            continue
+        click.echo(f"{path}: ok ({checklist.id} v{checklist.version}, {checklist.scope})")
+    if bad:
+        raise Refused(f"{bad} of {len(targets)} checklist file(s) invalid")
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def run() -> None:
+    """Walk checklists: start a run, sign steps, see its status."""
+
+
+@run.command("start")
+@click.argument("checklist_id", metavar="CHECKLIST")
+@click.option("--firearm", "firearm_serial", default=None)
+@click.option("--performer", default=None)
+@click.option("--scene", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def run_start(
+    ctx: click.Context,
+    checklist_id: str,
+    firearm_serial: str | None,
+    performer: str | None,
+    scene: str | None,
+    as_json: bool,
+) -> None:
+    """Start a run of CHECKLIST (opening, handoff, wrap)."""
+    repo = _open(ctx)
+    checklist = repo.checklist(checklist_id)
+    if checklist is None:
+        known = ", ".join(repo.checklists)
+        raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
+    decision = repo.do(
+        engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
+    )
+    _outcome(decision)
+    run_id = decision.events[0]["run"]
+    if as_json:
+        _emit_json({"id": run_id})
+    else:
+        click.echo(f"started {run_id}: {checklist.title}")
+
+
+@run.command("sign")
+@click.argument("run_id", metavar="RUN")
+@click.argument("step_id", metavar="STEP")
+@click.option("--by", "names", multiple=True, required=True, help="Signer, then each witness.")
+@click.option("--evidence", "evidence", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--fail", "failed", is_flag=True, help="Record the step as failed (raises a hold).")
+@click.option("--na", "na_reason", default=None, help="Not applicable, with the reason.")
+@click.option("--note", default="")
+@click.pass_context
+def run_sign(
+    ctx: click.Context,
+    run_id: str,
+    step_id: str,
+    names: tuple[str, ...],
+    evidence: tuple[str, ...],
+    failed: bool,
+    na_reason: str | None,
+    note: str,
+) -> None:
+    """Sign STEP of RUN. PINs: one stdin line per --by, in order."""
+    if failed and na_reason is not None:
+        raise click.UsageError("--fail and --na exclude each other")
+    values: dict[str, str] = {}
+    for item in evidence:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--evidence takes KEY=VALUE, got {item!r}")
+        values[key.strip()] = value
+    repo = _open(ctx)
+    creds = _credentials(names)
+    result: engine.Result = "fail" if failed else ("na" if na_reason is not None else "pass")
+    decision = repo.do(
+        engine.sign,
+        run_id,
+        step_id,
+        creds[0],
+        witnesses=creds[1:],
+        result=result,
+        evidence=values,
+        note=note,
+        na_reason=na_reason or "",
+    )
+    _outcome(decision)
+    signed = decision.events[0]
+    click.echo(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
+    for extra in decision.events[1:]:
+        if extra["kind"] == "hold-raised":
+            hold = extra["data"]["hold"]
+            click.echo(f"HOLD {hold}: {extra['note']}", err=True)
+        elif extra["kind"] == "run-completed":
+            click.echo(f"{run_id} complete")
+    if signed["result"] == "fail":
+        raise Refused(f"step failed: {run_id} is on HOLD until resolved")
+
+
+@run.command("status")
+@click.argument("run_id", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def run_status(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """Show a run: each step's state, who signed, open holds."""
+    repo = _open(ctx)
+    found = repo.state.runs.get(run_id)
+    if found is None:
+        raise Refused(f"no run {run_id}")
+    view = run_view(repo.state, found)
+    if as_json:
+        _emit_json(view)
+        return
+    click.echo(f"{view['id']}  {view['title']}  [{view['state'].upper()}]")
+    for step in view["steps"]:
+        who = f" — {step['signed_by']} {step['time']}" if step.get("signed_by") else ""
+        click.echo(f"  {step['state']:<7} {step['layer']}/{step['id']} ({step['role']}){who}")
+    for hold in view["holds"]:
+        click.echo(f"  HOLD {hold['id']}: {hold['reason']}")
+
+
+@run.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def run_list(ctx: click.Context, as_json: bool) -> None:
+    """List runs."""
+    state = _open(ctx).state
+    rows = [
+        {
+            "id": r.id,
+            "checklist": r.checklist.id,
+            "state": state.run_status(r),
+            "firearm": r.firearm,
+            "performer": r.performer,
+            "day": r.day,
+        }
+        for r in state.runs.values()
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['checklist']}\t{row['state']}\t{row['firearm'] or ''}")
+
+
+# -- holds ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def hold() -> None:
+    """Holds: stop work, and resolve with a corrective action."""
+
+
+@hold.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--open", "only_open", is_flag=True, help="Only open holds.")
+@click.pass_context
+def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
+    """List holds."""
+    state = _open(ctx).state
+    rows = [hold_view(h) for h in state.holds.values() if h.open or not only_open]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}")
+
+
+@hold.command("raise")
+@click.option("--by", "name", required=True)
+@click.option("--reason", required=True)
+@click.option("--run", "run_id", default=None, help="Hold one run; without it, the whole day.")
+@click.pass_context
+def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -> None:
+    """Stop work (anyone, any time). PIN on stdin."""
+    (cred,) = _credentials([name])
+    decision = _act(ctx, engine.raise_hold, cred, reason, run=run_id)
+    raised = decision.events[0]
+    click.echo(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
+
+
+@hold.command("resolve")
+@click.argument("hold_id", metavar="HOLD")
+@click.option("--by", "names", multiple=True, required=True, help="Two people, in the named roles.")
+@click.option("--action", required=True, help="The corrective action taken.")
+@click.pass_context
+def hold_resolve(ctx: click.Context, hold_id: str, names: tuple[str, ...], action: str) -> None:
+    """Resolve a hold: corrective action, signed by two different people. PINs on stdin."""
+    creds = _credentials(names)
+    _act(ctx, engine.resolve_hold, hold_id, creds, action)
+    click.echo(f"{hold_id} resolved")
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def _parse_when(value: str | None, *, end: bool) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.UsageError(f"not a date: {value!r}; use YYYY-MM-DD or an ISO time") from None
+    if len(value) == 10 and end:
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--since", default=None, help="YYYY-MM-DD or ISO time (UTC unless given).")
+@click.option("--until", default=None)
+@click.option("--by", "by", default=None, help="Only events by this person.")
+@click.option("--firearm", "serial", default=None)
+@click.option("--kind", default=None, help="Only this event kind.")
+@click.option("--flagged", is_flag=True, help="Only failures, refusals, holds, lockouts.")
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    as_json: bool,
+    as_csv: bool,
+    since: str | None,
+    until: str | None,
+    by: str | None,
+    serial: str | None,
+    kind: str | None,
+    flagged: bool,
+) -> None:
+    """Read the record, filtered."""
+    from safetyapp.audit.export import to_csv
+    from safetyapp.audit.query import AuditFilter, select
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    repo = _open(ctx)
+    flt = AuditFilter(
+        since=_parse_when(since, end=False),
+        until=_parse_when(until, end=True),
+        by=by,
+        firearm=serial,
+        kind=kind,
+        flagged=flagged,
+    )
+    rows = select(repo, flt)
+    if as_json:
+        _emit_json(rows)
+    elif as_csv:
+        click.echo(to_csv(rows), nl=False)
+    else:
+        for row in rows:
+            who = f"{row['by']} ({row['role']})" if row["by"] else "-"
+            where = " ".join(x for x in (row["run"], row["step"]) if x)
+            result = (row["result"] or "").upper()
+            click.echo(
+                f"{row['seq']:>6} {row['time'][:19]} {row['kind']:<16} {result:<8} {who} {where}"
+                f" {row['note']}".rstrip()
+            )
+
+
+@cli.command()
+@click.option("--against", "checkpoint", default=None, help="A head hash printed earlier.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def verify(ctx: click.Context, checkpoint: str | None, as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad event."""
+    from safetyapp.store.chain import contains_checkpoint
+
+    repo = _open(ctx)
+    result = repo.journal.verify()
+    found = None
+    if checkpoint is not None and result.ok:
+        found = contains_checkpoint(repo.journal.records(), checkpoint.strip().lower())
+    if as_json:
+        _emit_json(
+            {
+                "ok": result.ok and (checkpoint is None or found is not None),
+                "count": result.count,
+                "head_hash": result.head_hash,
+                "first_bad_seq": result.first_bad_seq,
+                "problem": result.problem,
+                "checkpoint_seq": found,
+            }
+        )
+    if not result.ok:
+        raise Refused(f"chain BROKEN in {repo.path}: {result.problem}")
+    if checkpoint is not None and found is None:
+        raise Refused(
+            f"checkpoint {checkpoint} is NOT in this record: events were cut or rewritten since"
+        )
+    if not as_json:
+        click.echo(f"chain OK: {result.count} events, head {result.head_hash}")
+        if found is not None:
+            click.echo(f"checkpoint found at event {found}")
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def _crash(exc: BaseException) -> NoReturn:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    detail = "".join(traceback.format_exception(exc))
+    where = "(could not write a log)"
+    try:
+        directory = log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        log = directory / f"error-{stamp}-{os.getpid()}.log"
+        log.write_text(detail, encoding="utf-8")
+        where = str(log)
+    except OSError:
+        pass
+    click.echo(
+        f"safetyapp: unexpected error: {type(exc).__name__}: {exc} (details: {where})", err=True
+    )
+    sys.exit(EXIT_REFUSED)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="safetyapp", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("safetyapp: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the one place that turns any surprise into a clear line
+        _crash(exc)

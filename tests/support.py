@@ -1,0 +1,145 @@
+"""Test support: a pure in-memory world (state + frozen clock) and walkers for whole checklists.
+
+PINs here are hashed with a tiny scrypt cost so the suite stays fast; the production cost is
+used everywhere else (CLI tests, demo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from safetyapp.checklists import load_bundled
+from safetyapp.domain import engine
+from safetyapp.domain.auth import hash_pin
+from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.state import State
+
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+CHECKLISTS = load_bundled()
+
+ARMORER = ("Alex Reyes", ["armorer"], "1111")
+AD = ("Jordan Lee", ["ad"], "2222")
+ACTOR = ("Casey Morgan", ["actor"], "3333")
+ACTOR2 = ("Riley Chen", ["actor"], "4444")
+SUPERVISOR = ("Pat Okafor", ["supervisor"], "5555")
+ACTOR3 = ("Sam Ortiz", ["actor"], "6666")
+CREW = [ARMORER, AD, ACTOR, ACTOR2, SUPERVISOR, ACTOR3]
+PINS = {name: pin for name, _, pin in CREW}
+
+
+def cheap_pin(pin: str) -> dict[str, Any]:
+    return hash_pin(pin, b"test-salt-16byte", n=16)
+
+
+def cred(person: tuple[str, list[str], str] | str) -> Credential:
+    name = person if isinstance(person, str) else person[0]
+    return Credential(name, PINS[name])
+
+
+class World:
+    """State folded from the engine's own events, with a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.now = START
+        self.log: list[dict[str, Any]] = []
+
+    def tick(self, minutes: float = 1) -> None:
+        self.now += timedelta(minutes=minutes)
+
+    def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
+        decision = action(self.state, *args, now=self.now, **kwargs)
+        for event in decision.events:
+            event = {**event, "seq": len(self.log) + 1}
+            self.log.append(event)
+            self.state.apply(event)
+        self.tick(0.5)
+        return decision
+
+    def kinds(self) -> list[str]:
+        return [e["kind"] for e in self.log]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return next(e for e in reversed(self.log) if e["kind"] == kind)
+
+
+def setup_world(crew: list[tuple[str, list[str], str]] | None = None) -> World:
+    world = World()
+    assert world.do(engine.create_production, "Test Production").ok
+    for name, roles, pin in crew or CREW:
+        PINS.setdefault(name, pin)
+        assert world.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
+    assert world.do(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6).ok
+    assert world.do(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
+    assert world.do(engine.add_ammo, "D-1", "dummy", 36, "Prop house").ok
+    return world
+
+
+def start(world: World, checklist: str, **context: Any) -> str:
+    decision = world.do(engine.start_run, CHECKLISTS[checklist], **context)
+    assert decision.ok, decision.refused
+    return str(decision.events[0]["run"])
+
+
+def sign(
+    world: World,
+    run: str,
+    step: str,
+    by: Any,
+    *witnesses: Any,
+    evidence: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Decision:
+    return world.do(
+        engine.sign,
+        run,
+        step,
+        cred(by),
+        witnesses=[cred(w) for w in witnesses],
+        evidence=evidence or {},
+        **kwargs,
+    )
+
+
+OPENING = [
+    ("meeting-held", AD, (ARMORER,), {"attendees": "24", "concerns-read": "yes"}),
+    ("no-other-duties", ARMORER, (), {"other-duties": "no"}),
+    ("lots-listed", ARMORER, (AD,), {"lots": "1", "unlabelled": "0"}),
+    ("live-rounds-zero", ARMORER, (AD,), {"live-rounds": "0", "unidentified-rounds": "0"}),
+    ("dummies-inert", ARMORER, (AD,), {"dummies-checked": "36", "failed-inert-check": "0"}),
+    ("checkout", ARMORER, (), {"firearms-out": "2"}),
+]
+
+
+def handoff_steps(actor: Any, chambers: int = 6) -> list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]:
+    return [
+        ("rounds-loaded", ARMORER, (AD,), {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
+        ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
+        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": "dummies x6"}),
+        ("announced", AD, (), {"line-of-fire-clear": "yes"}),
+        ("hand-over", ARMORER, (actor,), {}),
+        ("performer-check", actor, (), {"witnessed-show-clear": "yes"}),
+        ("returned", ARMORER, (actor,), {"rounds-expended": "0", "reinspected-clear": "yes"}),
+    ]  # fmt: skip
+
+
+WRAP = [
+    ("locked-up", ARMORER, (AD,), {"firearms-locked": "2", "missing": "0"}),
+    ("counts-reconciled", ARMORER, (AD,), {"discrepancies": "0"}),
+    ("incidents-reviewed", SUPERVISOR, (), {"open-concerns": "0"}),
+]
+
+
+def walk(world: World, run: str, steps: list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]) -> None:
+    for step, by, witnesses, evidence in steps:
+        decision = sign(world, run, step, by, *witnesses, evidence=evidence)
+        assert decision.ok, f"{step}: {decision.refused}"
+        assert decision.events[0]["result"] == "pass", decision.events[0]["note"]
+
+
+def open_day(world: World) -> str:
+    run = start(world, "opening")
+    walk(world, run, OPENING)
+    return run
