@@ -22,7 +22,11 @@ RESERVED_KEYS = frozenset({"seq", "prev_hash", "hash"})
 # One encoder built once: json.dumps() with non-default options builds a new encoder per call.
 # The output is byte-identical to
 # json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# check_circular=False only skips bookkeeping (records read from JSON cannot be cyclic); the
+# strict encoder used for new payloads keeps the check, so a cyclic payload is a ValueError.
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+).encode
 # Same output, but refuses NaN/Infinity (not JSON); used when sealing new records.
 _encode_strict = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -124,7 +128,9 @@ def _walk(records: Iterable[Mapping[str, Any]], stop_at: str | None) -> tuple[Ve
                 False, n - 1, prev, n, f"event {n}: not a valid record ({type(e).__name__}: {e})"
             ), False
         if seq != n or type(seq) is not int:
-            return VerifyResult(False, n - 1, prev, n, f"event {n}: expected seq {n}, found {seq!r}"), False
+            return VerifyResult(
+                False, n - 1, prev, n, f"event {n}: expected seq {n}, found {seq!r}"
+            ), False
         if actual != claimed:
             return VerifyResult(
                 False,

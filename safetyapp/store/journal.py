@@ -1,0 +1,675 @@
+"""The store: an append-only, hash-chained, crash-safe, locked event log in one JSON Lines file.
+
+This module is the app's only IO. Layout and guarantees:
+
+- One record per line: canonical JSON (see :mod:`safetyapp.store.chain`) + ``"\\n"``, UTF-8.
+  Line *n* holds the record with ``seq == n``.
+- Appends take a cross-process lock (``<path>.lock``), pick up what other processes appended,
+  write all new lines with one ``os.write`` on an ``O_APPEND`` descriptor and ``fsync``. When
+  :meth:`Journal.append` returns, the events are on disk. On a write error the file is cut back to
+  its previous size and nothing is recorded.
+- Opening never changes a damaged file: any structural problem raises :class:`StoreCorrupt`.
+  The one exception is a *torn tail* (bytes after the last newline, left by a crash in the middle
+  of an append that never returned): those bytes are moved to a side file and the store opens
+  without them.
+- Hash mismatches are not an open error: they are tampering, reported by :meth:`Journal.verify`.
+- Reads go through TinyDB (:attr:`Journal.db`) backed by the in-memory records; TinyDB cannot
+  write (:class:`AppendOnlyError`).
+
+A :class:`Journal` object is not thread-safe; use one per thread (or guard it).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import stat
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import filelock
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from safetyapp.store.chain import GENESIS, VerifyResult, canonical, seal_line, verify_chain
+
+__all__ = [
+    "AppendOnlyError",
+    "Journal",
+    "JournalStorage",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreLocked",
+    "StoreMissing",
+]
+
+Record = dict[str, Any]
+EVENTS_TABLE = "events"
+_LOCK_POLL_SECONDS = 0.002
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class StoreError(Exception):
+    """Base class. ``str(e)`` is a complete one-line message for a user (path + what to do)."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class StoreMissing(StoreError):
+    """There is no file at the path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no safetyapp store at {path}; check the path, or create a new store there", path
+        )
+
+
+class StoreCorrupt(StoreError):
+    """The file is structurally damaged (or was changed underneath us). It was not modified."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        where = f" at line {line}" if line is not None else ""
+        super().__init__(
+            f"store file {path} is damaged{where}: {problem}; the file was left untouched - "
+            "keep a copy and restore the store from a backup before using it again",
+            path,
+        )
+        self.line = line
+        self.problem = problem
+
+
+class StoreLocked(StoreError):
+    """The writer lock was not acquired within the timeout."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__(
+            f"another safetyapp process is writing to {path} (waited {timeout:g} s); try again",
+            path,
+        )
+        self.timeout = timeout
+
+
+class AppendOnlyError(StoreError):
+    """Something tried to modify or remove records (e.g. a TinyDB write)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_record(path: Path, line: int, rec: Any) -> None:
+    """Structural check of one parsed line (line number == expected seq)."""
+    if type(rec) is not dict:
+        raise StoreCorrupt(path, line, f"expected a JSON object, found {type(rec).__name__}")
+    seq = rec.get("seq")
+    if type(seq) is not int:
+        raise StoreCorrupt(path, line, "missing or non-integer 'seq'")
+    if seq != line:
+        raise StoreCorrupt(
+            path,
+            line,
+            f"expected seq {line}, found {seq} (an event is duplicated, missing or out of order)",
+        )
+    for key in ("prev_hash", "hash"):
+        value = rec.get(key)
+        if not isinstance(value, str) or len(value) != 64:
+            raise StoreCorrupt(path, line, f"missing or malformed '{key}'")
+    if not isinstance(rec.get("kind"), str):
+        raise StoreCorrupt(path, line, "missing or non-string 'kind'")
+
+
+def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
+    """Parse ``data`` (complete lines, each ending in ``"\\n"``) starting at line ``first_line``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = first_line + data.count(b"\n", 0, e.start)
+        raise StoreCorrupt(path, line, "bytes that are not valid UTF-8 text") from None
+    lines = text.split("\n")
+    lines.pop()  # data ends with "\n": the last piece is ""
+    loads = json.loads
+    out: list[Record] = []
+    append = out.append
+    for n, line_text in enumerate(lines, first_line):
+        try:
+            rec = loads(line_text)
+        except ValueError:
+            raise StoreCorrupt(path, n, "the line is not valid JSON") from None
+        _check_record(path, n, rec)
+        append(rec)
+    return out
+
+
+def _last_line(data: bytes) -> bytes:
+    """The final line of ``data`` (which ends in ``"\\n"``), newline included."""
+    return data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+
+
+def _pread_exact(fd: int, size: int, offset: int) -> bytes:
+    parts: list[bytes] = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        view = view[n:]
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Not every filesystem lets a directory be opened or fsynced; the data itself is already synced.
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_hint(e: OSError) -> str:
+    if e.errno == errno.ENOSPC:
+        return "free some disk space and retry"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "make sure the file and its folder are writable, then retry"
+    return "check the disk, then retry"
+
+
+def _strerror(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
+# --------------------------------------------------------------------------- journal
+
+
+class Journal:
+    """One store file. Build with :meth:`create` or :meth:`open`, not directly."""
+
+    path: Path
+    warnings: list[str]
+
+    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.warnings = []
+        self._lock_timeout = lock_timeout
+        self._lock = filelock.FileLock(f"{self.path}.lock", timeout=lock_timeout)
+        self._records: list[Record] = []
+        self._offset = 0  # bytes of complete lines parsed into _records
+        self._size_seen = 0  # file size at the last read (> _offset: unfinished bytes at the end)
+        self._last_line = b""  # bytes of the last parsed line, to notice rewrites
+        self._file_id: tuple[int, int] | None = None
+        self._table: dict[str, Record] | None = None  # TinyDB view, built lazily
+        self._db: _JournalDB | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def create(
+        cls, path: Path, first: list[dict[str, Any]], *, lock_timeout: float = 10.0
+    ) -> Journal:
+        """Create a new store holding ``first`` (at least one event), atomically.
+
+        Refuses (:class:`StoreError`) if anything exists at ``path`` or its folder is missing.
+        """
+        path = Path(path)
+        if not first:
+            raise ValueError("a new store needs at least one event (e.g. a 'store-created' event)")
+        records: list[Record] = []
+        lines: list[str] = []
+        prev = GENESIS
+        for seq, payload in enumerate(first, 1):
+            rec, line = seal_line(payload, seq, prev)
+            records.append(rec)
+            lines.append(line)
+            prev = rec["hash"]
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+
+        parent = path.parent
+        if not parent.is_dir():
+            raise StoreError(
+                f"cannot create a store at {path}: the folder {parent} does not exist; "
+                "create the folder first or choose another location",
+                path,
+            )
+        exists_msg = (
+            f"cannot create a store at {path}: something already exists there and was not "
+            "changed; open it instead, or choose another name"
+        )
+        if os.path.lexists(path):
+            raise StoreError(exists_msg, path)
+        tmp = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)  # atomic, and never replaces an existing file
+            except FileExistsError:
+                raise StoreError(exists_msg, path) from None
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise
+                # No hard links on this filesystem: exclusive create + write + fsync instead.
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                except FileExistsError:
+                    raise StoreError(exists_msg, path) from None
+                try:
+                    _write_all(fd, data)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            raise StoreError(
+                f"could not create a store at {path}: {_strerror(e)}; nothing was created; "
+                f"{_write_hint(e)}",
+                path,
+            ) from e
+        finally:
+            with suppress(OSError):
+                os.unlink(tmp)
+        _fsync_dir(parent)
+
+        j = cls(path, lock_timeout=lock_timeout)
+        st = os.stat(path)
+        j._file_id = (st.st_dev, st.st_ino)
+        j._records = records
+        j._offset = j._size_seen = len(data)
+        j._last_line = _last_line(data)
+        return j
+
+    @classmethod
+    def open(cls, path: Path, *, lock_timeout: float = 10.0) -> Journal:
+        """Open an existing store.
+
+        :class:`StoreMissing` if there is no file; :class:`StoreCorrupt` (file untouched) on any
+        structural problem. A torn tail is moved to ``<path>.torn-<UTC time>`` (see
+        :attr:`warnings`).
+        """
+        j = cls(Path(path), lock_timeout=lock_timeout)
+        data, file_id = j._read_file()
+        if not data:
+            raise StoreCorrupt(j.path, None, "empty store file (0 bytes), not a safetyapp store")
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            raise StoreCorrupt(j.path, 1, "no complete line, not a safetyapp store")
+        body = data[:end]
+        j._records = _parse_lines(j.path, body, 1)
+        j._offset = end
+        j._size_seen = len(data)
+        j._last_line = _last_line(body)
+        j._file_id = file_id
+        if end < len(data):
+            j._recover_torn_tail_on_open()
+        return j
+
+    def _read_file(self) -> tuple[bytes, tuple[int, int]]:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StoreMissing(self.path) from None
+        except OSError as e:
+            raise StoreError(
+                f"cannot read the store {self.path}: {_strerror(e)}; check its permissions",
+                self.path,
+            ) from e
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise StoreError(
+                    f"{self.path} is not a regular file, so it is not a safetyapp store; "
+                    "check the path",
+                    self.path,
+                )
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read()
+            return data, (st.st_dev, st.st_ino)
+        except OSError as e:
+            raise StoreError(
+                f"cannot read the store {self.path}: {_strerror(e)}; check the disk", self.path
+            ) from e
+        finally:
+            os.close(fd)
+
+    def _recover_torn_tail_on_open(self) -> None:
+        try:
+            with self.locked():
+                if self._size_seen > self._offset:
+                    self._move_torn_tail_locked()
+        except (StoreLocked, StoreCorrupt):
+            raise
+        except (StoreError, OSError) as e:
+            # Cannot write here (read-only file or folder): leave the file alone, ignore the tail.
+            n = self._size_seen - self._offset
+            self.warnings.append(
+                f"{self.path} ends with {n} bytes of an unfinished write (an append interrupted "
+                "by a crash, never confirmed); the file cannot be changed here, so they were "
+                f"left in place and ignored ({e})"
+            )
+
+    def _move_torn_tail_locked(self) -> None:
+        """With the lock held: move bytes after the last complete line to a side file."""
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            if size <= self._offset:
+                self._size_seen = size
+                return
+            tail = _pread_exact(fd, size - self._offset, self._offset)
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            side = Path(f"{self.path}.torn-{stamp}")
+            k = 1
+            while True:
+                try:
+                    sfd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                    break
+                except FileExistsError:
+                    k += 1
+                    side = Path(f"{self.path}.torn-{stamp}-{k}")
+            try:
+                _write_all(sfd, tail)
+                os.fsync(sfd)
+            finally:
+                os.close(sfd)
+            _fsync_dir(self.path.parent)
+            os.ftruncate(fd, self._offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._size_seen = self._offset
+        self.warnings.append(
+            f"{self.path} ended with {len(tail)} bytes of an unfinished write (an append "
+            f"interrupted by a crash, never confirmed); they were moved to {side} and the store "
+            "was opened without them"
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def records(self) -> list[Record]:
+        """All records, in order. This is the journal's own list (no copy): do not mutate it
+        or the records in it."""
+        return self._records
+
+    @property
+    def head_hash(self) -> str:
+        """Hash of the last record (what a report prints)."""
+        return str(self._records[-1]["hash"]) if self._records else GENESIS
+
+    @property
+    def last_seq(self) -> int:
+        return int(self._records[-1]["seq"]) if self._records else 0
+
+    def refresh(self) -> list[Record]:
+        """Pick up records appended by other processes since our last read; return them.
+
+        Raises :class:`StoreCorrupt` if the part already read was changed, cut or replaced.
+        Unfinished bytes at the end (a write in progress, or a torn tail) are left for later.
+        """
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StoreCorrupt(
+                self.path, None, "the file was removed or renamed by another program"
+            ) from None
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != self._file_id:
+                raise StoreCorrupt(self.path, None, "the file was replaced by another program")
+            size = st.st_size
+            if size < self._offset:
+                raise StoreCorrupt(
+                    self.path,
+                    None,
+                    f"changed by another program: it is now {size} bytes, shorter than the "
+                    f"{self._offset} bytes already read",
+                )
+            n = len(self._last_line)
+            if _pread_exact(fd, n, self._offset - n) != self._last_line:
+                raise StoreCorrupt(
+                    self.path,
+                    self.last_seq,
+                    "changed by another program: this line is not what was read earlier",
+                )
+            if size == self._offset:
+                self._size_seen = size
+                return []
+            chunk = _pread_exact(fd, size - self._offset, self._offset)
+        finally:
+            os.close(fd)
+        self._size_seen = self._offset + len(chunk)
+        end = chunk.rfind(b"\n") + 1
+        if end == 0:
+            return []
+        complete = chunk[:end]
+        new = _parse_lines(self.path, complete, self.last_seq + 1)
+        self._extend(new, complete)
+        return new
+
+    def verify(self) -> VerifyResult:
+        """Re-read the file from disk and check the whole chain (seq, hashes, links).
+
+        Also flags a line that is not byte-for-byte the canonical JSON of its record (an edit
+        that kept the meaning). An unfinished line at the end is ignored, as on open.
+        """
+        data, _ = self._read_file()
+        body = data[: data.rfind(b"\n") + 1]
+        bad_line: int | None = None
+        bad_problem = ""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad_line = body.count(b"\n", 0, e.start) + 1
+            bad_problem = "bytes that are not valid UTF-8 text"
+            text = body[: body.rfind(b"\n", 0, e.start) + 1].decode("utf-8")
+        lines = text.split("\n")
+        lines.pop()
+        records: list[Record] = []
+        loads = json.loads
+        for n, line_text in enumerate(lines, 1):
+            try:
+                rec = loads(line_text)
+            except ValueError:
+                bad_line, bad_problem = n, "the line is not valid JSON"
+                break
+            if type(rec) is not dict:
+                bad_line, bad_problem = n, "the line is not a JSON object"
+                break
+            if canonical(rec) != line_text:
+                bad_line = n
+                bad_problem = "the stored text was edited (it is not in the form the app writes)"
+                break
+            records.append(rec)
+        result = verify_chain(records)
+        if not result.ok:
+            return result
+        if bad_line is not None:
+            return VerifyResult(False, result.count, result.head_hash, bad_line,
+                                f"event {bad_line}: {bad_problem}")  # fmt: skip
+        if not records:
+            return VerifyResult(False, 0, GENESIS, 1, "the store holds no events")
+        return result
+
+    # ------------------------------------------------------------------ writing
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the writer lock (re-entrant); on entry, pick up other processes' appends."""
+        try:
+            self._lock.acquire(timeout=self._lock_timeout, poll_interval=_LOCK_POLL_SECONDS)
+        except filelock.Timeout:
+            raise StoreLocked(self.path, self._lock_timeout) from None
+        except OSError as e:
+            raise StoreError(
+                f"cannot lock the store {self.path}: the lock file cannot be created in "
+                f"{self.path.parent} ({_strerror(e)}); make sure that folder is writable",
+                self.path,
+            ) from e
+        try:
+            self.refresh()
+            yield
+        finally:
+            self._lock.release()
+
+    def append(self, payloads: list[dict[str, Any]]) -> list[Record]:
+        """Append events (each a dict with a string ``kind``); return the sealed records.
+
+        All or nothing, and durable (fsynced) when it returns. Raises ValueError for an invalid
+        payload and :class:`StoreError` if the file cannot be written (nothing is recorded then).
+        """
+        payloads = list(payloads)
+        if not payloads:
+            return []
+        with self.locked():
+            if self._size_seen > self._offset:
+                # A writer crashed mid-append since we opened: set its bytes aside first.
+                self._move_torn_tail_locked()
+            seq = self.last_seq
+            prev = self.head_hash
+            sealed: list[Record] = []
+            lines: list[str] = []
+            for payload in payloads:
+                seq += 1
+                rec, line = seal_line(payload, seq, prev)
+                prev = rec["hash"]
+                sealed.append(rec)
+                lines.append(line)
+            data = ("\n".join(lines) + "\n").encode("utf-8")
+            self._write_locked(data)
+            self._extend(sealed, data)
+        return sealed
+
+    def _write_locked(self, data: bytes) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as e:
+            raise StoreError(
+                f"could not write to {self.path}: {_strerror(e)}; nothing was recorded; "
+                f"{_write_hint(e)}",
+                self.path,
+            ) from e
+        try:
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError as e:
+                try:
+                    os.ftruncate(fd, self._offset)
+                    os.fsync(fd)
+                    self._size_seen = self._offset
+                    outcome = "nothing was recorded"
+                except OSError:
+                    outcome = (
+                        "part of it may be on disk; reopen the store, which sets an unfinished "
+                        "entry aside, and check what was recorded"
+                    )
+                raise StoreError(
+                    f"could not write to {self.path}: {_strerror(e)}; {outcome}; {_write_hint(e)}",
+                    self.path,
+                ) from e
+        finally:
+            os.close(fd)
+
+    def _extend(self, new: list[Record], raw: bytes) -> None:
+        self._records.extend(new)
+        self._offset += len(raw)
+        self._size_seen = max(self._size_seen, self._offset)
+        self._last_line = _last_line(raw)
+        if self._table is not None:
+            table = self._table
+            for rec in new:
+                table[str(rec["seq"])] = rec
+        if self._db is not None:
+            self._db.clear_query_caches()
+
+    # ------------------------------------------------------------------ query layer
+
+    @property
+    def db(self) -> TinyDB:
+        """TinyDB over the records: table ``"events"`` (also the default table), doc_id == seq.
+
+        Read-only: any TinyDB write raises :class:`AppendOnlyError`. Query results are TinyDB
+        Documents (shallow copies); do not mutate nested values.
+        """
+        if self._db is None:
+            self._db = _JournalDB(self, storage=JournalStorage)
+        return self._db
+
+    def _events_table(self) -> dict[str, Record]:
+        if self._table is None:
+            self._table = {str(rec["seq"]): rec for rec in self._records}
+        return self._table
+
+
+class JournalStorage(Storage):
+    """TinyDB storage serving a :class:`Journal`'s records from memory. Cannot change them."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        # A fresh outer dict each time: TinyDB's Table mutates what read() returns.
+        return {EVENTS_TABLE: self.journal._events_table()}
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        current = self.journal._events_table()
+        events = data.get(EVENTS_TABLE)
+        same = events is current or events == current
+        others_empty = all(not table for name, table in data.items() if name != EVENTS_TABLE)
+        if same and others_empty:
+            return  # e.g. table creation: changes nothing
+        raise AppendOnlyError(
+            f"the store {self.journal.path} is append-only: records cannot be changed or removed "
+            "(attempted through TinyDB); add new events with Journal.append()",
+            self.journal.path,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class _AppendOnlyTable(Table):
+    """TinyDB table whose every write is refused (before it can touch the shared records)."""
+
+    def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
+        if not self._read_table():
+            probe: dict[int, Mapping[str, Any]] = {}
+            updater(probe)
+            if not probe:
+                return  # changes nothing (e.g. persist_empty table creation)
+        storage = self.storage
+        path = storage.journal.path if isinstance(storage, JournalStorage) else None
+        raise AppendOnlyError(
+            f"the store {path} is append-only: table {self.name!r} cannot be changed through "
+            "TinyDB; add new events with Journal.append()",
+            path,
+        )
+
+
+class _JournalDB(TinyDB):
+    table_class = _AppendOnlyTable
+    default_table_name = EVENTS_TABLE
+
+    def clear_query_caches(self) -> None:
+        for table in self._tables.values():
+            table.clear_cache()
