@@ -111,7 +111,7 @@ def add_firearm(
         return Decision([], f"kind must be one of: {', '.join(FIREARM_KINDS)}")
     if chambers is not None and chambers < 1:
         return Decision([], "chambers must be at least 1")
-    data = {"serial": serial, "description": description, "kind": kind, "chambers": chambers}
+    data: dict[str, Any] = {"serial": serial, "description": description, "kind": kind, "chambers": chambers}
     return Decision([ev.event(ev.FIREARM_ADDED, now, **data)])
 
 
@@ -135,7 +135,7 @@ def add_ammo(
         return Decision([], f"ammunition type must be one of: {', '.join(AMMO_TYPES)}")
     if count < 0:
         return Decision([], "count cannot be negative")
-    data = {"lot": lot, "type": ammo_type, "count": count, "source": source}
+    data: dict[str, Any] = {"lot": lot, "type": ammo_type, "count": count, "source": source}
     return Decision([ev.event(ev.AMMO_ADDED, now, **data)])
 
 
@@ -157,7 +157,7 @@ def start_run(
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
     day = state.day.number if state.day else len(state.days) + 1
-    data = {
+    data: dict[str, Any] = {
         "checklist_id": checklist.id,
         "version": checklist.version,
         "digest": checklist.digest(),

@@ -1,0 +1,279 @@
+"""The CLI end to end, through a real subprocess on a real store file: a full day, then refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+PINS = {
+    "Alex Reyes": "1111",
+    "Jordan Lee": "2222",
+    "Casey Morgan": "3333",
+    "Riley Chen": "4444",
+    "Pat Okafor": "5555",
+}
+ROLES = {
+    "Alex Reyes": "armorer",
+    "Jordan Lee": "ad",
+    "Casey Morgan": "actor",
+    "Riley Chen": "actor",
+    "Pat Okafor": "supervisor",
+}
+
+
+class Cli:
+    def __init__(self, tmp: Path) -> None:
+        self.db = tmp / "record.jsonl"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYAPP")}
+        self.env["XDG_STATE_HOME"] = str(tmp / "state")
+        self.env["XDG_DATA_HOME"] = str(tmp / "data")
+
+    def __call__(
+        self, *args: str, stdin: str = "", code: int | None = 0
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "safetyapp", "--db", str(self.db), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+        )
+        if code is not None:
+            assert proc.returncode == code, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    def sign(
+        self, run: str, step: str, by: Sequence[str], code: int | None = 0, **evidence: str
+    ) -> subprocess.CompletedProcess[str]:
+        args = ["run", "sign", run, step]
+        for name in by:
+            args += ["--by", name]
+        for key, value in evidence.items():
+            args += ["--evidence", f"{key.replace('_', '-')}={value}"]
+        return self(*args, stdin="".join(PINS[n] + "\n" for n in by), code=code)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A store with a production, crew, two firearms and a dummy lot, and the day opened."""
+    cli = Cli(tmp_path_factory.mktemp("cli"))
+    cli("init", "--production", "Dusk Rider")
+    for name, role in ROLES.items():
+        pin = PINS[name]
+        cli("crew", "add", name, "--role", role, stdin=f"{pin}\n{pin}\n")
+    cli("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
+        "--chambers", "6")  # fmt: skip
+    cli("firearm", "add", "RUB-2", "--description", "Rubber pistol", "--kind", "rubber")
+    cli("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Prop house")
+    run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
+    armorer, ad = "Alex Reyes", "Jordan Lee"
+    cli.sign(run, "meeting-held", [ad, armorer], attendees="24", concerns_read="yes")
+    cli.sign(run, "no-other-duties", [armorer], other_duties="no")
+    cli.sign(run, "lots-listed", [armorer, ad], lots="1", unlabelled="0")
+    cli.sign(run, "live-rounds-zero", [armorer, ad], live_rounds="0", unidentified_rounds="0")
+    cli("run", "sign", run, "dummies-inert", "--by", armorer, "--by", ad, "--na",
+        "no dummies loose today", stdin="1111\n2222\n")  # fmt: skip
+    cli.sign(run, "checkout", [armorer], firearms_out="2")
+    return cli
+
+
+def walk_handoff(cli: Cli, serial: str, actor: str, chambers: str) -> str:
+    armorer, ad = "Alex Reyes", "Jordan Lee"
+    run = json.loads(
+        cli("run", "start", "handoff", "--firearm", serial, "--performer", actor, "--scene", "12A",
+            "--json").stdout
+    )["id"]  # fmt: skip
+    cli.sign(run, "rounds-loaded", [armorer, ad], dummies="6", blanks="0", live_rounds="0")
+    cli.sign(run, "inspect", [armorer, ad, actor], bore_clear="yes", chambers_seen=chambers,
+             loads_as_listed="yes")  # fmt: skip
+    cli.sign(run, "ad-confirms", [ad, armorer], chambers_seen=chambers, state_called="cold")
+    cli.sign(run, "announced", [ad], line_of_fire_clear="yes")
+    cli.sign(run, "hand-over", [armorer, actor])
+    cli.sign(run, "performer-check", [actor], witnessed_show_clear="yes")
+    cli.sign(run, "returned", [armorer, actor], rounds_expended="0", reinspected_clear="yes")
+    return run
+
+
+def test_full_day_by_distinct_crew(day: Cli) -> None:
+    first = walk_handoff(day, "COLT-1", "Casey Morgan", "6")
+    second = walk_handoff(day, "RUB-2", "Riley Chen", "0")
+    status = json.loads(day("run", "status", first, "--json").stdout)
+    assert status["state"] == "complete" and status["checklist"] == "handoff"
+    assert {s["state"] for s in status["steps"]} == {"passed"}
+    step = status["steps"][1]
+    assert set(step) >= {"id", "layer", "role", "witnesses", "evidence", "state"}
+    assert step["witnesses"] == ["ad", "actor"]
+    assert json.loads(day("run", "status", second, "--json").stdout)["state"] == "complete"
+    wrap = json.loads(day("run", "start", "wrap", "--json").stdout)["id"]
+    day.sign(wrap, "locked-up", ["Alex Reyes", "Jordan Lee"], firearms_locked="2", missing="0")
+    day.sign(wrap, "counts-reconciled", ["Alex Reyes", "Jordan Lee"], discrepancies="0")
+    day.sign(wrap, "incidents-reviewed", ["Pat Okafor"], open_concerns="0")
+    events = json.loads(day("audit", "--json").stdout)
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("day-opened") == 1 and kinds[-1] == "day-wrapped"
+    fields = {
+        "seq",
+        "time",
+        "kind",
+        "by",
+        "role",
+        "run",
+        "step",
+        "result",
+        "note",
+        "hash",
+        "prev_hash",
+    }
+    assert all(fields <= set(e) for e in events)
+    assert all("pin" not in (e.get("data") or {}) for e in events)
+    signers = {e["by"] for e in events if e["kind"] == "signed"}
+    assert signers == set(PINS)
+    verify = day("verify")
+    assert verify.stdout.startswith("chain OK:")
+    # After wrap, no handoff starts: the day is closed.
+    late = day("run", "start", "handoff", "--firearm", "COLT-1", "--performer", "Casey Morgan",
+               code=1)  # fmt: skip
+    assert "no open day" in late.stderr
+
+
+@pytest.fixture(scope="module")
+def crewed_store(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A store with crew and a firearm, built once through the CLI; each test gets a copy."""
+    cli = Cli(tmp_path_factory.mktemp("template"))
+    cli("init", "--production", "P")
+    for name, role in ROLES.items():
+        cli("crew", "add", name, "--role", role, stdin=f"{PINS[name]}\n{PINS[name]}\n")
+    cli("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
+        "--chambers", "6")  # fmt: skip
+    return cli.db.read_bytes()
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, crewed_store: bytes) -> Cli:
+    cli = Cli(tmp_path)
+    cli.db.write_bytes(crewed_store)
+    return cli
+
+
+def test_refusals_exit_1_with_a_reason_and_are_recorded(fresh: Cli) -> None:
+    run = json.loads(fresh("run", "start", "opening", "--json").stdout)["id"]
+    out_of_order = fresh.sign(run, "checkout", ["Alex Reyes"], code=1, firearms_out="1")
+    assert "out of order" in out_of_order.stderr
+    wrong_role = fresh.sign(run, "meeting-held", ["Casey Morgan", "Alex Reyes"], code=1,
+                            attendees="3", concerns_read="yes")  # fmt: skip
+    assert "not crewed as 1st AD" in wrong_role.stderr
+    same = fresh.sign(run, "meeting-held", ["Jordan Lee", "Jordan Lee"], code=1,
+                      attendees="3", concerns_read="yes")  # fmt: skip
+    assert "same person" in same.stderr
+    bad_pin = fresh("run", "sign", run, "meeting-held", "--by", "Jordan Lee", "--by",
+                    "Alex Reyes", stdin="9731\n1111\n", code=1)  # fmt: skip
+    assert "wrong PIN" in bad_pin.stderr
+    refused = json.loads(fresh("audit", "--json", "--flagged").stdout)
+    assert [e["data"]["code"] for e in refused] == [
+        "out-of-order", "wrong-role", "same-person", "wrong-pin",
+    ]  # fmt: skip
+    assert "9731" not in fresh.db.read_text()
+
+
+def test_handoff_before_opening_is_refused(fresh: Cli) -> None:
+    out = fresh("run", "start", "handoff", "--firearm", "COLT-1", "--performer", "Casey Morgan",
+                code=1)  # fmt: skip
+    assert "complete the opening checklist" in out.stderr
+
+
+def test_failed_step_holds_and_two_people_resolve(fresh: Cli) -> None:
+    run = json.loads(fresh("run", "start", "opening", "--json").stdout)["id"]
+    fresh.sign(run, "meeting-held", ["Jordan Lee", "Alex Reyes"], attendees="3",
+               concerns_read="yes")  # fmt: skip
+    failed = fresh.sign(run, "no-other-duties", ["Alex Reyes"], code=1, other_duties="yes")
+    assert "HOLD H0001" in failed.stderr
+    holds = json.loads(fresh("hold", "list", "--json").stdout)
+    assert holds[0]["state"] == "open" and holds[0]["run"] == run
+    blocked = fresh.sign(run, "lots-listed", ["Alex Reyes", "Jordan Lee"], code=1,
+                         lots="1", unlabelled="0")  # fmt: skip
+    assert "HOLD" in blocked.stderr
+    alone = fresh("hold", "resolve", "H0001", "--by", "Pat Okafor", "--by", "Pat Okafor",
+                  "--action", "x", stdin="5555\n5555\n", code=1)  # fmt: skip
+    assert "two different people" in alone.stderr
+    fresh("hold", "resolve", "H0001", "--by", "Pat Okafor", "--by", "Alex Reyes", "--action",
+          "Props duties reassigned to the props assistant", stdin="5555\n1111\n")  # fmt: skip
+    status = json.loads(fresh("run", "status", run, "--json").stdout)
+    assert status["state"] == "open"
+    assert status["steps"][1]["state"] == "open"  # the failed layer reopened from its first step
+
+
+def test_live_ammunition_is_refused_and_holds_the_day(fresh: Cli) -> None:
+    out = fresh("ammo", "add", "L-1", "--type", "live", "--count", "5", code=1)
+    assert "live" in out.stderr
+    holds = json.loads(fresh("hold", "list", "--json").stdout)
+    assert holds[0]["cause"] == "live-ammunition" and holds[0]["run"] is None
+    assert json.loads(fresh("ammo", "list", "--json").stdout) == []
+
+
+def test_raise_hold_by_anyone(fresh: Cli) -> None:
+    out = fresh("hold", "raise", "--by", "Riley Chen", "--reason", "Set feels unsafe",
+                stdin="4444\n")  # fmt: skip
+    assert "HOLD H0001" in out.stdout
+    started = fresh("run", "start", "opening", code=1)
+    assert "on HOLD" in started.stderr
+
+
+def test_lists_in_json(fresh: Cli) -> None:
+    crew = json.loads(fresh("crew", "list", "--json").stdout)
+    assert {"name": "Alex Reyes", "roles": ["armorer"]} in crew
+    lists = json.loads(fresh("checklists", "list", "--json").stdout)
+    assert {c["id"] for c in lists} >= {"opening", "handoff", "wrap"}
+    assert set(lists[0]) == {"id", "title", "scope", "version"}
+    firearms = json.loads(fresh("firearm", "list", "--json").stdout)
+    assert firearms[0]["serial"] == "COLT-1"
+
+
+def test_usage_errors_exit_2(fresh: Cli) -> None:
+    fresh("crew", "add", "X", "--role", "producer", code=2)
+    fresh("run", "sign", "R0001", code=2)
+    fresh("audit", "--since", "yesterday", code=2)
+    missing_pins = fresh("run", "sign", "R0001", "meeting-held", "--by", "A", "--by", "B",
+                         stdin="1\n", code=2)  # fmt: skip
+    assert "expected 2 PIN line(s)" in missing_pins.stderr
+
+
+def test_pin_rules_on_crew_add(fresh: Cli) -> None:
+    short = fresh("crew", "add", "New", "--role", "actor", stdin="12\n12\n", code=2)
+    assert "4 to 12 digits" in short.stderr
+    mismatch = fresh("crew", "add", "New", "--role", "actor", stdin="1234\n4321\n", code=2)
+    assert "do not match" in mismatch.stderr
+
+
+def test_verify_names_the_first_bad_event_after_a_one_byte_change(fresh: Cli) -> None:
+    raw = fresh.db.read_bytes()
+    lines = raw.split(b"\n")
+    assert b"Jordan Lee" in lines[2]
+    lines[2] = lines[2].replace(b"Jordan Lee", b"Jordon Lee", 1)
+    fresh.db.write_bytes(b"\n".join(lines))
+    out = fresh("verify", code=1)
+    assert "BROKEN" in out.stderr and "event 3" in out.stderr
+
+
+def test_missing_store_is_explained(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    out = cli("crew", "list", code=1)
+    assert "no store at" in out.stderr and "safetyapp init" in out.stderr
+
+
+def test_checklists_validate_reports_bad_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\ntitle: X\nversion: 1\nscope: handoff\nlayers: []\n")
+    cli = Cli(tmp_path)
+    out = cli("checklists", "validate", str(bad), code=1)
+    assert f"{bad}: layers" in out.stderr
+    assert not cli.db.exists()  # validate never touches the store
+    ok = cli("checklists", "validate")
+    assert "handoff.yaml: ok" in ok.stdout
