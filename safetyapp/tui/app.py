@@ -1,9 +1,184 @@
-"""Placeholder until the TUI lands (issue 3)."""
+"""The Textual app: a thin shell that owns the repository and wires screens and bindings."""
 
 from __future__ import annotations
 
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from safetyapp.checklists import load_bundled
+from safetyapp.domain.engine import Decision
+from safetyapp.paths import log_dir
+from safetyapp.store.journal import StoreError, StoreMissing
+from safetyapp.store.repository import Clock, Repository, utc_now
+
+
+class SafetyApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "safetyapp"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("h", "raise_hold", "Raise HOLD", id="raise-hold", priority=False),
+    ]
+
+    revision: reactive[int] = reactive(0, init=False)
+    """Bumped whenever the record changes (here or in another process); screens re-render."""
+
+    def __init__(
+        self,
+        store: Path,
+        *,
+        clock: Clock = utc_now,
+        poll_seconds: float = 2.0,
+        create_dirs: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store_path = store
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.create_dirs = create_dirs
+        self.repo: Repository | None = None
+        self.store_warning: str | None = None
+        self.crash_log: Path | None = None
+        self._seen_holds: set[str] = set()
+
+    # -- start-up -------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from safetyapp.tui.screens.board import BoardScreen
+        from safetyapp.tui.screens.welcome import StoreErrorScreen, WelcomeScreen
+
+        try:
+            self.repo = Repository.open(self.store_path, load_bundled(), self.clock)
+        except StoreMissing:
+            self.push_screen(WelcomeScreen())
+            return
+        except StoreError as exc:
+            self.push_screen(StoreErrorScreen(str(exc)))
+            return
+        self._after_open()
+        self.push_screen(BoardScreen())
+
+    def use_repository(self, repo: Repository) -> None:
+        """Called by the welcome screen once a production or the demo exists."""
+        from safetyapp.tui.screens.board import BoardScreen
+
+        self.repo = repo
+        self._after_open()
+        self.switch_screen(BoardScreen())
+
+    def _after_open(self) -> None:
+        assert self.repo is not None
+        if self.repo.journal.warnings:
+            self.store_warning = " ".join(self.repo.journal.warnings)
+            self.notify(self.store_warning, title="Store", severity="warning", markup=False)
+        self._seen_holds = {h.id for h in self.repo.state.open_holds()}
+        self.set_interval(self.poll_seconds, self.poll_store)
+
+    # -- the one way screens change the record --------------------------------------------------
+    def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
+        """Run an engine action against the store; a store failure comes back as a refusal."""
+        assert self.repo is not None
+        try:
+            decision = self.repo.do(action, *args, **kwargs)
+        except StoreError as exc:
+            decision = Decision([], f"not recorded: {exc}")
+        self.changed()
+        return decision
+
+    def poll_store(self) -> None:
+        """Pick up what other processes (the CLI, a second terminal) appended."""
+        if self.repo is None:
+            return
+        try:
+            fresh = self.repo.refresh()
+        except StoreError as exc:
+            self.notify(str(exc), title="Store", severity="error", markup=False, timeout=30)
+            return
+        if fresh:
+            self.changed()
+
+    def changed(self) -> None:
+        assert self.repo is not None
+        holds = self.repo.state.open_holds()
+        new = [h for h in holds if h.id not in self._seen_holds]
+        self._seen_holds = {h.id for h in holds}
+        if new:
+            self.bell()
+            for hold in new:
+                self.notify(
+                    f"{hold.id}: {hold.reason}", title="HOLD", severity="error", markup=False
+                )
+        self.revision += 1
+
+    # -- actions available everywhere -----------------------------------------------------------
+    def action_raise_hold(self) -> None:
+        if self.repo is None:
+            return
+        from safetyapp.tui.screens.holds import RaiseHoldModal
+
+        run_id = getattr(self.screen, "run_id", None)
+        self.push_screen(RaiseHoldModal(run_id))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.repo is None:
+            return
+        from safetyapp.tui.screens import board
+
+        yield SystemCommand("Raise a HOLD", "Stop work: anyone, any time", self.action_raise_hold)
+        for title, help_text, name in board.PALETTE:
+            yield SystemCommand(title, help_text, _board_action(self, name))
+
+    def switch_to_board(self) -> None:
+        from safetyapp.tui.screens.board import BoardScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, BoardScreen):
+            self.pop_screen()
+
+    # -- errors (private Textual hooks; textual is pinned exactly) -------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        """No traceback for users: log it, exit, and say where the log is (see run_tui)."""
+        self.crash_log = write_crash_log(error)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual's default prints a traceback *with local variables* (PINs among them): never.
+        self.bell()
+        self._close_messages_no_wait()
+
+
+def _board_action(app: SafetyApp, name: str) -> Callable[[], Any]:
+    def run() -> None:
+        app.switch_to_board()
+        app.call_later(app.run_action, f"screen.{name}")
+
+    return run
+
+
+def write_crash_log(error: BaseException) -> Path | None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        directory = log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"error-{stamp}-{os.getpid()}.log"
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
 
 
 def run_tui(path: Path, *, create_dirs: bool) -> None:
-    raise SystemExit(f"the TUI is not built yet; use the CLI (store: {path})")
+    app = SafetyApp(path, create_dirs=create_dirs)
+    app.run()
+    if app.crash_log is not None or app.return_code not in (0, None):
+        where = app.crash_log or "(no log written)"
+        raise SystemExit(f"safetyapp: the app stopped on an unexpected error (details: {where})")

@@ -1,0 +1,163 @@
+"""Audit review: every event, filtered; the chain's verify status; the full event; exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Checkbox, Input, Select, Static
+
+from safetyapp.audit.export import to_csv
+from safetyapp.audit.query import AuditFilter, select
+from safetyapp.domain import events as ev
+from safetyapp.tui.screens.base import SafetyScreen
+from safetyapp.tui.text import visible
+from safetyapp.tui.widgets.event_log import HEADER, EventLog
+
+
+class AuditScreen(SafetyScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Board", id="back"),
+        Binding("slash", "focus_filter", "Filter", id="filter"),
+        Binding("f", "toggle_flagged", "Flagged only", id="flagged"),
+        Binding("v", "verify", "Verify chain", id="verify"),
+        Binding("e", "export('csv')", "Export CSV", id="export-csv"),
+        Binding("j", "export('json')", "Export JSON", id="export-json"),
+    ]
+    DEFAULT_CSS = """
+    AuditScreen #filters { height: auto; }
+    AuditScreen #filters Input { width: 1fr; }
+    AuditScreen #filters Select { width: 24; }
+    AuditScreen #filters Checkbox { width: auto; }
+    AuditScreen #log-header { color: $text-muted; }
+    AuditScreen #detail { height: 7; border-top: solid $primary; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        yield Static("Verifying the hash chain…", id="verify-status", classes="title")
+        with Horizontal(id="filters"):
+            yield Input(id="who", placeholder="person")
+            yield Input(id="firearm", placeholder="firearm serial")
+            yield Input(id="since", placeholder="since YYYY-MM-DD")
+            yield Input(id="until", placeholder="until YYYY-MM-DD")
+            kinds = [(k, k) for k in ev.KINDS]
+            yield Select(kinds, prompt="any kind", id="kind")
+            yield Checkbox("flagged", id="only-flagged")
+        yield Static(HEADER, id="log-header", markup=False)
+        yield EventLog(id="log")
+        yield Static(id="detail", markup=False)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(EventLog).focus()
+        self.action_verify()
+
+    def refresh_view(self) -> None:
+        super().refresh_view()
+        self.apply_filter(keep_end=True)
+
+    # -- filtering ------------------------------------------------------------------------------
+    def current_filter(self) -> AuditFilter | str:
+        values = {w: self.query_one(f"#{w}", Input).value.strip() for w in ("who", "firearm")}
+        when: dict[str, datetime | None] = {}
+        for name in ("since", "until"):
+            text = self.query_one(f"#{name}", Input).value.strip()
+            when[name] = None
+            if text:
+                try:
+                    moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+                except ValueError:
+                    return f"'{text}' is not a date (YYYY-MM-DD)"
+                if name == "until" and len(text) == 10:
+                    moment = moment.replace(hour=23, minute=59, second=59)
+                when[name] = moment
+        kind = self.query_one("#kind", Select).value
+        return AuditFilter(
+            since=when["since"],
+            until=when["until"],
+            by=values["who"] or None,
+            firearm=values["firearm"] or None,
+            kind=None if kind is Select.NULL else str(kind),
+            flagged=self.query_one("#only-flagged", Checkbox).value,
+        )
+
+    def apply_filter(self, *, keep_end: bool = False) -> None:
+        flt = self.current_filter()
+        log = self.query_one(EventLog)
+        if isinstance(flt, str):
+            self.query_one("#detail", Static).update(flt)
+            return
+        rows = select(self.repo, flt)
+        log.set_rows(rows, keep_end=keep_end)
+        self.query_one("#log-header", Static).update(f"{HEADER}   [{len(rows)} events]")
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _filter_changed(self) -> None:
+        self.apply_filter()
+
+    @on(EventLog.Highlighted)
+    def _show_detail(self, message: EventLog.Highlighted) -> None:
+        record = message.record
+        text = (
+            "" if record is None else visible(json.dumps(record, ensure_ascii=False, indent=None))
+        )
+        self.query_one("#detail", Static).update(text)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#who", Input).focus()
+
+    def action_toggle_flagged(self) -> None:
+        box = self.query_one("#only-flagged", Checkbox)
+        box.value = not box.value
+
+    # -- verify and export ----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def action_verify(self) -> None:
+        result = self.repo.journal.verify()
+        if result.ok:
+            text = f"✔ CHAIN OK · {result.count} events · head {result.head_hash}"
+        else:
+            text = f"✖ CHAIN BROKEN at event {result.first_bad_seq}: {result.problem}"
+        self.app.call_from_thread(self._show_verify, text, result.ok)
+
+    def _show_verify(self, text: str, ok: bool) -> None:
+        status = self.query_one("#verify-status", Static)
+        status.update(Content(text))
+        status.set_class(not ok, "error")
+
+    def action_export(self, fmt: str) -> None:
+        log = self.query_one(EventLog)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        folder = self.repo.path.parent / "exports"
+        path = folder / f"audit-{stamp}.{fmt}"
+        try:
+            folder.mkdir(exist_ok=True)
+            path.write_text(_export_text(log.rows, fmt), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Export failed: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"{len(log.rows)} events exported to {path}", markup=False, timeout=10)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _export_text(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "csv":
+        return to_csv(rows)
+    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+
+
+def default_export_dir(store: Path) -> Path:
+    return store.parent / "exports"

@@ -1,0 +1,59 @@
+"""What every full screen shares: header, the status banner, the footer, live refresh."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from safetyapp.domain.state import State
+from safetyapp.tui.widgets.banner import StatusBanner
+
+if TYPE_CHECKING:
+    from safetyapp.store.repository import Repository
+    from safetyapp.tui.app import SafetyApp
+
+
+class SafetyScreen(Screen[None]):
+    """A screen that shows the banner and re-renders whenever the record changes."""
+
+    @property
+    def safety(self) -> SafetyApp:
+        from safetyapp.tui.app import SafetyApp
+
+        return cast(SafetyApp, self.app) if isinstance(self.app, SafetyApp) else self.app  # type: ignore[return-value]
+
+    @property
+    def repo(self) -> Repository:
+        repo = self.safety.repo
+        assert repo is not None
+        return repo
+
+    @property
+    def state(self) -> State:
+        return self.repo.state
+
+    def compose_banner(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield StatusBanner(id="banner")
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", self._on_revision, init=False)
+        self.refresh_view()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_view()
+
+    def _on_revision(self, _: int) -> None:
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Re-render from the current state; subclasses extend."""
+        banner = self.query(StatusBanner)
+        if banner:
+            banner.first().show_state(self.state, self.safety.store_warning)

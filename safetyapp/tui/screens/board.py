@@ -1,0 +1,196 @@
+"""The status board (home): the day, each firearm, open runs, open holds."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from safetyapp.domain import engine
+from safetyapp.domain.state import Run, State
+from safetyapp.tui.screens.base import SafetyScreen
+from safetyapp.tui.text import lit, short_time, word
+
+PALETTE = [
+    ("Open the day", "Start the opening checklist: safety meeting, ammunition check", "open_day"),
+    ("Start a handoff", "One firearm to one performer for one setup", "new_handoff"),
+    ("Wrap the day", "Custody back, counts reconciled, locked up", "wrap"),
+    ("Resolve a hold", "Corrective action signed by two people", "resolve_hold"),
+    ("Audit log", "Every event, filtered, verified, exported", "audit"),
+    ("Crew", "Crew members, roles and PINs", "crew"),
+    ("Firearms and ammunition", "Inventory and ammunition lots", "inventory"),
+]
+
+
+class BoardScreen(SafetyScreen):
+    BINDINGS = [
+        Binding("o", "open_day", "Open day", id="open-day"),
+        Binding("n", "new_handoff", "Handoff", id="new-handoff"),
+        Binding("w", "wrap", "Wrap", id="wrap"),
+        Binding("enter", "walk", "Walk run", id="walk", show=False),
+        Binding("r", "resolve_hold", "Resolve hold", id="resolve-hold"),
+        Binding("a", "audit", "Audit", id="audit"),
+        Binding("c", "crew", "Crew", id="crew"),
+        Binding("i", "inventory", "Inventory", id="inventory"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with VerticalScroll(id="board"):
+            yield Static("Runs (Enter to walk)", classes="section")
+            yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+            yield Static("Open holds", classes="section")
+            yield DataTable(id="holds", cursor_type="row")
+            yield Static("Firearms", classes="section")
+            yield DataTable(id="firearms", cursor_type="row")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#runs", DataTable).add_columns(
+            "Run", "Checklist", "State", "Firearm", "Performer", "Next step"
+        )
+        self.query_one("#holds", DataTable).add_columns("Hold", "Scope", "Raised", "Reason")
+        self.query_one("#firearms", DataTable).add_columns(
+            "Serial", "Kind", "Where", "Last inspected"
+        )
+        super().on_mount()
+        self.query_one("#runs", DataTable).focus()
+
+    def refresh_view(self) -> None:
+        super().refresh_view()
+        state = self.state
+        runs = self.query_one("#runs", DataTable)
+        runs.clear()
+        for run in _runs_to_show(state):
+            nxt = run.next_step()
+            runs.add_row(
+                run.id,
+                run.checklist.id,
+                word(state.run_status(run)),
+                lit(run.firearm or ""),
+                lit(run.performer or ""),
+                lit(nxt.title if nxt and run.completed_at is None else ""),
+                key=run.id,
+            )
+        if not runs.row_count:
+            runs.add_row("—", _next_hint(state), "", "", "", "", key="-")
+        holds = self.query_one("#holds", DataTable)
+        holds.clear()
+        for hold in state.open_holds():
+            scope = f"run {hold.run}" if hold.run else "WHOLE DAY"
+            holds.add_row(
+                word("hold") + " " + hold.id, scope, short_time(hold.raised_at), lit(hold.reason)
+            )
+        if not holds.row_count:
+            holds.add_row("none", "", "", "")
+        firearms = self.query_one("#firearms", DataTable)
+        firearms.clear()
+        for serial, fa in state.firearms.items():
+            where, inspected = _whereabouts(state, serial)
+            firearms.add_row(lit(serial), fa.kind, lit(where), lit(inspected))
+
+    # -- actions --------------------------------------------------------------------------------
+    def _start(self, checklist_id: str, **context: str | None) -> None:
+        checklist = self.repo.checklist(checklist_id)
+        if checklist is None:
+            self.notify(f"no checklist '{checklist_id}' installed", severity="error", markup=False)
+            return
+        decision = self.safety.act(engine.start_run, checklist, **context)
+        if not decision.ok:
+            self.app.bell()
+            self.notify(decision.refused or "", title="Refused", severity="error", markup=False)
+            return
+        self.open_run(str(decision.events[0]["run"]))
+
+    def open_run(self, run_id: str) -> None:
+        from safetyapp.tui.screens.walk import WalkScreen
+
+        self.app.push_screen(WalkScreen(run_id))
+
+    def action_open_day(self) -> None:
+        self._start("opening")
+
+    def action_wrap(self) -> None:
+        self._start("wrap")
+
+    def action_new_handoff(self) -> None:
+        from safetyapp.tui.screens.handoff import StartHandoffModal
+
+        def started(choice: tuple[str, str, str] | None) -> None:
+            if choice is not None:
+                firearm, performer, scene = choice
+                self._start("handoff", firearm=firearm, performer=performer, scene=scene or None)
+
+        self.app.push_screen(StartHandoffModal(), started)
+
+    def action_walk(self) -> None:
+        runs = self.query_one("#runs", DataTable)
+        if runs.row_count == 0:
+            return
+        key = runs.coordinate_to_cell_key(runs.cursor_coordinate).row_key.value
+        if key and key in self.state.runs:
+            self.open_run(key)
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key and key in self.state.runs:
+            self.open_run(key)
+
+    def action_resolve_hold(self) -> None:
+        from safetyapp.tui.screens.holds import ResolveHoldModal
+
+        if not self.state.open_holds():
+            self.notify("There is no open hold.", markup=False)
+            return
+        self.app.push_screen(ResolveHoldModal())
+
+    def action_audit(self) -> None:
+        from safetyapp.tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen())
+
+    def action_crew(self) -> None:
+        from safetyapp.tui.screens.crew import CrewScreen
+
+        self.app.push_screen(CrewScreen())
+
+    def action_inventory(self) -> None:
+        from safetyapp.tui.screens.inventory import InventoryScreen
+
+        self.app.push_screen(InventoryScreen())
+
+
+def _runs_to_show(state: State) -> list[Run]:
+    """Open runs first, then today's completed ones, newest first."""
+    day = state.day.number if state.day else (state.days[-1].number if state.days else None)
+    runs = [r for r in state.runs.values() if r.completed_at is None or r.day == day]
+    return sorted(runs, key=lambda r: (r.completed_at is not None, r.id), reverse=False)
+
+
+def _next_hint(state: State) -> str:
+    if state.day is None:
+        return "No run. Press o to open the day."
+    return "No run. Press n for a handoff, w to wrap."
+
+
+def _whereabouts(state: State, serial: str) -> tuple[str, str]:
+    """Where a firearm is, as far as runs show, and when it was last inspected."""
+    where = "with the armorer" if state.day is not None else "locked up"
+    inspected = ""
+    for run in state.runs.values():
+        if run.firearm != serial:
+            continue
+        done = run.signoffs.get("inspect")
+        if done is not None:
+            inspected = f"{short_time(done.time)} by {done.by}"
+        if run.completed_at is None:
+            handed = run.signoffs.get("hand-over")
+            returned = run.signoffs.get("returned")
+            if handed is not None and returned is None:
+                where = f"with {run.performer} (run {run.id})"
+            else:
+                where = f"with the armorer (run {run.id})"
+    return where, inspected

@@ -1,0 +1,118 @@
+"""Crew: who is on the production, in which roles; add people, set or reset PINs."""
+
+from __future__ import annotations
+
+import os
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, DataTable, Input, SelectionList, Static
+
+from safetyapp.domain import engine
+from safetyapp.domain.auth import hash_pin, pin_problem
+from safetyapp.domain.roles import ROLE_TITLES, ROLES
+from safetyapp.tui.screens.base import SafetyScreen
+from safetyapp.tui.text import lit
+from safetyapp.tui.widgets.signer import SignerField, people_with
+
+
+class CrewScreen(SafetyScreen):
+    BINDINGS = [Binding("escape", "back", "Board", id="back")]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with VerticalScroll():
+            yield Static("Crew", classes="section")
+            yield DataTable(id="crew", cursor_type="row")
+            yield Static("Add a crew member", classes="section")
+            yield Input(id="name", placeholder="full name")
+            yield SelectionList[str](*[(ROLE_TITLES[r], r) for r in ROLES], id="roles")
+            with Horizontal(classes="pins"):
+                yield Input(
+                    id="pin", password=True, type="integer", placeholder="PIN (4-12 digits)"
+                )
+                yield Input(id="pin2", password=True, type="integer", placeholder="PIN again")
+            yield Button("Add", id="add", variant="primary")
+            yield Static("Set or reset a PIN", classes="section")
+            yield Static(
+                "Authorised by the person themselves (current PIN) or a safety supervisor.",
+                classes="hint",
+            )
+            yield SignerField("Authorised by", people_with(self.state.crew, None), id="authoriser")
+            yield Input(id="pin-for", placeholder="whose PIN (name)")
+            with Horizontal(classes="pins"):
+                yield Input(id="new-pin", password=True, type="integer", placeholder="new PIN")
+                yield Input(id="new-pin2", password=True, type="integer", placeholder="again")
+            yield Button("Set PIN", id="set-pin")
+            yield Static(id="crew-error", classes="error")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#crew", DataTable).add_columns("Name", "Roles", "Status")
+        super().on_mount()
+
+    def refresh_view(self) -> None:
+        super().refresh_view()
+        table = self.query_one("#crew", DataTable)
+        table.clear()
+        for member in self.state.crew.values():
+            roles = ", ".join(ROLE_TITLES[r] for r in member.roles)
+            status = "LOCKED OUT" if member.locked_until else ""
+            table.add_row(lit(member.name), roles, status)
+
+    @on(Button.Pressed, "#add")
+    def add(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        roles = list(self.query_one("#roles", SelectionList).selected)
+        pin = self._new_pin("#pin", "#pin2")
+        if pin is None:
+            return
+        if not name or not roles:
+            self._say("Give the name and at least one role.")
+            return
+        decision = self.safety.act(engine.add_crew, name, roles, hash_pin(pin, os.urandom(16)))
+        if not decision.ok:
+            self._say(f"Refused: {decision.refused}")
+            return
+        for wid in ("#name", "#pin", "#pin2"):
+            self.query_one(wid, Input).value = ""
+        self.query_one("#roles", SelectionList).deselect_all()
+        self._say("")
+        self.notify(f"Added {name}", markup=False)
+
+    @on(Button.Pressed, "#set-pin")
+    def set_pin(self) -> None:
+        cred = self.query_one("#authoriser", SignerField).credential()
+        whose = self.query_one("#pin-for", Input).value.strip()
+        pin = self._new_pin("#new-pin", "#new-pin2")
+        if pin is None:
+            return
+        if cred is None or not whose:
+            self._say("Choose who authorises (with their PIN) and whose PIN to set.")
+            return
+        decision = self.safety.act(engine.set_pin, whose, cred, hash_pin(pin, os.urandom(16)))
+        self.query_one("#authoriser", SignerField).clear_pin()
+        if not decision.ok:
+            self._say(f"Refused: {decision.refused}")
+            return
+        self._say("")
+        self.notify(f"PIN set for {whose}", markup=False)
+
+    def _new_pin(self, first: str, second: str) -> str | None:
+        pin, again = self.query_one(first, Input).value, self.query_one(second, Input).value
+        problem = pin_problem(pin) or (None if pin == again else "the two PINs do not match")
+        if problem:
+            self._say(f"PIN: {problem}")
+            return None
+        return pin
+
+    def _say(self, message: str) -> None:
+        if message:
+            self.app.bell()
+        self.query_one("#crew-error", Static).update(Content(message))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,153 @@
+"""Raising a hold (anyone, any time) and resolving one (corrective action, two signatures)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Select, Static
+
+from safetyapp.domain import engine
+from safetyapp.domain.engine import Decision
+from safetyapp.store.repository import Repository
+from safetyapp.tui.widgets.signer import SignerField, people_with, role_label
+
+
+def _repo(screen: ModalScreen[Decision | None]) -> Repository:
+    from safetyapp.tui.app import SafetyApp
+
+    app = screen.app
+    assert isinstance(app, SafetyApp) and app.repo is not None
+    return app.repo
+
+
+class _HoldModal(ModalScreen[Decision | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def on_mount(self) -> None:
+        """Start at the first chooser: the whole dialog is keyboard-first."""
+        self.query(Select).first().focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.submit()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id in ("reason", "action"):
+            self.submit()
+        else:
+            self.focus_next()
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    def _act(self, action: object, *args: object, **kwargs: object) -> None:
+        from safetyapp.tui.app import SafetyApp
+
+        app = self.app
+        assert isinstance(app, SafetyApp)
+        decision = app.act(action, *args, **kwargs)  # type: ignore[arg-type]
+        if decision.ok:
+            self.dismiss(decision)
+            return
+        for field in self.query(SignerField):
+            field.clear_pin()
+        self._refuse(f"REFUSED: {decision.refused}")
+
+    def _refuse(self, message: str) -> None:
+        self.app.bell()
+        self.query_one("#refusal", Static).update(Content(message))
+
+
+class RaiseHoldModal(_HoldModal):
+    """Stop work. Anyone on the crew may, at any time, with a reason."""
+
+    def __init__(self, run_id: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        crew = _repo(self).state.crew
+        scope = f"run {self.run_id}" if self.run_id else "the WHOLE DAY"
+        with VerticalScroll(classes="dialog"):
+            yield Static(f"■ Raise a HOLD on {scope}", classes="title")
+            yield Static(
+                "Anyone may stop the work for safety. The hold stops the work until it is"
+                " answered and resolved by two people.",
+                classes="hint",
+            )
+            yield SignerField("Who is raising it", people_with(crew, None), id="raiser")
+            yield Static("Reason (required)", classes="field-label")
+            yield Input(id="reason", placeholder="what is unsafe")
+            yield Static(id="refusal", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Raise HOLD", id="submit", variant="error")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def submit(self) -> None:
+        cred = self.query_one("#raiser", SignerField).credential()
+        reason = self.query_one("#reason", Input).value.strip()
+        if cred is None or not reason:
+            self._refuse("Choose who you are, enter your PIN and give a reason.")
+            return
+        self._act(engine.raise_hold, cred, reason, run=self.run_id)
+
+
+class ResolveHoldModal(_HoldModal):
+    """Pick an open hold, record the corrective action, two people sign."""
+
+    def compose(self) -> ComposeResult:
+        state = _repo(self).state
+        holds = state.open_holds()
+        with VerticalScroll(classes="dialog"):
+            yield Static("Resolve a HOLD", classes="title")
+            options = [(Content(f"{h.id} · {h.reason}"), h.id) for h in holds]
+            yield Select(options, value=holds[0].id, allow_blank=False, id="hold")
+            yield Static(id="needs", classes="hint")
+            yield SignerField("First signer", people_with(state.crew, None), id="first")
+            yield SignerField("Second signer", people_with(state.crew, None), id="second")
+            yield Static("Corrective action taken (required)", classes="field-label")
+            yield Input(id="action", placeholder="what was done about it")
+            yield Static(id="refusal", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Resolve", id="submit", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._explain()
+
+    @on(Select.Changed, "#hold")
+    def _explain(self) -> None:
+        state = _repo(self).state
+        hold = state.holds.get(str(self.query_one("#hold", Select).value))
+        if hold is None:
+            return
+        run = state.runs.get(hold.run or "")
+        roles = run.checklist.hold_resolvers if run else ["supervisor", "armorer"]
+        need = " and ".join(role_label(r) for r in roles)
+        reopen = (
+            f" Layer '{hold.layer}' of {hold.run} then restarts from its first step."
+            if hold.layer
+            else ""
+        )
+        self.query_one("#needs", Static).update(
+            Content(f"Signed by the {need}, two different people.{reopen}")
+        )
+
+    def submit(self) -> None:
+        hold_id = str(self.query_one("#hold", Select).value)
+        creds = [self.query_one(f"#{i}", SignerField).credential() for i in ("first", "second")]
+        action = self.query_one("#action", Input).value.strip()
+        if any(c is None for c in creds) or not action:
+            self._refuse("Both signers with their PINs, and the corrective action, are needed.")
+            return
+        self._act(engine.resolve_hold, hold_id, [c for c in creds if c is not None], action)

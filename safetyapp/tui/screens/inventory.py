@@ -1,0 +1,104 @@
+"""Firearms and ammunition lots: list and add. Live ammunition is refused and holds the day."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from safetyapp.domain import engine
+from safetyapp.tui.screens.base import SafetyScreen
+from safetyapp.tui.text import lit
+
+AMMO_CHOICES = [("dummy", "dummy"), ("blank", "blank"), ("live (never valid)", "live")]
+
+
+class InventoryScreen(SafetyScreen):
+    BINDINGS = [Binding("escape", "back", "Board", id="back")]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with VerticalScroll():
+            yield Static("Firearms", classes="section")
+            yield DataTable(id="firearms", cursor_type="row")
+            with Horizontal(classes="form"):
+                yield Input(id="serial", placeholder="serial")
+                yield Input(id="description", placeholder="description")
+            with Horizontal(classes="form"):
+                kinds = [(k, k) for k in engine.FIREARM_KINDS]
+                yield Select(kinds, prompt="kind", id="kind")
+                yield Input(id="chambers", type="integer", placeholder="chambers (optional)")
+                yield Button("Add firearm", id="add-firearm", variant="primary")
+            yield Static("Ammunition lots", classes="section")
+            yield DataTable(id="lots", cursor_type="row")
+            with Horizontal(classes="form"):
+                yield Input(id="lot", placeholder="lot id")
+                yield Select(AMMO_CHOICES, prompt="type", id="ammo-type")
+                yield Input(id="count", type="integer", placeholder="count")
+            with Horizontal(classes="form"):
+                yield Input(id="source", placeholder="source (where it came from)")
+                yield Button("Declare lot", id="add-lot", variant="primary")
+            yield Static(id="inventory-error", classes="error")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#firearms", DataTable).add_columns(
+            "Serial", "Kind", "Chambers", "Description"
+        )
+        self.query_one("#lots", DataTable).add_columns("Lot", "Type", "Count", "Source")
+        super().on_mount()
+
+    def refresh_view(self) -> None:
+        super().refresh_view()
+        firearms = self.query_one("#firearms", DataTable)
+        firearms.clear()
+        for fa in self.state.firearms.values():
+            firearms.add_row(lit(fa.serial), fa.kind, str(fa.chambers or "–"), lit(fa.description))
+        lots = self.query_one("#lots", DataTable)
+        lots.clear()
+        for lot in self.state.lots.values():
+            lots.add_row(lit(lot.lot), lot.type, str(lot.count), lit(lot.source))
+
+    @on(Button.Pressed, "#add-firearm")
+    def add_firearm(self) -> None:
+        serial = self.query_one("#serial", Input).value.strip()
+        description = self.query_one("#description", Input).value.strip()
+        kind = self.query_one("#kind", Select).value
+        chambers_text = self.query_one("#chambers", Input).value.strip()
+        if not serial or not description or kind is Select.NULL:
+            self._say("Serial, description and kind are needed.")
+            return
+        chambers = int(chambers_text) if chambers_text else None
+        decision = self.safety.act(engine.add_firearm, serial, description, str(kind), chambers)
+        self._after(decision.refused, ("#serial", "#description", "#chambers"))
+
+    @on(Button.Pressed, "#add-lot")
+    def add_lot(self) -> None:
+        lot = self.query_one("#lot", Input).value.strip()
+        ammo_type = self.query_one("#ammo-type", Select).value
+        count_text = self.query_one("#count", Input).value.strip()
+        source = self.query_one("#source", Input).value.strip()
+        if not lot or ammo_type is Select.NULL or not count_text:
+            self._say("Lot id, type and count are needed.")
+            return
+        decision = self.safety.act(engine.add_ammo, lot, str(ammo_type), int(count_text), source)
+        self._after(decision.refused, ("#lot", "#count", "#source"))
+
+    def _after(self, refused: str | None, clear: tuple[str, ...]) -> None:
+        if refused:
+            self._say(f"Refused: {refused}")
+            return
+        for wid in clear:
+            self.query_one(wid, Input).value = ""
+        self._say("")
+
+    def _say(self, message: str) -> None:
+        if message:
+            self.app.bell()
+        self.query_one("#inventory-error", Static).update(Content(message))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,207 @@
+"""Walking one run: layers as a vertical stepper, the open step with its evidence inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Input, Select, Static
+
+from safetyapp.domain.checklist import Step
+from safetyapp.domain.engine import Decision
+from safetyapp.domain.roles import ROLE_TITLES
+from safetyapp.domain.state import Run
+from safetyapp.tui.screens.base import SafetyScreen
+from safetyapp.tui.text import short_time, word
+
+YES_NO = [("yes", "yes"), ("no", "no")]
+
+
+class WalkScreen(SafetyScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Board", id="back"),
+        Binding("p", "sign('pass')", "Pass", id="pass"),
+        Binding("x", "sign('fail')", "Fail", id="fail"),
+        Binding("n", "sign('na')", "N/A", id="na"),
+        Binding("r", "resolve", "Resolve hold", id="resolve"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self._shown_step: str | None = "?"
+
+    @property
+    def run(self) -> Run:
+        return self.state.runs[self.run_id]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        yield Static(id="run-title", classes="title")
+        with Horizontal(id="walk"):
+            yield VerticalScroll(Static(id="stepper"), id="stepper-pane", can_focus=True)
+            with VerticalScroll(id="step-pane"):
+                yield Static(id="step-detail")
+                yield Vertical(id="evidence")
+                yield Static(id="walk-error", classes="error")
+                with Horizontal(classes="buttons", id="step-buttons"):
+                    yield Button("Pass (p)", id="btn-pass", variant="success")
+                    yield Button("Fail (x)", id="btn-fail", variant="error")
+                    yield Button("N/A (n)", id="btn-na")
+        yield from self.compose_footer()
+
+    def refresh_view(self) -> None:
+        super().refresh_view()
+        run, state = self.run, self.state
+        status = state.run_status(run)
+        context = " · ".join(
+            x for x in (run.firearm, run.performer, f"scene {run.scene}" if run.scene else "") if x
+        )
+        self.query_one("#run-title", Static).update(
+            Content.assemble(
+                f"{run.id} · {run.checklist.title} · ", (word(status), "bold"), " · ", context
+            )
+        )
+        self.query_one("#stepper", Static).update(_stepper(run))
+        self._show_step(run)
+
+    def _show_step(self, run: Run) -> None:
+        nxt = run.next_step()
+        blocking = self.state.holds_blocking(run.id)
+        detail = self.query_one("#step-detail", Static)
+        buttons = self.query_one("#step-buttons")
+        if run.completed_at is not None:
+            detail.update("✔ COMPLETE — every layer signed. Esc returns to the board.")
+        elif blocking:
+            hold = blocking[0]
+            detail.update(
+                Content.assemble(
+                    ("■ HOLD ", "bold"),
+                    f"{hold.id}: ",
+                    hold.reason,
+                    "\n\nThe walk is stopped until the hold is resolved with a corrective action"
+                    " signed by two people (press r). The failed layer then restarts from its"
+                    " first step.",
+                )
+            )
+        current = nxt.id if nxt is not None and run.completed_at is None and not blocking else None
+        buttons.display = current is not None
+        if current is not None and nxt is not None:
+            detail.update(_step_text(nxt))
+            self.query_one("#btn-na", Button).display = nxt.na_allowed
+        if current != self._shown_step:
+            self._shown_step = current
+            self._mount_evidence(nxt if current else None)
+
+    def _mount_evidence(self, step: Step | None) -> None:
+        box = self.query_one("#evidence", Vertical)
+        box.remove_children()
+        self.query_one("#walk-error", Static).update("")
+        if step is None:
+            return
+        widgets: list[Any] = []
+        for spec in step.evidence:
+            widgets.append(Static(Content(spec.label), classes="field-label"))
+            if spec.type == "bool":
+                widgets.append(Select(YES_NO, prompt="choose yes or no", id=f"ev-{spec.key}"))
+            else:
+                kind = "integer" if spec.type == "int" else "text"
+                widgets.append(Input(type=kind, id=f"ev-{spec.key}", placeholder=spec.label))
+        box.mount_all(widgets)
+
+    def evidence_values(self, step: Step) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for spec in step.evidence:
+            widget = self.query_one(f"#ev-{spec.key}")
+            if isinstance(widget, Select):
+                value = widget.value
+                if value is not Select.NULL:
+                    values[spec.key] = str(value)
+            elif isinstance(widget, Input) and widget.value.strip():
+                values[spec.key] = widget.value.strip()
+        return values
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#btn-pass")
+    def _pass(self) -> None:
+        self.action_sign("pass")
+
+    @on(Button.Pressed, "#btn-fail")
+    def _fail(self) -> None:
+        self.action_sign("fail")
+
+    @on(Button.Pressed, "#btn-na")
+    def _na(self) -> None:
+        self.action_sign("na")
+
+    def action_sign(self, result: str) -> None:
+        from safetyapp.tui.screens.signoff import SignOffModal
+
+        run = self.run
+        step = run.next_step()
+        if step is None or run.completed_at is not None or self.state.holds_blocking(run.id):
+            self.app.bell()
+            return
+        if result == "na" and not step.na_allowed:
+            self._error(f"'{step.title}' cannot be marked not applicable.")
+            return
+        values = self.evidence_values(step)
+        missing = [e.label for e in step.evidence if e.key not in values]
+        if result == "pass" and missing:
+            self._error("Fill in before passing: " + "; ".join(missing))
+            return
+        self._error("")
+        self.app.push_screen(SignOffModal(run.id, step, result, values), self._signed)
+
+    def _signed(self, decision: Decision | None) -> None:
+        if decision is not None:
+            self._shown_step = "?"
+            self.refresh_view()
+
+    def _error(self, message: str) -> None:
+        self.query_one("#walk-error", Static).update(Content(message))
+        if message:
+            self.app.bell()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_resolve(self) -> None:
+        from safetyapp.tui.screens.holds import ResolveHoldModal
+
+        if self.state.holds_blocking(self.run_id):
+            self.app.push_screen(ResolveHoldModal())
+
+
+def _stepper(run: Run) -> Content:
+    parts: list[Content | str | tuple[str, str]] = []
+    for number, layer in enumerate(run.checklist.layers, start=1):
+        parts.append((f"{number}. {layer.title}\n", "bold"))
+        for step in layer.steps:
+            status = run.step_status(step.id)
+            done = run.signoffs.get(step.id)
+            style = "bold" if status in ("open", "failed") else ""
+            parts.append((f"  {word(status):<9} ", style))
+            parts.append(step.title)
+            if done is not None:
+                parts.append(f" — {done.by} {short_time(done.time)}")
+            parts.append("\n")
+    return Content.assemble(*parts)
+
+
+def _step_text(step: Step) -> Content:
+    witnesses = ", ".join(ROLE_TITLES[w] for w in step.witnesses) or "none"
+    return Content.assemble(
+        ("▶ " + step.title + "\n", "bold"),
+        f"Signed by: {ROLE_TITLES[step.role]} · witnesses: {witnesses}\n\n",
+        step.prompt.strip() + ("\n\n" if step.prompt.strip() else ""),
+        ("Your signature attests: ", "italic"),
+        step.attests.strip(),
+    )

@@ -1,0 +1,120 @@
+"""First run: create a production or load the demo; and the screen for a store we cannot read."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from safetyapp.checklists import load_bundled
+from safetyapp.store.journal import StoreError
+from safetyapp.store.repository import Repository
+
+WELCOME = """Welcome to safetyapp.
+
+It walks the armorer, the 1st AD and the performers through every layer of the checks that
+stand between a firearm and a person, records each sign-off with the signer's own PIN, and stops
+the work loudly when any layer fails or is skipped.
+
+This store is empty. Create your production, or load the demo to practise a whole day."""
+
+
+class WelcomeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("d", "demo", "Load demo", id="demo"),
+        Binding("escape", "app.quit", "Quit", id="quit-welcome", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        from safetyapp.demo import DEMO_CREW
+
+        yield Header()
+        with VerticalScroll(classes="welcome"):
+            yield Static(WELCOME, classes="hint")
+            yield Static("Production name", classes="field-label")
+            yield Input(id="production", placeholder="e.g. Dusk Rider")
+            yield Static(id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create production", id="create", variant="primary")
+                yield Button("Load the demo (d)", id="demo")
+            crew = "\n".join(f"  {n:<14} {', '.join(r):<11} PIN {p}" for n, r, p in DEMO_CREW)
+            yield Static(Content("Demo crew and their practice PINs:\n" + crew), classes="hint")
+        yield Footer()
+
+    def _path_ready(self) -> bool:
+        from safetyapp.tui.app import SafetyApp
+
+        app = self.app
+        assert isinstance(app, SafetyApp)
+        if app.create_dirs:
+            try:
+                app.store_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self._error(f"cannot create {app.store_path.parent}: {exc.strerror}")
+                return False
+        return True
+
+    @on(Input.Submitted, "#production")
+    @on(Button.Pressed, "#create")
+    def create(self) -> None:
+        from safetyapp.tui.app import SafetyApp
+
+        app = self.app
+        assert isinstance(app, SafetyApp)
+        name = self.query_one("#production", Input).value.strip()
+        if not name:
+            self._error("Give the production a name.")
+            return
+        if not self._path_ready():
+            return
+        try:
+            repo = Repository.create(app.store_path, name, load_bundled(), app.clock)
+        except (StoreError, ValueError) as exc:
+            self._error(str(exc))
+            return
+        app.use_repository(repo)
+        app.notify("Production created. Add the crew next (c on the board).", markup=False)
+
+    @on(Button.Pressed, "#demo")
+    def action_demo(self) -> None:
+        from safetyapp.demo import seed_demo
+        from safetyapp.tui.app import SafetyApp
+
+        app = self.app
+        assert isinstance(app, SafetyApp)
+        if not self._path_ready():
+            return
+        try:
+            seed_demo(app.store_path, app.clock)
+            repo = Repository.open(app.store_path, load_bundled(), app.clock)
+        except StoreError as exc:
+            self._error(str(exc))
+            return
+        app.use_repository(repo)
+
+    def _error(self, message: str) -> None:
+        self.app.bell()
+        self.query_one("#error", Static).update(Content(message))
+
+
+class StoreErrorScreen(Screen[None]):
+    """The store cannot be read: say so, touch nothing, let the user quit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("✖ THE STORE CANNOT BE OPENED", classes="banner -hold")
+        yield Static(Content(self.message), classes="error")
+        yield Static(
+            "The file has not been changed. Keep a copy, run `safetyapp verify` for details, and"
+            " see the README's recovery section. Press q to quit.",
+            classes="hint",
+        )
+        yield Footer()

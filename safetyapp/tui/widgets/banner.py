@@ -1,0 +1,45 @@
+"""The banner on every screen: the day's state, and HOLD in words as well as colour."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from safetyapp.domain.state import State
+
+
+class StatusBanner(Static):
+    """Red with the word HOLD and the reason while any hold is open; else the day's state."""
+
+    DEFAULT_CLASSES = "banner"
+
+    def show_state(self, state: State, store_warning: str | None = None) -> None:
+        holds = state.open_holds()
+        self.set_class(bool(holds), "-hold")
+        self.set_class(not holds and state.day is not None, "-open")
+        if holds:
+            first = holds[0]
+            more = f" (+{len(holds) - 1} more)" if len(holds) > 1 else ""
+            scope = f"run {first.run}" if first.run else "WHOLE DAY"
+            text = Content.assemble(
+                ("■ HOLD ", "bold"),
+                f"{first.id} · {scope}: ",
+                first.reason,
+                more,
+                " — resolve with [r] on the board",
+            )
+        else:
+            text = Content(_day_text(state))
+        if store_warning:
+            text = Content.assemble(text, "  ⚠ ", store_warning)
+        self.update(text)
+
+
+def _day_text(state: State) -> str:
+    production = state.production or "no production"
+    day = state.day
+    if day is not None:
+        return f"{production} · DAY {day.number} OPEN since {day.opened_at[11:16]} UTC · no holds"
+    if state.days:
+        return f"{production} · day {state.days[-1].number} WRAPPED · no holds"
+    return f"{production} · day NOT OPENED · no holds"
