@@ -50,6 +50,8 @@ class SafetyApp(App[None]):
         self.store_warning: str | None = None
         self.crash_log: Path | None = None
         self._seen_holds: set[str] = set()
+        # Calm by default: no animations on a tired crew member's screen (and faster tests).
+        self.animation_level = "none"
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -34,6 +34,7 @@ class WalkScreen(SafetyScreen):
         super().__init__()
         self.run_id = run_id
         self._shown_step: str | None = "?"
+        self.evidence_widgets: dict[str, Input | Select[str]] = {}
 
     @property
     def run(self) -> Run:
@@ -98,25 +99,30 @@ class WalkScreen(SafetyScreen):
             self._mount_evidence(nxt if current else None)
 
     def _mount_evidence(self, step: Step | None) -> None:
+        """Fresh inputs for the open step. No widget ids: old ones may still be unmounting."""
         box = self.query_one("#evidence", Vertical)
         box.remove_children()
+        self.evidence_widgets: dict[str, Input | Select[str]] = {}
         self.query_one("#walk-error", Static).update("")
         if step is None:
             return
         widgets: list[Any] = []
         for spec in step.evidence:
             widgets.append(Static(Content(spec.label), classes="field-label"))
+            widget: Input | Select[str]
             if spec.type == "bool":
-                widgets.append(Select(YES_NO, prompt="choose yes or no", id=f"ev-{spec.key}"))
+                widget = Select(YES_NO, prompt="choose yes or no")
             else:
                 kind = "integer" if spec.type == "int" else "text"
-                widgets.append(Input(type=kind, id=f"ev-{spec.key}", placeholder=spec.label))
+                widget = Input(type=kind, placeholder=spec.label)
+            self.evidence_widgets[spec.key] = widget
+            widgets.append(widget)
         box.mount_all(widgets)
 
     def evidence_values(self, step: Step) -> dict[str, str]:
         values: dict[str, str] = {}
         for spec in step.evidence:
-            widget = self.query_one(f"#ev-{spec.key}")
+            widget = self.evidence_widgets.get(spec.key)
             if isinstance(widget, Select):
                 value = widget.value
                 if value is not Select.NULL:

@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from safetyapp.domain.state import State
+from safetyapp.tui.text import visible
 
 
 class StatusBanner(Static):
@@ -24,14 +25,14 @@ class StatusBanner(Static):
             text = Content.assemble(
                 ("■ HOLD ", "bold"),
                 f"{first.id} · {scope}: ",
-                first.reason,
+                visible(first.reason),
                 more,
                 " — resolve with [r] on the board",
             )
         else:
             text = Content(_day_text(state))
         if store_warning:
-            text = Content.assemble(text, "  ⚠ ", store_warning)
+            text = Content.assemble(text, "  ⚠ ", visible(store_warning))
         self.update(text)
 
 

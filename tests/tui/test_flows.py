@@ -1,0 +1,189 @@
+"""Pilot flows: the real app, real store, keys a user would press."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from safetyapp.tui.screens.board import BoardScreen
+from safetyapp.tui.screens.signoff import SignOffModal
+from safetyapp.tui.screens.walk import WalkScreen
+from safetyapp.tui.widgets.banner import StatusBanner
+from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
+
+A, AD, C, P = "Alex Reyes", "Jordan Lee", "Casey Morgan", "Pat Okafor"
+
+OPENING = [
+    ("p", [AD, A], {"attendees": "24", "concerns-read": "yes"}),
+    ("p", [A], {"other-duties": "no"}),
+    ("p", [A, AD], {"lots": "2", "unlabelled": "0"}),
+    ("p", [A, AD], {"live-rounds": "0", "unidentified-rounds": "0"}),
+    ("p", [A, AD], {"dummies-checked": "36", "failed-inert-check": "0"}),
+    ("p", [A], {"firearms-out": "2"}),
+]
+HANDOFF = [
+    ("p", [A, AD], {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
+    ("p", [A, AD, C], {"bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}),
+    ("p", [AD, A], {"chambers-seen": "6", "state-called": "dummies x6"}),
+    ("p", [AD], {"line-of-fire-clear": "yes"}),
+    ("p", [A, C], {}),
+    ("p", [C], {"witnessed-show-clear": "yes"}),
+    ("p", [A, C], {"rounds-expended": "0", "reinspected-clear": "yes"}),
+]
+
+
+def banner_text(app: object) -> str:
+    return str(app.screen.query_one(StatusBanner).render())  # type: ignore[attr-defined]
+
+
+async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert isinstance(app.screen, BoardScreen)
+        assert "day NOT OPENED" in banner_text(app)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, WalkScreen)
+        for key, people, evidence in OPENING:
+            await walk_step(pilot, key, people, evidence)
+            assert isinstance(app.screen, WalkScreen), app.screen
+        assert app.repo is not None
+        opening = app.repo.state.runs["R0001"]
+        assert opening.completed_at is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "DAY 1 OPEN" in banner_text(app)
+
+        # Start a handoff from the board: firearm 1 to Casey.
+        await pilot.press("n")
+        await pilot.pause()
+        from tuikit import choose
+
+        from textual.widgets import Select
+
+        await choose(pilot, app.screen.query_one("#firearm", Select), 1)
+        await choose(pilot, app.screen.query_one("#performer", Select), 1)
+        app.screen.query_one("#scene").focus()
+        await pilot.press(*"12A", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WalkScreen) and app.screen.run_id == "R0002"
+
+        await walk_step(pilot, *HANDOFF[0])
+        await walk_step(pilot, *HANDOFF[1])
+        # The AD saw four chambers of six: the app records a failure and holds, loudly.
+        await walk_step(pilot, "p", [AD, A], {"chambers-seen": "4", "state-called": "cold"})
+        state = app.repo.state
+        run = state.runs["R0002"]
+        assert run.step_status("ad-confirms") == "failed"
+        assert state.run_status(run) == "hold"
+        assert "■ HOLD" in banner_text(app) and "Chambers the AD saw: 4, expected 6" in banner_text(app)
+        assert "■ HOLD" in str(app.screen.query_one("#step-detail", Static).render())
+        assert not app.screen.query_one("#step-buttons").display
+
+        # Resolve: corrective action by the supervisor and the armorer.
+        await pilot.press("r")
+        await pilot.pause()
+        await sign_in_modal(pilot, [P, A], "AD re-trained; re-inspected in front of AD")
+        assert not state.open_holds()
+        assert run.step_status("inspect") == "passed"  # earlier layers stand
+        assert run.step_status("ad-confirms") == "open"  # the failed layer restarts
+        for step in HANDOFF[2:]:
+            await walk_step(pilot, *step)
+        assert run.completed_at is not None
+        assert "no holds" in banner_text(app)
+
+
+async def test_refusal_is_shown_in_the_modal(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        wrong = {AD: "9999", A: "1111"}
+        from tuikit import fill_evidence
+
+        await fill_evidence(pilot, OPENING[0][2])
+        app.screen.query_one("#stepper-pane").focus()
+        await pilot.press("p")
+        await pilot.pause()
+        await sign_in_modal(pilot, [AD, A], pins=wrong)
+        assert isinstance(app.screen, SignOffModal)  # stays open
+        refusal = str(app.screen.query_one("#refusal", Static).render())
+        assert refusal == "REFUSED: wrong PIN for Jordan Lee"
+        assert app.repo is not None and app.repo.state.refusals == 1
+
+
+async def test_anyone_raises_a_hold_with_one_key(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        await sign_in_modal(pilot, ["Riley Chen"], "Camera crew says the set is unsafe")
+        assert isinstance(app.screen, BoardScreen)
+        text = banner_text(app)
+        assert "■ HOLD" in text and "WHOLE DAY" in text and "Camera crew" in text
+        assert app.screen.query_one(StatusBanner).has_class("-hold")
+        await pilot.press("o")  # the day cannot open while held
+        await pilot.pause()
+        assert isinstance(app.screen, BoardScreen)
+
+
+async def test_markup_in_a_name_is_shown_literally(tmp_path: Path) -> None:
+    clock = Clock()
+    crew = [("[red]x[/red]", ["armorer"], "1111"), ("Jordan Lee", ["ad"], "2222")]
+    path = make_store(tmp_path / "record.jsonl", clock, crew=crew)
+    app = new_app(path, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one("#crew", DataTable)
+        assert str(table.get_row_at(0)[0]) == "[red]x[/red]"
+        await pilot.press("escape", "h")
+        await pilot.pause()
+        await sign_in_modal(pilot, ["[red]x[/red]"], "[bold]loud[/bold]")
+        assert "[bold]loud[/bold]" in banner_text(app)
+
+
+async def test_control_characters_are_drawn_as_symbols_and_stored_exactly(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        from safetyapp.domain import engine
+        from safetyapp.domain.engine import Credential
+
+        reason = "esc \x1b[31m rtl \u202e [b]x[/b]"
+        assert app.act(engine.raise_hold, Credential("Jordan Lee", "2222"), reason).ok
+        await pilot.pause()
+        assert app.repo is not None and app.repo.state.holds["H0001"].reason == reason
+        assert "esc ␛[31m rtl <U+202E> [b]x[/b]" in banner_text(app)
+
+
+async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        await sign_in_modal(pilot, ["Riley Chen"], "unsafe")
+        await pilot.press("a")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        from safetyapp.tui.widgets.event_log import EventLog
+
+        log = app.screen.query_one(EventLog)
+        assert len(log.rows) == 11 and log.current() is not None
+        assert "CHAIN OK · 11 events" in str(app.screen.query_one("#verify-status", Static).render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert [r["kind"] for r in log.rows] == ["hold-raised"]
+        await pilot.press("j")
+        await pilot.pause()
+        exported = list((tmp_path / "exports").glob("audit-*.json"))
+        assert len(exported) == 1 and "hold-raised" in exported[0].read_text()
+        assert "pin" not in exported[0].read_text().replace("PIN", "")

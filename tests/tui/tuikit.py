@@ -1,0 +1,107 @@
+"""Driving the real TUI with keys, on a real store in tmp_path, with a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Select
+
+from safetyapp.checklists import load_bundled
+from safetyapp.domain import engine
+from safetyapp.domain.auth import hash_pin
+from safetyapp.store.repository import Repository
+from safetyapp.tui.app import SafetyApp
+from safetyapp.tui.widgets.signer import SignerField
+
+T0 = datetime.fromisoformat("2026-03-02T07:00:00+00:00")
+CREW = [
+    ("Alex Reyes", ["armorer"], "1111"),
+    ("Jordan Lee", ["ad"], "2222"),
+    ("Casey Morgan", ["actor"], "3333"),
+    ("Riley Chen", ["actor"], "4444"),
+    ("Pat Okafor", ["supervisor"], "5555"),
+]
+PINS = {name: pin for name, _, pin in CREW}
+
+
+class Clock:
+    """A clock tests move by hand: every event time is reproducible."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=7)
+        return self.now
+
+
+def make_store(path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None) -> Path:
+    """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
+    repo = Repository.create(path, "Dusk Rider", load_bundled(), clock)
+    for i, (name, roles, pin) in enumerate(crew or CREW):
+        PINS.setdefault(name, pin)
+        salt = f"salt-{i:011d}".encode()
+        assert repo.do(engine.add_crew, name, roles, hash_pin(pin, salt, n=16)).ok
+    assert repo.do(engine.add_firearm, "COLT-SAA-0142", "Single-action revolver", "blank-firing", 6).ok
+    assert repo.do(engine.add_firearm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
+    assert repo.do(engine.add_ammo, "D-2211", "dummy", 36, "Prop house A").ok
+    assert repo.do(engine.add_ammo, "B-45LC-08", "blank", 24, "Blank supplier B").ok
+    return path
+
+
+def new_app(path: Path, clock: Clock) -> SafetyApp:
+    return SafetyApp(path, clock=clock, poll_seconds=3600)
+
+
+async def choose(pilot: Pilot[Any], select: Select[Any], index: int) -> None:
+    """Open a Select with Enter, move down to option `index` (1 = first real option), Enter."""
+    select.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*(["down"] * index), "enter")
+    await pilot.pause()
+
+
+async def fill_evidence(pilot: Pilot[Any], values: dict[str, str]) -> None:
+    screen = pilot.app.screen
+    for key, value in values.items():
+        widget = screen.evidence_widgets[key]  # type: ignore[attr-defined]
+        if isinstance(widget, Select):
+            await choose(pilot, widget, 1 if value == "yes" else 2)
+        else:
+            assert isinstance(widget, Input)
+            widget.focus()
+            await pilot.press(*value)
+    await pilot.pause()
+
+
+async def sign_in_modal(pilot: Pilot[Any], people: list[str], note: str = "", pins: dict[str, str] | None = None) -> None:
+    """In the sign-off (or hold) modal: choose each person, type their PIN, the note, submit."""
+    pins = pins or PINS
+    screen = pilot.app.screen
+    for field, name in zip(screen.query(SignerField), people, strict=True):
+        await choose(pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1)
+        field.query_one(".pin", Input).focus()
+        await pilot.press(*pins[name])
+    for wid in ("#note", "#reason", "#action"):
+        found = screen.query(wid)
+        if found:
+            found.first().focus()
+            await pilot.press(*note) if note else None
+            await pilot.press("enter")
+            break
+    await pilot.pause()
+
+
+async def walk_step(
+    pilot: Pilot[Any], key: str, people: list[str], evidence: dict[str, str], note: str = ""
+) -> None:
+    """Fill the open step's evidence, press the result key, sign in the modal."""
+    await fill_evidence(pilot, evidence)
+    pilot.app.screen.query_one("#stepper-pane").focus()
+    await pilot.press(key)
+    await pilot.pause()
+    await sign_in_modal(pilot, people, note)
