@@ -27,7 +27,7 @@ class SafetyApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("h", "raise_hold", "Raise HOLD", id="raise-hold", priority=False),
+        Binding("h", "raise_hold", "HOLD", id="raise-hold"),
     ]
 
     revision: reactive[int] = reactive(0, init=False)

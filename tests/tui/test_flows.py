@@ -78,7 +78,9 @@ async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
         run = state.runs["R0002"]
         assert run.step_status("ad-confirms") == "failed"
         assert state.run_status(run) == "hold"
-        assert "■ HOLD" in banner_text(app) and "Chambers the AD saw: 4, expected 6" in banner_text(app)
+        assert "■ HOLD" in banner_text(app) and "Chambers the AD saw: 4, expected 6" in banner_text(
+            app
+        )
         assert "■ HOLD" in str(app.screen.query_one("#step-detail", Static).render())
         assert not app.screen.query_one("#step-buttons").display
 
@@ -178,7 +180,9 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
 
         log = app.screen.query_one(EventLog)
         assert len(log.rows) == 11 and log.current() is not None
-        assert "CHAIN OK · 11 events" in str(app.screen.query_one("#verify-status", Static).render())
+        assert "CHAIN OK · 11 events" in str(
+            app.screen.query_one("#verify-status", Static).render()
+        )
         await pilot.press("f")
         await pilot.pause()
         assert [r["kind"] for r in log.rows] == ["hold-raised"]

@@ -46,10 +46,22 @@ async def held(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def signoff(pilot: Pilot[Any]) -> None:
+    """The sign-off modal for the first opening step, evidence typed in."""
+    from tuikit import fill_evidence
+
+    await pilot.press("o")
+    await settle(pilot)
+    await fill_evidence(pilot, {"attendees": "24", "concerns-read": "yes"})
+    pilot.app.screen.query_one("#stepper-pane").focus()
+    await pilot.press("p")
+    await settle(pilot)
+
+
 SCREENS: dict[str, Setup] = {
     "board": settle,
     "walk": keys("o"),
-    "signoff": keys("o", "tab", "tab", "tab", "tab", "tab", "n"),
+    "signoff": signoff,
     "raise_hold": keys("h"),
     "board_on_hold": held,
     "crew": keys("c"),

@@ -38,14 +38,18 @@ class Clock:
         return self.now
 
 
-def make_store(path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None) -> Path:
+def make_store(
+    path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None
+) -> Path:
     """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
     repo = Repository.create(path, "Dusk Rider", load_bundled(), clock)
     for i, (name, roles, pin) in enumerate(crew or CREW):
         PINS.setdefault(name, pin)
         salt = f"salt-{i:011d}".encode()
         assert repo.do(engine.add_crew, name, roles, hash_pin(pin, salt, n=16)).ok
-    assert repo.do(engine.add_firearm, "COLT-SAA-0142", "Single-action revolver", "blank-firing", 6).ok
+    assert repo.do(
+        engine.add_firearm, "COLT-SAA-0142", "Single-action revolver", "blank-firing", 6
+    ).ok
     assert repo.do(engine.add_firearm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
     assert repo.do(engine.add_ammo, "D-2211", "dummy", 36, "Prop house A").ok
     assert repo.do(engine.add_ammo, "B-45LC-08", "blank", 24, "Blank supplier B").ok
@@ -78,7 +82,9 @@ async def fill_evidence(pilot: Pilot[Any], values: dict[str, str]) -> None:
     await pilot.pause()
 
 
-async def sign_in_modal(pilot: Pilot[Any], people: list[str], note: str = "", pins: dict[str, str] | None = None) -> None:
+async def sign_in_modal(
+    pilot: Pilot[Any], people: list[str], note: str = "", pins: dict[str, str] | None = None
+) -> None:
     """In the sign-off (or hold) modal: choose each person, type their PIN, the note, submit."""
     pins = pins or PINS
     screen = pilot.app.screen

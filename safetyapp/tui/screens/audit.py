@@ -33,7 +33,7 @@ class AuditScreen(SafetyScreen):
     ]
     DEFAULT_CSS = """
     AuditScreen #filters { height: auto; }
-    AuditScreen #filters Input { width: 1fr; }
+    AuditScreen #filters Input { width: 1fr; margin: 0 1 0 0; }
     AuditScreen #filters Select { width: 24; }
     AuditScreen #filters Checkbox { width: auto; }
     AuditScreen #log-header { color: $text-muted; }
@@ -44,13 +44,13 @@ class AuditScreen(SafetyScreen):
         yield from self.compose_banner()
         yield Static("Verifying the hash chain…", id="verify-status", classes="title")
         with Horizontal(id="filters"):
-            yield Input(id="who", placeholder="person")
-            yield Input(id="firearm", placeholder="firearm serial")
-            yield Input(id="since", placeholder="since YYYY-MM-DD")
-            yield Input(id="until", placeholder="until YYYY-MM-DD")
+            yield Input(id="who", placeholder="person", compact=True)
+            yield Input(id="firearm", placeholder="serial", compact=True)
+            yield Input(id="since", placeholder="since YYYY-MM-DD", compact=True)
+            yield Input(id="until", placeholder="until YYYY-MM-DD", compact=True)
             kinds = [(k, k) for k in ev.KINDS]
-            yield Select(kinds, prompt="any kind", id="kind")
-            yield Checkbox("flagged", id="only-flagged")
+            yield Select(kinds, prompt="any kind", id="kind", compact=True)
+            yield Checkbox("flagged", id="only-flagged", compact=True)
         yield Static(HEADER, id="log-header", markup=False)
         yield EventLog(id="log")
         yield Static(id="detail", markup=False)

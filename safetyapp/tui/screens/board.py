@@ -30,7 +30,7 @@ class BoardScreen(SafetyScreen):
         Binding("n", "new_handoff", "Handoff", id="new-handoff"),
         Binding("w", "wrap", "Wrap", id="wrap"),
         Binding("enter", "walk", "Walk run", id="walk", show=False),
-        Binding("r", "resolve_hold", "Resolve hold", id="resolve-hold"),
+        Binding("r", "resolve_hold", "Resolve", id="resolve-hold"),
         Binding("a", "audit", "Audit", id="audit"),
         Binding("c", "crew", "Crew", id="crew"),
         Binding("i", "inventory", "Inventory", id="inventory"),

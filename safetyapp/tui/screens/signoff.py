@@ -44,11 +44,17 @@ class SignOffModal(ModalScreen[Decision | None]):
                 seen = ", ".join(f"{k}={v}" for k, v in self.evidence.items())
                 yield Static(Content.assemble("Evidence: ", seen), classes="hint")
             yield SignerField(
-                f"Signer — {role_label(step.role)}", people_with(crew, step.role), id="signer"
+                f"Signer — {role_label(step.role)}",
+                people_with(crew, step.role),
+                id="signer",
+                prompt="who is signing?",
             )
             for i, role in enumerate(step.witnesses):
                 yield SignerField(
-                    f"Witness — {role_label(role)}", people_with(crew, role), id=f"witness-{i}"
+                    f"Witness — {role_label(role)}",
+                    people_with(crew, role),
+                    id=f"witness-{i}",
+                    prompt="who witnessed it?",
                 )
             label = {"fail": "What failed (required)", "na": "Why not applicable (required)"}
             yield Static(label.get(self.result, "Note (optional)"), classes="field-label")

@@ -27,7 +27,7 @@ class WalkScreen(SafetyScreen):
         Binding("p", "sign('pass')", "Pass", id="pass"),
         Binding("x", "sign('fail')", "Fail", id="fail"),
         Binding("n", "sign('na')", "N/A", id="na"),
-        Binding("r", "resolve", "Resolve hold", id="resolve"),
+        Binding("r", "resolve", "Resolve", id="resolve"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -50,9 +50,10 @@ class WalkScreen(SafetyScreen):
                 yield Vertical(id="evidence")
                 yield Static(id="walk-error", classes="error")
                 with Horizontal(classes="buttons", id="step-buttons"):
-                    yield Button("Pass (p)", id="btn-pass", variant="success")
-                    yield Button("Fail (x)", id="btn-fail", variant="error")
-                    yield Button("N/A (n)", id="btn-na")
+                    yield Button("✔ Pass (p)", id="btn-pass", variant="success", compact=True)
+                    yield Button("✖ Fail (x)", id="btn-fail", variant="error", compact=True)
+                    yield Button("N/A (n)", id="btn-na", compact=True)
+                yield Static(id="step-guide")
         yield from self.compose_footer()
 
     def refresh_view(self) -> None:
@@ -91,8 +92,11 @@ class WalkScreen(SafetyScreen):
             )
         current = nxt.id if nxt is not None and run.completed_at is None and not blocking else None
         buttons.display = current is not None
+        guide = self.query_one("#step-guide", Static)
+        guide.update("")
         if current is not None and nxt is not None:
-            detail.update(_step_text(nxt))
+            detail.update(_step_heading(nxt))
+            guide.update(_step_guide(nxt))
             self.query_one("#btn-na", Button).display = nxt.na_allowed
         if current != self._shown_step:
             self._shown_step = current
@@ -202,12 +206,18 @@ def _stepper(run: Run) -> Content:
     return Content.assemble(*parts)
 
 
-def _step_text(step: Step) -> Content:
+def _step_heading(step: Step) -> Content:
     witnesses = ", ".join(ROLE_TITLES[w] for w in step.witnesses) or "none"
     return Content.assemble(
         ("▶ " + step.title + "\n", "bold"),
-        f"Signed by: {ROLE_TITLES[step.role]} · witnesses: {witnesses}\n\n",
-        step.prompt.strip() + ("\n\n" if step.prompt.strip() else ""),
+        f"Signed by: {ROLE_TITLES[step.role]} · witnesses: {witnesses}",
+    )
+
+
+def _step_guide(step: Step) -> Content:
+    """What to do, then what the signature means: read before signing."""
+    return Content.assemble(
+        "\n" + step.prompt.strip() + ("\n\n" if step.prompt.strip() else ""),
         ("Your signature attests: ", "italic"),
         step.attests.strip(),
     )

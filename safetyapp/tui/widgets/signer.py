@@ -22,16 +22,19 @@ class SignerField(Vertical):
     SignerField Input { width: 16; }
     """
 
-    def __init__(self, label: str, people: list[CrewMember], *, id: str | None = None) -> None:
+    def __init__(
+        self, label: str, people: list[CrewMember], *, id: str | None = None, prompt: str = "who?"
+    ) -> None:
         super().__init__(id=id)
         self.label = label
         self.people = people
+        self.prompt = prompt
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self.label), classes="field-label")
         with Horizontal():
             options = [(Content(p.name), p.name) for p in self.people]
-            yield Select(options, prompt="who is signing?", classes="person")
+            yield Select(options, prompt=self.prompt, classes="person")
             yield Input(password=True, placeholder="PIN", type="integer", classes="pin")
 
     def credential(self) -> Credential | None:
