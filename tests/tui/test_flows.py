@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import Static
+from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
 
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.signoff import SignOffModal
 from safetyapp.tui.screens.walk import WalkScreen
 from safetyapp.tui.widgets.banner import StatusBanner
-from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
 
 A, AD, C, P = "Alex Reyes", "Jordan Lee", "Casey Morgan", "Pat Okafor"
 
@@ -59,9 +59,8 @@ async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
         # Start a handoff from the board: firearm 1 to Casey.
         await pilot.press("n")
         await pilot.pause()
-        from tuikit import choose
-
         from textual.widgets import Select
+        from tuikit import choose
 
         await choose(pilot, app.screen.query_one("#firearm", Select), 1)
         await choose(pilot, app.screen.query_one("#performer", Select), 1)

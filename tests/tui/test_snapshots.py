@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from tuikit import Clock, make_store, new_app
 
 from safetyapp.domain import engine
 from safetyapp.domain.engine import Credential
 from safetyapp.tui.app import SafetyApp
-from tuikit import Clock, make_store, new_app
 
 SIZES = [(80, 24), (120, 40)]
 Setup = Callable[[Pilot[Any]], Awaitable[None]]
