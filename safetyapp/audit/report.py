@@ -34,7 +34,7 @@ class Table:
     are findings (failures, holds, refusals) to set in bold."""
 
     headers: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
     widths: tuple[float, ...]
     strong: frozenset[int] = frozenset()
     caption: str = ""
@@ -458,7 +458,7 @@ def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Cloc
     for h in state.holds.values():
         if h.open and h.raised_at <= (records[-1]["time"] if records else ""):
             ids.setdefault(h.id, None)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     strong = set()
     for hold_id in ids:
         h = state.holds[hold_id]
@@ -528,7 +528,9 @@ def _incidents_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Sect
 def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
     # Derived here from signed steps that carry a `custody:` action until State derives custody
     # itself (issue 4); then this should read it from State.
-    where: dict[str, tuple[str, str]] = {s: ("no movement recorded today", "") for s in state.firearms}
+    where: dict[str, tuple[str, str]] = {
+        s: ("no movement recorded today", "") for s in state.firearms
+    }
     for r in records:
         if r["kind"] != ev.SIGNED or r.get("result") != "pass":
             continue
@@ -547,7 +549,7 @@ def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Cl
                 where[serial] = ("locked up", moved)
             else:
                 where[serial] = (f"checked out by armorer {r['by']}", moved)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     strong = set()
     for serial, firearm in state.firearms.items():
         status, moved = where.get(serial, ("", ""))
@@ -648,7 +650,7 @@ FONT = "DejaVuSansCondensed"
 
 @cache
 def _font_chars() -> frozenset[int]:
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     regular = TTFont(FONT_DIR / f"{FONT}.ttf").getBestCmap()
     bold = TTFont(FONT_DIR / f"{FONT}-Bold.ttf").getBestCmap()
@@ -743,6 +745,9 @@ def render_pdf(report: Report, path: Path) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a report is an ordinary file
         pdf.output(tmp)
         os.replace(tmp, path)
     except BaseException:

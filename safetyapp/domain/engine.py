@@ -111,7 +111,12 @@ def add_firearm(
         return Decision([], f"kind must be one of: {', '.join(FIREARM_KINDS)}")
     if chambers is not None and chambers < 1:
         return Decision([], "chambers must be at least 1")
-    data: dict[str, Any] = {"serial": serial, "description": description, "kind": kind, "chambers": chambers}
+    data: dict[str, Any] = {
+        "serial": serial,
+        "description": description,
+        "kind": kind,
+        "chambers": chambers,
+    }
     return Decision([ev.event(ev.FIREARM_ADDED, now, **data)])
 
 
