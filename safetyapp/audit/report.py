@@ -420,7 +420,8 @@ def _run_sections(
                 by = r.get("by") or ""
                 if kind == ev.HOLD_RESOLVED:
                     by = _people(data.get("resolvers", []))
-                elif by and r.get("role"):
+                elif by and r.get("role") and kind != ev.REFUSED:
+                    # A refusal's role is the step's, which the person may not hold: name only.
                     by = f"{by} ({_role(r.get('role'))})"
                 row = (
                     data.get("layer") or "",
@@ -848,7 +849,8 @@ class _Grid:
             if len(cell) > most:  # one cell longer than a page: cut, and say so
                 lines[i] = [*cell[: most - 1], "[... cut here; the full text is in the exports]"]
         height = max(len(c) for c in lines) * self.LINE + 2 * self.PAD
-        height = max(height, table.min_height + 2 * self.PAD)
+        if not header:
+            height = max(height, table.min_height + 2 * self.PAD)
         if pdf.will_page_break(height):
             pdf.add_page()
             if not header:
