@@ -589,7 +589,7 @@ def audit(
     flagged: bool,
 ) -> None:
     """Read the record, filtered."""
-    from safetyapp.audit.export import to_csv
+    from safetyapp.audit.export import to_csv, with_local_time
     from safetyapp.audit.query import AuditFilter, select
 
     if as_json and as_csv:
@@ -605,7 +605,7 @@ def audit(
     )
     rows = select(repo, flt)
     if as_json:
-        _emit_json(rows)
+        _emit_json(with_local_time(rows))
     elif as_csv:
         click.echo(to_csv(rows), nl=False)
     else:
@@ -653,6 +653,139 @@ def verify(ctx: click.Context, checkpoint: str | None, as_json: bool) -> None:
         click.echo(f"chain OK: {result.count} events, head {result.head_hash}")
         if found is not None:
             click.echo(f"checkpoint found at event {found}")
+
+
+# -- reports, exports, browser view -----------------------------------------------------------
+
+
+def _local_tz() -> Any:
+    return datetime.now().astimezone().tzinfo
+
+
+@cli.command()
+@click.option(
+    "--day", "day_spec", default=None, help="Day number or date (YYYY-MM-DD, UTC); default latest."
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "md"]),
+    default=None,
+    help="Default: md if --out ends in .md, else pdf.",
+)
+@click.pass_context
+def report(ctx: click.Context, day_spec: str | None, out: str, fmt: str | None) -> None:
+    """Write the daily safety report of one day (PDF or Markdown)."""
+    from safetyapp.audit.report import (
+        ReportError,
+        build_report,
+        day_records,
+        find_day,
+        render_markdown,
+        render_pdf,
+    )
+
+    target = Path(out)
+    fmt = fmt or ("md" if target.suffix.lower() == ".md" else "pdf")
+    if not target.parent.is_dir():
+        raise click.UsageError(f"the folder {target.parent} does not exist")
+    repo = _open(ctx)
+    state = repo.state
+    try:
+        day = find_day(state, day_spec)
+        records = day_records(state, repo.journal.records(), day)
+    except ReportError as exc:
+        raise Refused(str(exc)) from None
+    verified = repo.journal.verify()
+    built = build_report(
+        state, records, verified, day=day, generated_at=datetime.now(UTC), tz=_local_tz()
+    )
+    try:
+        if fmt == "pdf":
+            pages = render_pdf(built, target)
+            what = f"{pages} page(s)"
+        else:
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(render_markdown(built), encoding="utf-8")
+            os.replace(tmp, target)
+            what = "Markdown"
+    except OSError as exc:
+        raise Refused(f"could not write {target}: {exc.strerror or exc}") from None
+    click.echo(f"wrote the report of day {built.day} ({built.date}) to {target}: {what}")
+    click.echo(f"checkpoint (head hash): {built.head_hash}")
+    if not verified.ok:
+        raise Refused(f"the chain did NOT verify, and the report says so: {verified.problem}")
+
+
+@cli.command("export")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="A new folder.")
+@click.pass_context
+def export_bundle(ctx: click.Context, out: str) -> None:
+    """Write an archive bundle: the store, JSON, CSV, every day's report, SHA-256 manifest."""
+    from safetyapp.audit.export import write_bundle
+
+    repo = _open(ctx)
+    try:
+        bundle = write_bundle(repo, Path(out), now=datetime.now(UTC), tz=_local_tz())
+    except (FileExistsError, FileNotFoundError) as exc:
+        raise Refused(str(exc)) from None
+    except OSError as exc:
+        raise Refused(f"could not write the bundle at {out}: {exc.strerror or exc}") from None
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(
+        f"wrote {len(bundle.files) + 2} files to {bundle.path} ({bundle.days} daily report(s));"
+        f" check them with `sha256sum -c SHA256SUMS` in that folder"
+    )
+    click.echo(f"checkpoint (head hash): {bundle.head_hash}")
+    if not bundle.verified:
+        raise Refused("the chain did NOT verify; the bundle records that in manifest.json")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the app to a web browser (needs the 'serve' extra: pip install 'safetyapp[serve]')."""
+    import shlex
+
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise Refused(
+            "the browser view needs the optional textual-serve package:"
+            " pip install 'safetyapp[serve]'"
+        ) from None
+    path = _store_path(ctx)
+    argv = [sys.executable, "-m", "safetyapp"]
+    if not ctx.obj["default"]:
+        argv += ["--db", str(path)]
+    title = "safetyapp"
+    if path.exists():
+        title = f"safetyapp — {_open(ctx).state.production}"
+    url = f"http://{host}:{port}"
+    if _is_loopback(host):
+        where = "this computer only (localhost)"
+    else:
+        where = (
+            "EVERY MACHINE THAT CAN REACH THIS ONE: anyone on the network can open the app,"
+            " and PINs cross the network unencrypted"
+        )
+    click.echo(f"safetyapp: serving the app for {path} at {url}, reachable from {where}", err=True)
+    Server(shlex.join(argv), host=host, port=port, title=title).serve()
 
 
 # -- entry point ------------------------------------------------------------------------------

@@ -1,0 +1,872 @@
+"""The daily safety report: built as plain data from the record, then rendered to PDF or Markdown.
+
+`build_report` is pure: (State, the day's records, the verify result, a time, a time zone) in,
+a `Report` out. No IO, no clock. A *day* runs from the start of the run of its opening checklist
+to its `day-wrapped` event (or to the end of the record while the day is still open).
+
+The renderers (`render_pdf`, `render_markdown`) only lay the report out: every word in them comes
+from the `Report`, so the PDF and the Markdown say the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from safetyapp.domain import events as ev
+from safetyapp.domain.roles import ROLE_TITLES
+from safetyapp.domain.state import Day, Run, State
+from safetyapp.store.chain import VerifyResult
+
+# -- the report as data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: headings, rows of text, relative column widths (a layout hint) and which rows
+    are findings (failures, holds, refusals) to set in bold."""
+
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+    widths: tuple[float, ...]
+    strong: frozenset[int] = frozenset()
+    caption: str = ""
+    min_height: float = 0  # mm; room to sign by hand
+
+
+@dataclass
+class Section:
+    title: str
+    lines: list[str] = field(default_factory=list)  # paragraphs before the tables
+    tables: list[Table] = field(default_factory=list)
+    empty: str = ""  # said when the section has neither lines nor tables
+
+
+@dataclass
+class Report:
+    production: str
+    day: int
+    date: str  # YYYY-MM-DD (UTC) the day's opening run started
+    timezone: str  # how the report's clock times are given
+    summary: list[tuple[str, str]]
+    sections: list[Section]
+    head_hash: str  # the chain's head when the report was made: a checkpoint
+    head_seq: int
+    verified: bool
+    verify_note: str
+    generated_at: str
+    first_seq: int
+    last_seq: int
+
+    @property
+    def title(self) -> str:
+        return f"Daily firearms safety report — {self.production} — Day {self.day} ({self.date})"
+
+    @property
+    def footer(self) -> str:
+        check = "verify PASSED" if self.verified else "verify FAILED"
+        return f"Head hash {self.head_hash} (event {self.head_seq}) · {check}"
+
+    def text(self) -> str:
+        """Every word of the report, for searching."""
+        return render_markdown(self)
+
+
+class ReportError(ValueError):
+    """A report that cannot be made (no such day); the message says what to do."""
+
+
+# -- choosing a day ---------------------------------------------------------------------------
+
+
+def _day_date(state: State, day: Day) -> str:
+    run = state.runs.get(day.opening_run)
+    return (run.started_at if run else day.opened_at)[:10]
+
+
+def find_day(state: State, spec: str | None) -> Day:
+    """The day a `--day` value names: a day number, a date (YYYY-MM-DD, UTC), or None (latest)."""
+    if not state.days:
+        raise ReportError(
+            "no shooting day in this record yet: a day starts when its opening checklist"
+            " (safety meeting, ammunition check) is complete"
+        )
+    known = ", ".join(f"{d.number} ({_day_date(state, d)})" for d in state.days)
+    if spec is None:
+        return state.days[-1]
+    spec = spec.strip()
+    if spec.isdigit():
+        for day in state.days:
+            if day.number == int(spec):
+                return day
+        raise ReportError(f"no day {spec}; the record holds days {known}")
+    matches = [d for d in state.days if _day_date(state, d) == spec]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        numbers = ", ".join(str(d.number) for d in matches)
+        raise ReportError(f"days {numbers} all opened on {spec}: give the day number instead")
+    raise ReportError(f"no day matches {spec!r}; give a day number or a date, one of: {known}")
+
+
+def day_records(state: State, records: Sequence[dict[str, Any]], day: Day) -> list[dict[str, Any]]:
+    """The records of one day: from its opening run's start to its wrap (inclusive)."""
+    start = next(
+        (
+            i
+            for i, r in enumerate(records)
+            if r["kind"] == ev.RUN_STARTED and r.get("run") == day.opening_run
+        ),
+        None,
+    )
+    if start is None:
+        raise ReportError(f"the record has no start of day {day.number}'s opening run")
+    for i in range(start, len(records)):
+        r = records[i]
+        if r["kind"] == ev.DAY_WRAPPED and (r.get("data") or {}).get("day") == day.number:
+            return list(records[start : i + 1])
+    return list(records[start:])
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def _role(role: str | None) -> str:
+    return ROLE_TITLES.get(role or "", role or "")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def _evidence(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in values.items())
+
+
+def _people(people: Sequence[dict[str, str]]) -> str:
+    return "; ".join(f"{p['name']} ({_role(p.get('role'))})" for p in people)
+
+
+class _Clock:
+    def __init__(self, tz: tzinfo, date: str) -> None:
+        self.tz, self.date = tz, date
+
+    def __call__(self, stamp: str | None) -> str:
+        if not stamp:
+            return ""
+        local = ev.parse_time(stamp).astimezone(self.tz)
+        text = local.strftime("%H:%M:%S")
+        return text if local.strftime("%Y-%m-%d") == self.date else f"{local:%Y-%m-%d} {text}"
+
+
+def _tz_name(tz: tzinfo, at: datetime) -> str:
+    name = at.astimezone(tz).tzname() or ""
+    offset = at.astimezone(tz).strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
+    return offset if name in ("", "UTC", offset) else f"{name} ({offset})"
+
+
+AMMO_HINTS = ("ammunition", "round")
+
+
+def _is_ammo_check(run: Run, record: dict[str, Any]) -> bool:
+    layer = (record.get("data") or {}).get("layer") or ""
+    if any(h in layer for h in AMMO_HINTS):
+        return True
+    step = run.checklist.step(record.get("step") or "")
+    return step is not None and any("round" in e.key for e in step.evidence)
+
+
+def build_report(
+    state: State,
+    records: Sequence[dict[str, Any]],
+    verify: VerifyResult,
+    *,
+    day: Day,
+    generated_at: datetime,
+    tz: tzinfo = UTC,
+) -> Report:
+    """The report for `day` from its records (see `day_records`) and the state folded from the
+    whole record. Pure."""
+    date = _day_date(state, day)
+    clock = _Clock(tz, date)
+    opening = state.runs.get(day.opening_run)
+    day_runs = [r for r in state.runs.values() if r.day == day.number]
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("run"):
+            by_run.setdefault(r["run"], []).append(r)
+
+    summary = [
+        ("Production", state.production or "(unnamed)"),
+        ("Day", f"{day.number}, {date}"),
+        ("Opening started", clock(opening.started_at if opening else None)),
+        ("Day opened (opening complete)", clock(day.opened_at)),
+        ("Wrap", clock(day.wrapped_at) if day.wrapped_at else "NOT WRAPPED at time of printing"),
+        ("Runs", str(len(day_runs))),
+        ("Events covered", f"{records[0]['seq']} to {records[-1]['seq']}" if records else "none"),
+        ("Times", f"clock times are {_tz_name(tz, generated_at)}; the exports also give UTC"),
+    ]
+    sections = [
+        _crew_section(state, records),
+        _meeting_section(state, opening, clock),
+        _ammo_section(state, day_runs, by_run, clock),
+        *_run_sections(state, day_runs, by_run, clock),
+        _holds_section(state, records, clock),
+        _refusals_section(records, clock),
+        _incidents_section(records, clock),
+        _custody_section(state, records, clock),
+        _integrity_section(state, verify),
+        _signatures_section(),
+    ]
+    if verify.ok:
+        note = f"the whole chain ({verify.count} events) verified when this report was made"
+    else:
+        note = f"the chain did NOT verify when this report was made: {verify.problem}"
+    return Report(
+        production=state.production or "(unnamed)",
+        day=day.number,
+        date=date,
+        timezone=_tz_name(tz, generated_at),
+        summary=summary,
+        sections=sections,
+        head_hash=state.head_hash,
+        head_seq=state.last_seq,
+        verified=verify.ok,
+        verify_note=note,
+        generated_at=ev.iso(generated_at),
+        first_seq=int(records[0]["seq"]) if records else 0,
+        last_seq=int(records[-1]["seq"]) if records else 0,
+    )
+
+
+def _crew_section(state: State, records: Sequence[dict[str, Any]]) -> Section:
+    roles: dict[str, dict[str, None]] = {}
+    signatures: dict[str, int] = {}
+
+    def acted(name: str | None, role: str | None, signature: bool) -> None:
+        if not name:
+            return
+        roles.setdefault(name, {})
+        if role:
+            roles[name][role] = None
+        if signature:
+            signatures[name] = signatures.get(name, 0) + 1
+
+    for r in records:
+        data = r.get("data") or {}
+        if r["kind"] == ev.SIGNED:
+            acted(r.get("by"), r.get("role"), True)
+            for w in data.get("witnesses", []):
+                acted(w["name"], w.get("role"), True)
+        elif r["kind"] == ev.HOLD_RESOLVED:
+            for w in data.get("resolvers", []):
+                acted(w["name"], w.get("role"), True)
+        elif r["kind"] == ev.HOLD_RAISED:
+            acted(r.get("by"), r.get("role"), True)
+    rows = []
+    for name in sorted(roles):
+        member = state.crew.get(name)
+        crewed = ", ".join(_role(x) for x in member.roles) if member else "(not on the crew list)"
+        rows.append(
+            (name, ", ".join(_role(x) for x in roles[name]), crewed, str(signatures.get(name, 0)))
+        )
+    table = Table(("Name", "Acted today as", "Crewed as", "Signatures"), rows, (3, 3, 3, 1.2))
+    return Section(
+        "Crew on duty",
+        ["Everyone who signed, witnessed, raised or resolved a hold during the day."],
+        [table] if rows else [],
+        empty="Nobody signed anything on this day.",
+    )
+
+
+def _meeting_section(state: State, opening: Run | None, clock: _Clock) -> Section:
+    section = Section("Safety meeting", empty="NO SAFETY MEETING was signed on this day.")
+    if opening is None:
+        return section
+    first_layer = opening.checklist.layers[0].id
+    wanted = "safety-meeting" if opening.checklist.layer_of("meeting-held") else first_layer
+    for done in opening.history:
+        layer = opening.layer_of(done.step)
+        if layer.id != wanted:
+            continue
+        step = opening.checklist.step(done.step)
+        labels = {e.key: e.label for e in step.evidence} if step else {}
+        section.lines.append(
+            f"{clock(done.time)} — {done.result.upper()}: {step.title if step else done.step}"
+        )
+        section.lines.append(
+            f"Run by {done.by} ({_role(done.role)}), signed with their own PIN;"
+            f" witnessed by {_people(done.witnesses) or 'nobody'}."
+        )
+        for key, value in done.evidence.items():
+            section.lines.append(f"{labels.get(key, key)}: {_value(value)}")
+        if done.note:
+            section.lines.append(f"Note: {done.note}")
+    if section.lines:
+        section.lines.append("Attendance sheet signed (paper, if kept): ______________________")
+    return section
+
+
+def _ammo_section(
+    state: State,
+    runs: list[Run],
+    by_run: dict[str, list[dict[str, Any]]],
+    clock: _Clock,
+) -> Section:
+    lots = Table(
+        ("Lot", "Type", "Source", "Declared count"),
+        [(a.lot, a.type, a.source, str(a.count)) for a in state.lots.values()],
+        (2, 1.5, 5, 1.5),
+        caption="Ammunition lots declared in the record",
+    )
+    rows: list[tuple[str, ...]] = []
+    strong = set()
+    expended = 0
+    for run in runs:
+        for r in by_run.get(run.id, []):
+            if r["kind"] != ev.SIGNED or not _is_ammo_check(run, r):
+                continue
+            data = r.get("data") or {}
+            evidence = data.get("evidence", {})
+            spent = evidence.get("rounds-expended")
+            if r.get("result") == "pass" and isinstance(spent, int):
+                expended += spent
+            if r.get("result") == "fail":
+                strong.add(len(rows))
+            rows.append(
+                (
+                    clock(r["time"]),
+                    f"{run.id} {run.checklist.id}" + (f" {run.firearm}" if run.firearm else ""),
+                    r.get("step") or "",
+                    (r.get("result") or "").upper(),
+                    f"{r['by']} ({_role(r.get('role'))})",
+                    _people(data.get("witnesses", [])),
+                    _evidence(evidence),
+                )
+            )
+    checks = Table(
+        ("Time", "Run", "Step", "Result", "Signed by", "Witnesses", "Counts"),
+        rows,
+        (1.3, 2, 2, 1, 2.2, 2.6, 3.5),
+        frozenset(strong),
+        caption="Ammunition checks, in order",
+    )
+    lines = [f"Rounds expended in passed returns: {expended}."] if rows else []
+    return Section(
+        "Ammunition",
+        lines,
+        [lots, checks] if rows else [lots],
+        empty="No ammunition check was signed on this day.",
+    )
+
+
+def _run_caption(state: State, run: Run, clock: _Clock) -> str:
+    parts = [f"{run.id}: {run.checklist.title} (v{run.checklist.version})"]
+    if run.firearm:
+        parts.append(f"firearm {run.firearm}")
+    if run.performer:
+        parts.append(f"performer {run.performer}")
+    if run.scene:
+        parts.append(f"scene {run.scene}")
+    parts.append(f"started {clock(run.started_at)}")
+    if run.completed_at:
+        parts.append(f"completed {clock(run.completed_at)}")
+    parts.append(state.run_status(run).upper())
+    return " · ".join(parts)
+
+
+def _run_sections(
+    state: State, runs: list[Run], by_run: dict[str, list[dict[str, Any]]], clock: _Clock
+) -> list[Section]:
+    if not runs:
+        return [Section("Runs", empty="No run was started on this day.")]
+    out = []
+    for index, run in enumerate(runs):
+        rows: list[tuple[str, ...]] = []
+        strong = set()
+        for r in by_run.get(run.id, []):
+            kind, data = r["kind"], r.get("data") or {}
+            if kind == ev.SIGNED:
+                layer = data.get("layer") or ""
+                row = (
+                    layer,
+                    r.get("step") or "",
+                    (r.get("result") or "").upper(),
+                    f"{r['by']} ({_role(r.get('role'))})",
+                    _people(data.get("witnesses", [])),
+                    clock(r["time"]),
+                    _evidence(data.get("evidence", {})),
+                    r.get("note") or "",
+                )
+                if r.get("result") == "fail":
+                    strong.add(len(rows))
+            elif kind in (ev.HOLD_RAISED, ev.HOLD_RESOLVED, ev.LAYER_STALE, ev.REFUSED):
+                label = {
+                    ev.HOLD_RAISED: f"HOLD {data.get('hold', '')}",
+                    ev.HOLD_RESOLVED: f"RESOLVED {data.get('hold', '')}",
+                    ev.LAYER_STALE: "STALE",
+                    ev.REFUSED: "REFUSED",
+                }[kind]
+                by = r.get("by") or ""
+                if kind == ev.HOLD_RESOLVED:
+                    by = _people(data.get("resolvers", []))
+                elif by and r.get("role") and kind != ev.REFUSED:
+                    # A refusal's role is the step's, which the person may not hold: name only.
+                    by = f"{by} ({_role(r.get('role'))})"
+                row = (
+                    data.get("layer") or "",
+                    r.get("step") or "",
+                    label,
+                    by,
+                    "",
+                    clock(r["time"]),
+                    "",
+                    r.get("note") or "",
+                )
+                if kind != ev.HOLD_RESOLVED:
+                    strong.add(len(rows))
+            else:
+                continue
+            rows.append(row)
+        table = Table(
+            ("Layer", "Step", "Result", "Signed by", "Witnesses", "Time", "Evidence", "Note"),
+            rows,
+            (2.1, 2.1, 1.3, 2.4, 2.8, 1.3, 3.2, 3.2),
+            frozenset(strong),
+            caption=_run_caption(state, run, clock),
+        )
+        title = "Runs" if index == 0 else ""
+        out.append(Section(title, tables=[table], empty="No step was signed."))
+    return out
+
+
+def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+    ids: dict[str, None] = {}
+    for r in records:
+        if r["kind"] in (ev.HOLD_RAISED, ev.HOLD_RESOLVED):
+            ids[(r.get("data") or {})["hold"]] = None
+    # Holds still open from before the day stood over it too.
+    for h in state.holds.values():
+        if h.open and h.raised_at <= (records[-1]["time"] if records else ""):
+            ids.setdefault(h.id, None)
+    rows: list[tuple[str, ...]] = []
+    strong = set()
+    for hold_id in ids:
+        h = state.holds[hold_id]
+        raised = f"{clock(h.raised_at)} by {h.raised_by or 'the app'}"
+        if h.open:
+            resolution = "OPEN: not resolved"
+            strong.add(len(rows))
+        else:
+            resolution = f"{clock(h.resolved_at)} by {_people(h.resolvers)}: {h.resolution}"
+        scope = f"run {h.run}" + (f", layer {h.layer}" if h.layer else "") if h.run else "whole day"
+        rows.append((h.id, scope, h.cause, raised, h.reason, resolution))
+    table = Table(
+        ("Hold", "Scope", "Cause", "Raised", "Reason", "Resolution (corrective action)"),
+        rows,
+        (1, 2, 1.6, 2.6, 4.5, 5),
+        frozenset(strong),
+    )
+    return Section("Holds", tables=[table] if rows else [], empty="No hold on this day.")
+
+
+def _refusals_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+    rows = []
+    for r in records:
+        if r["kind"] not in (ev.REFUSED, ev.LOCKOUT):
+            continue
+        data = r.get("data") or {}
+        action = data.get("action", "") if r["kind"] == ev.REFUSED else "PIN lockout"
+        where = " ".join(x for x in (r.get("run"), r.get("step")) if x)
+        rows.append(
+            (clock(r["time"]), r.get("by") or "", action, where, data.get("code", ""), r["note"])
+        )
+    table = Table(
+        ("Time", "Who", "Attempt", "Run / step", "Code", "Why it was refused"),
+        rows,
+        (1.3, 2.4, 2, 2.4, 1.8, 7),
+    )
+    return Section(
+        "Refused attempts",
+        tables=[table] if rows else [],
+        empty="No attempt was refused on this day.",
+    )
+
+
+def _incidents_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+    # Hook for incident reports (issue 4): every event whose kind starts with "incident" is
+    # listed here generically until they have a layout of their own.
+    rows = []
+    for r in records:
+        if not r["kind"].startswith("incident"):
+            continue
+        data = {k: v for k, v in (r.get("data") or {}).items() if k not in ev.SECRET_KEYS}
+        rows.append((clock(r["time"]), r["kind"], r.get("by") or "", r["note"], _evidence(data)))
+    table = Table(("Time", "Kind", "By", "Note", "Details"), rows, (1.3, 2, 2.4, 6, 5))
+    stops = [
+        f"Stop-work hold {(r.get('data') or {}).get('hold')} by {r.get('by')}: {r['note']}"
+        for r in records
+        if r["kind"] == ev.HOLD_RAISED and (r.get("data") or {}).get("cause") == "raised"
+    ]
+    return Section(
+        "Incidents and near misses",
+        stops,
+        [table] if rows else [],
+        empty="No incident or near miss was recorded on this day.",
+    )
+
+
+def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+    # Derived here from signed steps that carry a `custody:` action until State derives custody
+    # itself (issue 4); then this should read it from State.
+    where: dict[str, tuple[str, str]] = {
+        s: ("no movement recorded today", "") for s in state.firearms
+    }
+    for r in records:
+        if r["kind"] != ev.SIGNED or r.get("result") != "pass":
+            continue
+        run = state.runs.get(r.get("run") or "")
+        step = run.checklist.step(r.get("step") or "") if run else None
+        if run is None or step is None or step.custody is None:
+            continue
+        serials = [run.firearm] if run.firearm else list(state.firearms)
+        moved = f"{clock(r['time'])}, {r['by']}"
+        for serial in serials:
+            if step.custody == "to-performer":
+                where[serial] = (f"with performer {run.performer}", moved)
+            elif step.custody == "to-armorer":
+                where[serial] = (f"with armorer {r['by']}", moved)
+            elif step.custody == "lock-up":
+                where[serial] = ("locked up", moved)
+            else:
+                where[serial] = (f"checked out by armorer {r['by']}", moved)
+    rows: list[tuple[str, ...]] = []
+    strong = set()
+    for serial, firearm in state.firearms.items():
+        status, moved = where.get(serial, ("", ""))
+        if status != "locked up":
+            strong.add(len(rows))
+        rows.append((serial, firearm.description, firearm.kind, status, moved))
+    table = Table(
+        ("Serial", "Description", "Kind", "At the end of the day's record", "Last movement"),
+        rows,
+        (2, 5, 1.6, 3.5, 2.6),
+        frozenset(strong),
+    )
+    return Section(
+        "Firearms' custody at wrap",
+        ["Derived from the signed custody steps (hand-over, return, lock-up)."] if rows else [],
+        [table] if rows else [],
+        empty="No firearm in the inventory.",
+    )
+
+
+def _integrity_section(state: State, verify: VerifyResult) -> Section:
+    lines = [
+        f"Head hash when printed: {state.head_hash} (event {state.last_seq}).",
+        "Verify: PASSED — every event's hash and link recomputed."
+        if verify.ok
+        else f"Verify: FAILED — {verify.problem}",
+        "This hash is a checkpoint: `safetyapp verify --against HASH` confirms the record still"
+        " holds that exact event and everything before it, unaltered.",
+    ]
+    return Section("Record integrity", lines)
+
+
+def _signatures_section() -> Section:
+    rows = [
+        ("Production office", "", "", ""),
+        ("Safety supervisor", "", "", ""),
+        ("Armorer", "", "", ""),
+    ]
+    return Section(
+        "Review and signatures",
+        ["Signed on paper by the reviewers after reading this report."],
+        [Table(("Role", "Name", "Signature", "Date"), rows, (3, 4, 5, 2), min_height=10)],
+    )
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+_MD_SPECIAL = set("\\`*_[]<>|~")
+_MD_LINE_START = re.compile(r"^(\s*)([#>=+-]|\d+[.)])")
+
+
+def md_escape(text: str) -> str:
+    """User text shown literally in Markdown: inline specials escaped, a leading block marker
+    (heading, list, quote) escaped, line breaks kept as <br> so a table cell stays one row."""
+    out = []
+    for ch in text:
+        if ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        elif ch in "\r\n":
+            out.append("<br>" if ch == "\n" else "")
+        else:
+            out.append(ch)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), "".join(out))
+
+
+def render_markdown(report: Report) -> str:
+    out = [f"# {md_escape(report.title)}", ""]
+    for key, value in report.summary:
+        out.append(f"- **{md_escape(key)}**: {md_escape(value)}")
+    out.append("")
+    for section in report.sections:
+        if section.title:
+            out += [f"## {md_escape(section.title)}", ""]
+        for line in section.lines:
+            out += [md_escape(line), ""]
+        for table in section.tables:
+            if table.caption:
+                out += [f"**{md_escape(table.caption)}**", ""]
+            out.append("| " + " | ".join(md_escape(h) for h in table.headers) + " |")
+            out.append("|" + "---|" * len(table.headers))
+            for i, row in enumerate(table.rows):
+                cells = [md_escape(c) if c else " " for c in row]
+                if i in table.strong:
+                    cells = [f"**{c}**" if c.strip() else c for c in cells]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        if not section.lines and not section.tables and section.empty:
+            out += [md_escape(section.empty), ""]
+    out += ["---", "", md_escape(report.footer), "", f"Made {report.generated_at}.", ""]
+    return "\n".join(out)
+
+
+# -- PDF --------------------------------------------------------------------------------------
+
+FONT_DIR = Path(__file__).parent / "fonts"
+FONT = "DejaVuSansCondensed"
+
+
+@cache
+def _font_chars() -> frozenset[int]:
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    regular = TTFont(FONT_DIR / f"{FONT}.ttf").getBestCmap()
+    bold = TTFont(FONT_DIR / f"{FONT}-Bold.ttf").getBestCmap()
+    return frozenset(regular) & frozenset(bold)
+
+
+def pdf_text(text: str) -> str:
+    """Text the bundled font can show: tabs become spaces, other control characters and any
+    character the font lacks (CJK, emoji, ...) become a visible '?'."""
+    chars = _font_chars()
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append(ch)
+        elif ch == "\t":
+            out.append(" ")
+        elif ord(ch) < 32 or ord(ch) not in chars:
+            out.append("?")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def render_pdf(report: Report, path: Path) -> int:
+    """Write the report as a PDF (A4 landscape, black and white); return the page count.
+
+    Written to a temporary file first, so a failure never leaves half a PDF at `path`."""
+    from fpdf import FPDF
+
+    footer_text = pdf_text(report.footer)
+    head_text = pdf_text(report.title)
+
+    class _Doc(FPDF):
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font(FONT, "", 7.5)
+                self.cell(0, 4, head_text, new_x="LMARGIN", new_y="NEXT")
+                self.ln(1)
+
+        def footer(self) -> None:
+            self.set_y(-11)
+            self.set_font(FONT, "", 7)
+            self.set_draw_color(0)
+            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+            self.cell(0, 5, footer_text, new_x="LEFT")
+            self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+
+    pdf = _Doc(orientation="L", unit="mm", format="A4")
+    pdf.set_margins(12, 10, 12)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.add_font(FONT, "", str(FONT_DIR / f"{FONT}.ttf"))
+    pdf.add_font(FONT, "B", str(FONT_DIR / f"{FONT}-Bold.ttf"))
+    pdf.set_title(head_text)
+    pdf.set_author("safetyapp")
+    pdf.set_creator("safetyapp")
+    pdf.add_page()
+    width = pdf.epw
+
+    text9 = _Grid(pdf, 9)
+    _Grid(pdf, 15).paragraph(report.title, "B", 7)
+    pdf.ln(2)
+    for key, value in [*report.summary, ("Verify", report.verify_note)]:
+        pdf.set_font(FONT, "B", 9)
+        pdf.cell(55, 5, pdf_text(key))
+        pdf.set_font(FONT, "", 9)
+        pdf.multi_cell(0, 5, pdf_text(value), new_x="LMARGIN", new_y="NEXT")
+
+    for section in report.sections:
+        if section.title:
+            if pdf.will_page_break(30):
+                pdf.add_page()
+            pdf.ln(3)
+            pdf.set_font(FONT, "B", 12)
+            pdf.cell(0, 7, pdf_text(section.title), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_draw_color(0)
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+            pdf.ln(1.5)
+        for line in section.lines:
+            text9.paragraph(line)
+        if not section.lines and not section.tables and section.empty:
+            text9.paragraph(section.empty, "B")
+        for table in section.tables:
+            pdf.ln(1.5)
+            if table.caption:
+                if pdf.will_page_break(28):
+                    pdf.add_page()
+                text9.paragraph(table.caption, "B")
+            _Grid(pdf).draw(table)
+            pdf.ln(1)
+    pages = pdf.page_no()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a report is an ordinary file
+        pdf.output(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return pages
+
+
+SIZE = 7.5  # points, in tables
+
+
+class _Grid:
+    """A table drawn with fpdf's low-level calls: wrapped cells, ruled borders, headings repeated
+    on every page. (fpdf's own `table()` measures each character and took ~40 s for a
+    2,000-event day; this measures each word once.)"""
+
+    LINE = 3.3  # mm, in tables
+    PAD = 0.9  # mm
+
+    def __init__(self, pdf: Any, size: float = SIZE) -> None:
+        self.pdf = pdf
+        self.size = size
+        self.widths: dict[tuple[str, str], float] = {}
+
+    def _font(self, style: str) -> None:
+        self.pdf.set_font(FONT, style, self.size)
+
+    def paragraph(self, text: str, style: str = "", line: float = 4.4) -> None:
+        """Wrapped text across the page, breaking pages between lines."""
+        pdf = self.pdf
+        self._font(style)
+        for row in self.wrap(pdf_text(text), pdf.epw, style):
+            if pdf.will_page_break(line):
+                pdf.add_page()
+                self._font(style)
+            y = pdf.get_y()
+            pdf.text(pdf.l_margin, y + line * 0.78, row)
+            pdf.set_xy(pdf.l_margin, y + line)
+
+    def _width(self, text: str, style: str) -> float:
+        key = (text, style)
+        found = self.widths.get(key)
+        if found is None:
+            cw = self.pdf.current_font.cw
+            found = sum(cw[ord(c)] for c in text) * self.size * 0.001 / self.pdf.k
+            self.widths[key] = found
+        return found
+
+    def wrap(self, text: str, room: float, style: str) -> list[str]:
+        lines: list[str] = []
+        space = self._width(" ", style)
+        for para in text.split("\n"):
+            line, used = "", 0.0
+            for word in para.split(" "):
+                width = self._width(word, style)
+                if line and used + space + width <= room:
+                    line, used = f"{line} {word}", used + space + width
+                    continue
+                if line:
+                    lines.append(line)
+                while width > room and len(word) > 1:  # a word wider than the cell: cut it
+                    cut = len(word) - 1
+                    while cut > 1 and self._width(word[:cut], style) > room:
+                        cut = max(1, cut * 3 // 4) if cut > 8 else cut - 1
+                    lines.append(word[:cut])
+                    word = word[cut:]
+                    width = self._width(word, style)
+                line, used = word, width
+            lines.append(line)
+        return lines
+
+    def draw(self, table: Table) -> None:
+        pdf = self.pdf
+        total = sum(table.widths)
+        widths = [pdf.epw * w / total for w in table.widths]
+        self._row(table.headers, widths, "B", header=True, table=table)
+        for i, cells in enumerate(table.rows):
+            self._row(cells, widths, "B" if i in table.strong else "", header=False, table=table)
+
+    def _row(
+        self,
+        cells: Sequence[str],
+        widths: list[float],
+        style: str,
+        *,
+        header: bool,
+        table: Table,
+    ) -> None:
+        pdf = self.pdf
+        self._font(style)
+        lines = [
+            self.wrap(pdf_text(c), w - 2 * self.PAD, style)
+            for c, w in zip(cells, widths, strict=True)
+        ]
+        room = pdf.page_break_trigger - pdf.t_margin - 30
+        most = max(1, int(room // self.LINE))
+        for i, cell in enumerate(lines):
+            if len(cell) > most:  # one cell longer than a page: cut, and say so
+                lines[i] = [*cell[: most - 1], "[... cut here; the full text is in the exports]"]
+        height = max(len(c) for c in lines) * self.LINE + 2 * self.PAD
+        if not header:
+            height = max(height, table.min_height + 2 * self.PAD)
+        if pdf.will_page_break(height):
+            pdf.add_page()
+            if not header:
+                self._row(table.headers, widths, "B", header=True, table=table)
+                self._font(style)
+        x, y = pdf.l_margin, pdf.get_y()
+        pdf.set_draw_color(80)
+        pdf.set_line_width(0.15)
+        if header:
+            pdf.set_fill_color(225)
+            pdf.rect(x, y, sum(widths), height, style="F")
+        baseline = self.PAD + self.LINE * 0.78
+        for cell, width in zip(lines, widths, strict=True):
+            pdf.rect(x, y, width, height)
+            for k, line in enumerate(cell):
+                if line:
+                    pdf.text(x + self.PAD, y + baseline + k * self.LINE, line)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + height)

@@ -1,0 +1,64 @@
+"""Walked days written into real store files, for the report and export tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from support import (
+    ACTOR,
+    ACTOR2,
+    AD,
+    ARMORER,
+    CHECKLISTS,
+    OPENING,
+    SUPERVISOR,
+    WRAP,
+    World,
+    cred,
+    handoff_steps,
+    setup_world,
+    sign,
+    start,
+    walk,
+)
+
+from safetyapp.domain import engine
+from safetyapp.store.journal import Journal
+
+HOLD_ACTION = "Props duties reassigned to the props assistant for the day"
+
+
+def walked_day(world: World | None = None) -> World:
+    """Opening with a failed and resolved layer, a refusal, two handoffs, and wrap."""
+    world = world or setup_world()
+    run = start(world, "opening")
+    walk(world, run, OPENING[:1])
+    failed = sign(world, run, "no-other-duties", ARMORER, evidence={"other-duties": "yes"})
+    assert failed.ok and failed.events[0]["result"] == "fail"
+    hold = failed.events[1]["data"]["hold"]
+    assert world.do(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)], HOLD_ACTION).ok
+    walk(world, run, OPENING[1:])
+    first = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0], scene="12A")
+    # A refusal: the AD tries to sign the armorer's step.
+    refused = sign(world, first, "rounds-loaded", AD, ARMORER,
+                   evidence={"dummies": "6", "blanks": "0", "live-rounds": "0"})  # fmt: skip
+    assert not refused.ok
+    walk(world, first, handoff_steps(ACTOR))
+    second = start(world, "handoff", firearm="GLOCK-2", performer=ACTOR2[0], scene="14")
+    walk(world, second, handoff_steps(ACTOR2, chambers=15))
+    wrap = start(world, "wrap")
+    walk(world, wrap, WRAP)
+    return world
+
+
+def payloads(world: World) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k != "seq"} for e in world.log]
+
+
+def write_store(world: World, path: Path) -> Path:
+    Journal.create(path, payloads(world))
+    return path
+
+
+__all__ = ["CHECKLISTS", "HOLD_ACTION", "payloads", "walked_day", "write_store"]
