@@ -677,41 +677,22 @@ def _local_tz() -> Any:
 @click.pass_context
 def report(ctx: click.Context, day_spec: str | None, out: str, fmt: str | None) -> None:
     """Write the daily safety report of one day (PDF or Markdown)."""
-    from safetyapp.audit.report import (
-        ReportError,
-        build_report,
-        day_records,
-        find_day,
-        render_markdown,
-        render_pdf,
-    )
+    from safetyapp.audit.report import ReportError, write_day_report
 
     target = Path(out)
     fmt = fmt or ("md" if target.suffix.lower() == ".md" else "pdf")
     if not target.parent.is_dir():
         raise click.UsageError(f"the folder {target.parent} does not exist")
     repo = _open(ctx)
-    state = repo.state
     try:
-        day = find_day(state, day_spec)
-        records = day_records(state, repo.journal.records(), day)
+        written = write_day_report(
+            repo, target, day_spec=day_spec, fmt=fmt, now=datetime.now(UTC), tz=_local_tz()
+        )
     except ReportError as exc:
         raise Refused(str(exc)) from None
-    verified = repo.journal.verify()
-    built = build_report(
-        state, records, verified, day=day, generated_at=datetime.now(UTC), tz=_local_tz()
-    )
-    try:
-        if fmt == "pdf":
-            pages = render_pdf(built, target)
-            what = f"{pages} page(s)"
-        else:
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_text(render_markdown(built), encoding="utf-8")
-            os.replace(tmp, target)
-            what = "Markdown"
     except OSError as exc:
         raise Refused(f"could not write {target}: {exc.strerror or exc}") from None
+    built, what, verified = written.report, written.what, written.verify
     click.echo(f"wrote the report of day {built.day} ({built.date}) to {target}: {what}")
     click.echo(f"checkpoint (head hash): {built.head_hash}")
     if not verified.ok:

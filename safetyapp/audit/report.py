@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Day, Run, State
 from safetyapp.store.chain import VerifyResult
+
+if TYPE_CHECKING:
+    from safetyapp.store.repository import Repository
 
 # -- the report as data -----------------------------------------------------------------------
 
@@ -870,3 +873,39 @@ class _Grid:
                     pdf.text(x + self.PAD, y + baseline + k * self.LINE, line)
             x += width
         pdf.set_xy(pdf.l_margin, y + height)
+
+
+@dataclass(frozen=True)
+class Written:
+    report: Report
+    what: str
+    verify: VerifyResult
+
+
+def write_day_report(
+    repo: Repository,
+    target: Path,
+    *,
+    day_spec: str | None = None,
+    fmt: str = "pdf",
+    now: datetime,
+    tz: tzinfo = UTC,
+) -> Written:
+    """Build one day's report from the store and write it (PDF or Markdown) atomically.
+
+    Shared by `safetyapp report` and the TUI's audit screen. Raises ReportError (no such day)
+    or OSError (cannot write).
+    """
+    state = repo.state
+    day = find_day(state, day_spec)
+    records = day_records(state, repo.journal.records(), day)
+    verified = repo.journal.verify()
+    built = build_report(state, records, verified, day=day, generated_at=now, tz=tz)
+    if fmt == "pdf":
+        what = f"{render_pdf(built, target)} page(s)"
+    else:
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(render_markdown(built), encoding="utf-8")
+        os.replace(tmp, target)
+        what = "Markdown"
+    return Written(built, what, verified)

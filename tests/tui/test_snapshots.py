@@ -98,3 +98,12 @@ def test_corrupt_store(snap_compare: Any, tmp_path: Path, size: tuple[int, int])
     app = SafetyApp(path, clock=Clock(), poll_seconds=3600)
     assert snap_compare(app, terminal_size=size)
     assert path.read_bytes() == b'{"not": "a safetyapp record"}\n'
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "textual-ansi"])
+def test_hold_banner_in_light_and_ansi_themes(
+    snap_compare: Any, tmp_path: Path, theme: str
+) -> None:
+    app = app_on_store(tmp_path)
+    app.theme = theme
+    assert snap_compare(app, terminal_size=(80, 24), run_before=held)

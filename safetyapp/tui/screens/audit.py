@@ -30,6 +30,7 @@ class AuditScreen(SafetyScreen):
         Binding("v", "verify", "Verify chain", id="verify"),
         Binding("e", "export('csv')", "Export CSV", id="export-csv"),
         Binding("j", "export('json')", "Export JSON", id="export-json"),
+        Binding("p", "print_report", "Day report PDF", id="print-report"),
     ]
     DEFAULT_CSS = """
     AuditScreen #filters { height: auto; }
@@ -148,6 +149,29 @@ class AuditScreen(SafetyScreen):
             self.notify(f"Export failed: {exc}", severity="error", markup=False)
             return
         self.notify(f"{len(log.rows)} events exported to {path}", markup=False, timeout=10)
+
+    def action_print_report(self) -> None:
+        """The latest day's safety report as PDF, next to the store (exports/)."""
+        from safetyapp.audit.report import ReportError, write_day_report
+
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        folder = self.repo.path.parent / "exports"
+        path = folder / f"safety-report-{stamp}.pdf"
+        try:
+            folder.mkdir(exist_ok=True)
+            written = write_day_report(
+                self.repo, path, now=datetime.now(UTC), tz=datetime.now().astimezone().tzinfo or UTC
+            )
+        except (ReportError, OSError) as exc:
+            self.app.bell()
+            self.notify(f"No report: {exc}", severity="error", markup=False, timeout=15)
+            return
+        self.notify(
+            f"Day {written.report.day} report ({written.what}) written to {path}; "
+            f"checkpoint {written.report.head_hash[:16]}…",
+            markup=False,
+            timeout=15,
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()
