@@ -22,7 +22,7 @@ from safetyapp.store.repository import Clock, Repository, utc_now
 
 
 class SafetyApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "safetyapp"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
