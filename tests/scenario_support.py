@@ -14,7 +14,6 @@ from support import (
     CREW,
     OPENING,
     PINS,
-    START,
     World,
     cheap_pin,
     handoff_steps,
