@@ -113,9 +113,7 @@ OPENING = [
 ]
 
 
-def handoff_steps(
-    actor: Any, chambers: int = 6
-) -> list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]:
+def handoff_steps(actor: Any, chambers: int = 6) -> list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]:
     return [
         ("rounds-loaded", ARMORER, (AD,), {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
         ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
@@ -134,9 +132,7 @@ WRAP = [
 ]
 
 
-def walk(
-    world: World, run: str, steps: list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]
-) -> None:
+def walk(world: World, run: str, steps: list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]) -> None:
     for step, by, witnesses, evidence in steps:
         decision = sign(world, run, step, by, *witnesses, evidence=evidence)
         assert decision.ok, f"{step}: {decision.refused}"

@@ -89,7 +89,9 @@ def test_missing_witness_is_refused() -> None:
 
 
 def test_witness_is_never_the_signer() -> None:
-    world = setup_world([("Dual", ["armorer", "ad"], "7777"), ACTOR, SUPERVISOR])
+    world = setup_world(
+        [("Dual", ["armorer", "ad"], "7777"), ACTOR, SUPERVISOR]
+    )
     run = start(world, "opening")
     decision = sign(world, run, "meeting-held", "Dual", "Dual", evidence=OPENING[0][3])
     assert not decision.ok and refused_code(world) == "same-person"
