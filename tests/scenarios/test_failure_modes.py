@@ -213,6 +213,12 @@ def test_the_same_person_checked_and_vouched() -> None:
     self_witness = sign(world, run, "ad-confirms", DUAL, DUAL, evidence=steps[2][3])
     assert not self_witness.ok and refused_code(world) in ("same-person", "separation")
     assert world.state.runs[run].step_status("ad-confirms") == "open"
+    # The same rule in the opening: who ran the meeting as AD does not attest as armorer.
+    world2 = new_world([DUAL, AD, ARMORER, ACTOR, ACTOR2, SUPERVISOR])
+    opening = start(world2, "opening")
+    walk(world2, opening, [("meeting-held", DUAL, (ARMORER,), OPENING_2[0][3])])
+    both = sign(world2, opening, "no-other-duties", DUAL, evidence={"other-duties": "no"})
+    assert not both.ok and refused_code(world2) == "separation"
 
 
 def test_the_performer_relied_on_others_word() -> None:
