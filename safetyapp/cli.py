@@ -744,7 +744,9 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 @click.option("--by", "by", default=None, help="Only events by this person.")
 @click.option("--firearm", "serial", default=None)
 @click.option("--kind", default=None, help="Only this event kind.")
-@click.option("--flagged", is_flag=True, help="Only failures, refusals, holds, flags, incidents, breaks.")
+@click.option(
+    "--flagged", is_flag=True, help="Only failures, refusals, holds, flags, incidents, breaks."
+)
 @click.pass_context
 def audit(
     ctx: click.Context,
