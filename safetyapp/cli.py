@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import click
 
@@ -23,11 +23,12 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.checklist import ChecklistError
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.paths import log_dir, resolve_store
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Repository
-from safetyapp.views import hold_view, run_view
+from safetyapp.views import firearm_view, flag_view, hold_view, incident_view, run_view
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -267,17 +268,72 @@ def firearm_add(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def firearm_list(ctx: click.Context, as_json: bool) -> None:
-    """List the firearms."""
-    state = _open(ctx).state
-    rows = [
-        {"serial": f.serial, "description": f.description, "kind": f.kind, "chambers": f.chambers}
-        for f in state.firearms.values()
-    ]
+    """List the firearms with who holds each and the age of its last verification."""
+    repo = _open(ctx)
+    now = repo.clock()
+    rows = [firearm_view(repo.state, f, now) for f in repo.state.firearms.values()]
     if as_json:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['serial']}\t{row['kind']}\t{row['description']}")
+        verified = row["last_verified"]
+        age = "never verified"
+        if verified is not None:
+            fresh = "valid" if verified["fresh"] else "STALE"
+            age = f"verified {verified['age_minutes']} min ago ({fresh})"
+        click.echo(f"{row['serial']}\t{row['kind']}\t{row['custody']['text']}\t{age}")
+
+
+def _move(
+    ctx: click.Context,
+    serials: tuple[str, ...],
+    name: str,
+    to: Literal["locked", "armorer"],
+    reason: str,
+) -> None:
+    (cred,) = _credentials([name])
+    decision = _act(ctx, engine.move_firearms, cred, list(serials), to, reason)
+    for event in decision.events:
+        data = event["data"]
+        click.echo(f"{data['serial']}: {data['previous']} -> {data['holder']}")
+
+
+@firearm.command("checkout")
+@click.argument("serials", nargs=-1, required=True)
+@click.option("--by", "name", required=True, help="The armorer. PIN on stdin.")
+@click.option("--reason", required=True, help="Why (after lunch, found in the truck, ...).")
+@click.pass_context
+def firearm_checkout(ctx: click.Context, serials: tuple[str, ...], name: str, reason: str) -> None:
+    """The armorer takes firearms out of storage mid-day, or takes back an unaccounted one."""
+    _move(ctx, serials, name, "armorer", reason)
+
+
+@firearm.command("lock")
+@click.argument("serials", nargs=-1, required=True)
+@click.option("--by", "name", required=True, help="The armorer. PIN on stdin.")
+@click.option("--reason", required=True, help="Why (lunch, company move, ...).")
+@click.pass_context
+def firearm_lock(ctx: click.Context, serials: tuple[str, ...], name: str, reason: str) -> None:
+    """The armorer locks firearms away (a break); their verifications go stale."""
+    _move(ctx, serials, name, "locked", reason)
+
+
+@cli.group()
+def custody() -> None:
+    """Custody breaks: a firearm or its ammunition out of the armorer's sight."""
+
+
+@custody.command("break")
+@click.option("--by", "name", required=True, help="Anyone on the crew. PIN on stdin.")
+@click.option("--reason", required=True, help="What happened.")
+@click.option("--firearm", "serials", multiple=True, help="Repeatable; default: every one out.")
+@click.pass_context
+def custody_break(ctx: click.Context, name: str, reason: str, serials: tuple[str, ...]) -> None:
+    """Record a break in custody: every earlier verification of those firearms is stale."""
+    (cred,) = _credentials([name])
+    decision = _act(ctx, engine.record_custody_break, cred, reason, serials=list(serials) or None)
+    affected = ", ".join(decision.events[0]["data"]["serials"])
+    click.echo(f"custody break recorded for {affected}: handoffs restart from the ammunition check")
 
 
 @cli.group()
@@ -303,10 +359,13 @@ def ammo_add(ctx: click.Context, lot: str, ammo_type: str, count: int, source: s
 def ammo_list(ctx: click.Context, as_json: bool) -> None:
     """List the ammunition lots."""
     state = _open(ctx).state
-    rows = [
-        {"lot": a.lot, "type": a.type, "count": a.count, "source": a.source}
-        for a in state.lots.values()
-    ]
+    recon = state.ammo_reconciliation()
+    rows: list[dict[str, Any]] = []
+    for a in state.lots.values():
+        row: dict[str, Any] = {"lot": a.lot, "type": a.type, "count": a.count, "source": a.source}
+        if a.lot in recon:  # today's tally, while a day is open
+            row["morning"], row["expended"], row["expected"] = recon[a.lot]
+        rows.append(row)
     if as_json:
         _emit_json(rows)
         return
@@ -454,6 +513,16 @@ def run_sign(
             click.echo(f"HOLD {hold}: {extra['note']}", err=True)
         elif extra["kind"] == "run-completed":
             click.echo(f"{run_id} complete")
+        elif extra["kind"] == "flag-raised":
+            flag_id = extra["data"]["flag"]
+            click.echo(f"FLAG {flag_id}: {extra['note']} (a safety supervisor acknowledges it"
+                       f" with `safetyapp flag ack {flag_id}` before any handoff)", err=True)  # fmt: skip
+        elif extra["kind"] == "incident-reported":
+            click.echo(f"incident {extra['data']['incident']} recorded: {extra['note']}", err=True)
+        elif extra["kind"] == "custody-changed":
+            data = extra["data"]
+            who = f" ({data['name']})" if data["name"] else ""
+            click.echo(f"custody: {data['serial']} {data['previous']} -> {data['holder']}{who}")
     if signed["result"] == "fail":
         raise Refused(f"step failed: {run_id} is on HOLD until resolved")
 
@@ -552,6 +621,106 @@ def hold_resolve(ctx: click.Context, hold_id: str, names: tuple[str, ...], actio
     click.echo(f"{hold_id} resolved")
 
 
+# -- incidents and flags ----------------------------------------------------------------------
+
+
+@cli.group()
+def incident() -> None:
+    """Incidents: report, list, review."""
+
+
+@incident.command("report")
+@click.option("--by", "name", required=True, help="Anyone on the crew. PIN on stdin.")
+@click.option("--kind", required=True, type=click.Choice(INCIDENT_KINDS))
+@click.option("--note", required=True, help="What happened.")
+@click.option("--firearm", "serial", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def incident_report(
+    ctx: click.Context, name: str, kind: str, note: str, serial: str | None, as_json: bool
+) -> None:
+    """Report an incident. All but a near miss hold the whole day until reviewed."""
+    (cred,) = _credentials([name])
+    decision = _act(ctx, engine.report_incident, cred, kind, note, firearm=serial)
+    data = decision.events[0]["data"]
+    if as_json:
+        _emit_json({"id": data["incident"], "hold": data["hold"]})
+        return
+    click.echo(f"incident {data['incident']} recorded ({kind})")
+    if data["hold"]:
+        click.echo(
+            f"HOLD {data['hold']}: the day is on hold until a safety supervisor and the armorer"
+            f" sign `safetyapp incident review {data['incident']}`",
+            err=True,
+        )
+    else:
+        click.echo("it will be read out at the next safety meeting")
+
+
+@incident.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Only those not yet closed.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def incident_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
+    """List incidents: on hold, to be read out at the next meeting, or closed."""
+    state = _open(ctx).state
+    rows = [incident_view(i) for i in state.incidents.values() if i.open or not only_open]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']}\t{row['state'].upper()}\t{row['kind']}\t{row['firearm'] or '-'}"
+            f"\t{row['note']}"
+        )
+
+
+@incident.command("review")
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--by", "names", multiple=True, required=True, help="Supervisor and armorer.")
+@click.option("--action", required=True, help="What was found and done.")
+@click.pass_context
+def incident_review(
+    ctx: click.Context, incident_id: str, names: tuple[str, ...], action: str
+) -> None:
+    """Sign the review that lifts an incident's day hold. PINs on stdin."""
+    creds = _credentials(names)
+    _act(ctx, engine.review_incident, incident_id, creds, action)
+    click.echo(f"{incident_id} reviewed; its hold is lifted")
+
+
+@cli.group()
+def flag() -> None:
+    """Flags a safety supervisor must acknowledge before any handoff."""
+
+
+@flag.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Only unacknowledged flags.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def flag_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
+    """List flags."""
+    state = _open(ctx).state
+    rows = [flag_view(f) for f in state.flags.values() if f.open or not only_open]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['state'].upper()}\t{row['reason']}")
+
+
+@flag.command("ack")
+@click.argument("flag_id", metavar="FLAG")
+@click.option("--by", "name", required=True, help="A safety supervisor. PIN on stdin.")
+@click.option("--note", required=True, help="What was decided.")
+@click.pass_context
+def flag_ack(ctx: click.Context, flag_id: str, name: str, note: str) -> None:
+    """Acknowledge a flag, saying what was decided."""
+    (cred,) = _credentials([name])
+    _act(ctx, engine.acknowledge_flag, flag_id, cred, note)
+    click.echo(f"{flag_id} acknowledged")
+
+
 # -- audit ------------------------------------------------------------------------------------
 
 
@@ -575,7 +744,9 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 @click.option("--by", "by", default=None, help="Only events by this person.")
 @click.option("--firearm", "serial", default=None)
 @click.option("--kind", default=None, help="Only this event kind.")
-@click.option("--flagged", is_flag=True, help="Only failures, refusals, holds, lockouts.")
+@click.option(
+    "--flagged", is_flag=True, help="Only failures, refusals, holds, flags, incidents, breaks."
+)
 @click.pass_context
 def audit(
     ctx: click.Context,

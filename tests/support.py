@@ -106,10 +106,10 @@ def sign(
 OPENING = [
     ("meeting-held", AD, (ARMORER,), {"attendees": "24", "concerns-read": "yes"}),
     ("no-other-duties", ARMORER, (), {"other-duties": "no"}),
-    ("lots-listed", ARMORER, (AD,), {"lots": "1", "unlabelled": "0"}),
+    ("lots-listed", ARMORER, (AD,), {"lots": "D-1=36", "unlabelled": "0"}),
     ("live-rounds-zero", ARMORER, (AD,), {"live-rounds": "0", "unidentified-rounds": "0"}),
     ("dummies-inert", ARMORER, (AD,), {"dummies-checked": "36", "failed-inert-check": "0"}),
-    ("checkout", ARMORER, (), {"firearms-out": "2"}),
+    ("checkout", ARMORER, (), {"firearms-out": "COLT-1, GLOCK-2"}),
 ]
 
 
@@ -128,8 +128,8 @@ def handoff_steps(
 
 
 WRAP = [
-    ("locked-up", ARMORER, (AD,), {"firearms-locked": "2", "missing": "0"}),
-    ("counts-reconciled", ARMORER, (AD,), {"discrepancies": "0"}),
+    ("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2", "missing": "0"}),
+    ("counts-reconciled", ARMORER, (AD,), {"counts": "D-1=36"}),
     ("incidents-reviewed", SUPERVISOR, (), {"open-concerns": "0"}),
 ]
 

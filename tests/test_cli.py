@@ -77,11 +77,11 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     armorer, ad = "Alex Reyes", "Jordan Lee"
     cli.sign(run, "meeting-held", [ad, armorer], attendees="24", concerns_read="yes")
     cli.sign(run, "no-other-duties", [armorer], other_duties="no")
-    cli.sign(run, "lots-listed", [armorer, ad], lots="1", unlabelled="0")
+    cli.sign(run, "lots-listed", [armorer, ad], lots="D-1=36", unlabelled="0")
     cli.sign(run, "live-rounds-zero", [armorer, ad], live_rounds="0", unidentified_rounds="0")
     cli("run", "sign", run, "dummies-inert", "--by", armorer, "--by", ad, "--na",
         "no dummies loose today", stdin="1111\n2222\n")  # fmt: skip
-    cli.sign(run, "checkout", [armorer], firearms_out="2")
+    cli.sign(run, "checkout", [armorer], firearms_out="COLT-1,RUB-2")
     return cli
 
 
@@ -113,8 +113,9 @@ def test_full_day_by_distinct_crew(day: Cli) -> None:
     assert step["witnesses"] == ["ad", "actor"]
     assert json.loads(day("run", "status", second, "--json").stdout)["state"] == "complete"
     wrap = json.loads(day("run", "start", "wrap", "--json").stdout)["id"]
-    day.sign(wrap, "locked-up", ["Alex Reyes", "Jordan Lee"], firearms_locked="2", missing="0")
-    day.sign(wrap, "counts-reconciled", ["Alex Reyes", "Jordan Lee"], discrepancies="0")
+    day.sign(wrap, "locked-up", ["Alex Reyes", "Jordan Lee"], firearms_locked="COLT-1,RUB-2",
+             missing="0")  # fmt: skip
+    day.sign(wrap, "counts-reconciled", ["Alex Reyes", "Jordan Lee"], counts="D-1=36")
     day.sign(wrap, "incidents-reviewed", ["Pat Okafor"], open_concerns="0")
     events = json.loads(day("audit", "--json").stdout)
     kinds = [e["kind"] for e in events]
@@ -165,7 +166,7 @@ def fresh(tmp_path: Path, crewed_store: bytes) -> Cli:
 
 def test_refusals_exit_1_with_a_reason_and_are_recorded(fresh: Cli) -> None:
     run = json.loads(fresh("run", "start", "opening", "--json").stdout)["id"]
-    out_of_order = fresh.sign(run, "checkout", ["Alex Reyes"], code=1, firearms_out="1")
+    out_of_order = fresh.sign(run, "checkout", ["Alex Reyes"], code=1, firearms_out="COLT-1")
     assert "out of order" in out_of_order.stderr
     wrong_role = fresh.sign(run, "meeting-held", ["Casey Morgan", "Alex Reyes"], code=1,
                             attendees="3", concerns_read="yes")  # fmt: skip
@@ -193,21 +194,23 @@ def test_failed_step_holds_and_two_people_resolve(fresh: Cli) -> None:
     run = json.loads(fresh("run", "start", "opening", "--json").stdout)["id"]
     fresh.sign(run, "meeting-held", ["Jordan Lee", "Alex Reyes"], attendees="3",
                concerns_read="yes")  # fmt: skip
-    failed = fresh.sign(run, "no-other-duties", ["Alex Reyes"], code=1, other_duties="yes")
+    fresh.sign(run, "no-other-duties", ["Alex Reyes"], other_duties="no")
+    failed = fresh.sign(run, "lots-listed", ["Alex Reyes", "Jordan Lee"], code=1, lots="none",
+                        unlabelled="3")  # fmt: skip
     assert "HOLD H0001" in failed.stderr
     holds = json.loads(fresh("hold", "list", "--json").stdout)
     assert holds[0]["state"] == "open" and holds[0]["run"] == run
-    blocked = fresh.sign(run, "lots-listed", ["Alex Reyes", "Jordan Lee"], code=1,
-                         lots="1", unlabelled="0")  # fmt: skip
+    blocked = fresh.sign(run, "live-rounds-zero", ["Alex Reyes", "Jordan Lee"], code=1,
+                         live_rounds="0", unidentified_rounds="0")  # fmt: skip
     assert "HOLD" in blocked.stderr
     alone = fresh("hold", "resolve", "H0001", "--by", "Pat Okafor", "--by", "Pat Okafor",
                   "--action", "x", stdin="5555\n5555\n", code=1)  # fmt: skip
     assert "two different people" in alone.stderr
     fresh("hold", "resolve", "H0001", "--by", "Pat Okafor", "--by", "Alex Reyes", "--action",
-          "Props duties reassigned to the props assistant", stdin="5555\n1111\n")  # fmt: skip
+          "Loose rounds removed from set and bagged", stdin="5555\n1111\n")  # fmt: skip
     status = json.loads(fresh("run", "status", run, "--json").stdout)
     assert status["state"] == "open"
-    assert status["steps"][1]["state"] == "open"  # the failed layer reopened from its first step
+    assert status["steps"][2]["state"] == "open"  # the failed layer reopened from its first step
 
 
 def test_live_ammunition_is_refused_and_holds_the_day(fresh: Cli) -> None:

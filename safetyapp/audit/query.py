@@ -13,7 +13,15 @@ from safetyapp.domain import events as ev
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
 
-FLAGGED_KINDS = (ev.REFUSED, ev.HOLD_RAISED, ev.LOCKOUT, ev.LAYER_STALE)
+FLAGGED_KINDS = (
+    ev.REFUSED,
+    ev.HOLD_RAISED,
+    ev.LOCKOUT,
+    ev.LAYER_STALE,
+    ev.FLAG_RAISED,
+    ev.INCIDENT_REPORTED,
+    ev.CUSTODY_BREAK,
+)
 AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "note")
 
 

@@ -14,16 +14,23 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from safetyapp.domain.incidents import IncidentKind
 from safetyapp.domain.roles import ROLES, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Scope = Literal["prep", "opening", "handoff", "wrap"]
-EvidenceType = Literal["bool", "int", "text"]
+# `serials`: firearm serials from the inventory ("COLT-1, GLOCK-2"); `lot-counts`: rounds per
+# declared lot ("D-1=36, B-2=24"; "0" or "none" for no rounds).
+EvidenceType = Literal["bool", "int", "text", "serials", "lot-counts"]
 CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
 
-# An `expect` may name a property of the run's firearm instead of a literal.
+# An `expect` may name a derived value instead of a literal: the run's firearm's chambers (int);
+# every firearm out of storage with the armorer (serials: all must be listed); each lot's
+# morning count minus the rounds the day's handoffs recorded as expended (lot-counts).
 FIREARM_REFS = ("firearm.chambers",)
+SERIALS_REFS = ("firearms.out",)
+LOT_REFS = ("ammo.expected",)
 
 
 class _Strict(BaseModel):
@@ -35,6 +42,11 @@ class Evidence(_Strict):
     label: Text
     type: EvidenceType
     expect: bool | int | str | None = None
+    # What a value that contradicts `expect` does: fail the step (and hold), or pass it and
+    # raise a flag a safety supervisor must acknowledge before any handoff.
+    on_mismatch: Literal["fail", "flag"] = "fail"
+    # A value that contradicts `expect` also records an incident of this kind.
+    incident: IncidentKind | None = None
 
 
 class Step(_Strict):
@@ -49,6 +61,8 @@ class Step(_Strict):
     valid_minutes: int | None = Field(default=None, gt=0)
     distinct_from: list[Slug] = []
     custody: CustodyAction | None = None
+    # Passing this step reads out (acknowledges) every open incident of these kinds.
+    acknowledges: list[IncidentKind] = []
 
 
 class Layer(_Strict):
@@ -165,6 +179,11 @@ def _step_problems(step: Step, at: str) -> list[Problem]:
         if ev.expect is not None and not _expect_fits(ev):
             msg = f"expect {ev.expect!r} does not fit type {ev.type}"
             problems.append(Problem(f"{at}.evidence[{ei}].expect", msg))
+    if step.custody in ("checkout", "lock-up") and not any(
+        e.type == "serials" for e in step.evidence
+    ):
+        msg = f"custody '{step.custody}' needs a `type: serials` evidence naming the firearms"
+        problems.append(Problem(f"{at}.custody", msg))
     if step.role in step.witnesses:
         msg = f"'{step.role}' signs this step, so cannot also be a witness role (a witness is never the signer)"
         problems.append(Problem(f"{at}.witnesses", msg))
@@ -178,6 +197,10 @@ def _expect_fits(ev: Evidence) -> bool:
         return (isinstance(ev.expect, int) and not isinstance(ev.expect, bool)) or (
             ev.expect in FIREARM_REFS
         )
+    if ev.type == "serials":
+        return ev.expect in SERIALS_REFS
+    if ev.type == "lot-counts":
+        return ev.expect in LOT_REFS
     return isinstance(ev.expect, str)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import MAX_FAILURES, check_pin
 from safetyapp.domain.checklist import Checklist, Evidence, Step
+from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_KINDS, INCIDENT_TITLES
 from safetyapp.domain.roles import ROLE_TITLES, ROLES
 from safetyapp.domain.state import CrewMember, Run, State
 
@@ -200,8 +201,55 @@ def _check_can_start(
         if unfinished:
             runs = ", ".join(unfinished)
             raise _Refusal(f"handoff runs still open: {runs}; finish them before wrap", "runs-open")
+        out = [
+            f"{serial} is {state.custody(serial).describe()}"
+            for serial in state.firearms
+            if state.custody(serial).holder in ("performer", "unaccounted")
+        ]
+        if out:
+            raise _Refusal(
+                f"wrap refused: {'; '.join(out)}; every firearm comes back to the armorer first",
+                "custody-out",
+            )
     if scope == "handoff":
         _check_handoff_context(state, firearm, performer)
+        _check_no_open_flag(state)
+        for run in state.open_runs():
+            if run.checklist.scope == "wrap":
+                raise _Refusal(f"wrap run {run.id} is in progress: no more handoffs", "wrapping")
+        assert firearm is not None
+        _check_with_armorer(state, firearm)
+
+
+def _check_no_open_flag(state: State) -> None:
+    flags = state.open_flags()
+    if flags:
+        f = flags[0]
+        raise _Refusal(
+            f"flag {f.id} ({f.reason}) awaits a safety supervisor's acknowledgement: no handoff"
+            " until then",
+            "flag-open",
+        )
+
+
+def _check_with_armorer(state: State, serial: str, armorer: str | None = None) -> None:
+    custody = state.custody(serial)
+    if custody.holder == "armorer":
+        if armorer is not None and custody.name != armorer:
+            raise _Refusal(
+                f"firearm {serial} is in {custody.name}'s custody; only they hand it over",
+                "custody",
+            )
+        return
+    hint = {
+        "locked": "the armorer checks it out first (the opening checklist, or `firearm checkout`)",
+        "performer": "it comes back to the armorer first; a performer never passes it on",
+        "unaccounted": "find it first; an unaccounted firearm is never handed over",
+    }[custody.holder]
+    raise _Refusal(
+        f"firearm {serial} is not in the armorer's custody ({custody.describe()}): {hint}",
+        "custody",
+    )
 
 
 def _check_handoff_context(state: State, firearm: str | None, performer: str | None) -> None:
@@ -248,7 +296,8 @@ def sign(
         _check_open(state, run, step, now)
         _check_people(state, run, step, signer, witnesses)
         values = _check_evidence(state, run, step, evidence or {}, result)
-        final, why = _judge(state, run, step, result, values, note, na_reason)
+        _check_custody(state, run, step, signer, values)
+        final, why, findings = _judge(state, run, step, result, values, note, na_reason)
     except _Refusal as refusal:
         return _refuse(refusal, now, action="sign", **context)
     witness_list = [{"name": w.name, "role": step.witnesses[i]} for i, w in enumerate(witnesses)]
@@ -267,13 +316,17 @@ def sign(
         witnesses=witness_list,
         evidence=values,
     )
+    if final == "pass" and step.acknowledges:
+        signed["data"]["read_out"] = [i.id for i in state.to_read_out(step.acknowledges)]
     out = [signed]
     if final == "fail":
         reason = f"{step.title} failed ({layer.title}): {why or note or 'marked failed'}"
         out.append(_hold_event(state, now, reason, cause="step-failed", run=run.id, by=signer.name))
         out[-1]["data"]["layer"] = layer.id
         out[-1]["step"] = step.id
-    elif _is_last(run, step):
+    out.extend(_findings_events(state, run, step, signer.name, findings, now))
+    out.extend(_custody_events(state, run, step, signer.name, final, values, now))
+    if final != "fail" and _is_last(run, step):
         out.extend(_completion(state, run, now))
     return Decision(out)
 
@@ -315,7 +368,7 @@ def _check_open(state: State, run: Run, step: Step, now: datetime) -> None:
     if blocking:
         h = blocking[0]
         raise _Refusal(f"run {run.id} is on HOLD ({h.id}: {h.reason}); resolve it first", "on-hold")
-    stale = _stale_layer(run, now)
+    stale = _stale_layer(state, run, now)
     if stale is not None:
         layer_id, reason = stale
         stale_event = ev.event(ev.LAYER_STALE, now, run=run.id, note=reason, layer=layer_id)
@@ -331,12 +384,34 @@ def _check_open(state: State, run: Run, step: Step, now: datetime) -> None:
         )
 
 
-def _stale_layer(run: Run, now: datetime) -> tuple[str, str] | None:
-    """The first layer whose time-limited verification has expired, with the reason."""
+def _handed_over(run: Run) -> bool:
+    """True once this run handed its firearm to the performer: its verifications are spent."""
+    for signoff in run.history:
+        step = run.checklist.step(signoff.step)
+        if step is not None and step.custody == "to-performer" and signoff.result == "pass":
+            return True
+    return False
+
+
+def _stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None:
+    """The first layer whose verification is no longer valid, with the reason: custody of the
+    run's firearm changed (or was broken) after it was signed, or its time limit passed.
+    Once the firearm has been handed over, the verifications have done their job."""
+    if _handed_over(run):
+        return None
+    mark = state.last_custody_mark(run.firearm) if run.firearm else None
     for layer, step in run.checklist.steps():
         done = run.signoffs.get(step.id)
         if done is None or step.valid_minutes is None:
             continue
+        if mark is not None and done.seq < mark.seq:
+            at = mark.time[11:16]
+            reason = (
+                f"custody of {run.firearm} changed or was broken at {at} UTC ({mark.reason}) after"
+                f" '{step.title}' was verified: layer '{layer.title}' must be re-verified from"
+                " its first step"
+            )
+            return layer.id, reason
         age = now - ev.parse_time(done.time)
         if age > timedelta(minutes=step.valid_minutes):
             minutes = int(age.total_seconds() // 60)
@@ -380,6 +455,14 @@ def _check_people(
                 f" also act as {_title(role)} in the same run",
                 "separation",
             )
+    if run.performer is not None:
+        for name, role in [(signer.name, step.role), *zip(names[1:], step.witnesses, strict=True)]:
+            if role == "actor" and name != run.performer:
+                raise _Refusal(
+                    f"this run is for performer {run.performer}; {name} cannot act as the"
+                    " performer in it",
+                    "not-the-performer",
+                )
     for other in step.distinct_from:
         done = run.signoffs.get(other)
         if done is not None and done.by == signer.name:
@@ -405,12 +488,19 @@ def _check_evidence(
                     f"evidence '{spec.key}' ({spec.label}) is required to pass", "evidence"
                 )
             continue
-        values[spec.key] = _parse_value(spec, given[spec.key])
+        values[spec.key] = _parse_value(state, spec, given[spec.key])
     return values
 
 
-def _parse_value(spec: Evidence, raw: str) -> Any:
+_NONE_WORDS = ("", "0", "none", "no", "-")
+
+
+def _parse_value(state: State, spec: Evidence, raw: str) -> Any:
     text = raw.strip()
+    if spec.type == "serials":
+        return _parse_serials(state, spec, text)
+    if spec.type == "lot-counts":
+        return _parse_lot_counts(state, spec, text)
     if spec.type == "int":
         try:
             return int(text)
@@ -428,11 +518,96 @@ def _parse_value(spec: Evidence, raw: str) -> Any:
     return raw
 
 
+def _split_items(text: str) -> list[str]:
+    return [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item]
+
+
+def _parse_serials(state: State, spec: Evidence, text: str) -> list[str]:
+    if text.lower() in _NONE_WORDS:
+        return []
+    serials = _split_items(text)
+    for serial in serials:
+        if serial not in state.firearms:
+            known = ", ".join(state.firearms) or "none"
+            raise _Refusal(
+                f"evidence '{spec.key}': no firearm {serial} in the inventory (known: {known})",
+                "evidence",
+            )
+    if len(set(serials)) != len(serials):
+        raise _Refusal(f"evidence '{spec.key}' names a firearm twice", "evidence")
+    return serials
+
+
+def _parse_lot_counts(state: State, spec: Evidence, text: str) -> dict[str, int]:
+    if text.lower() in _NONE_WORDS:
+        return {}
+    counts: dict[str, int] = {}
+    for item in text.replace(";", ",").split(","):
+        lot, sep, number = item.strip().partition("=")
+        lot, number = lot.strip(), number.strip()
+        if not item.strip():
+            continue
+        if not sep or not lot:
+            raise _Refusal(
+                f"evidence '{spec.key}' takes LOT=COUNT, comma-separated (e.g. D-1=36), got"
+                f" {item.strip()!r}",
+                "evidence",
+            )
+        if lot not in state.lots:
+            known = ", ".join(state.lots) or "none declared"
+            raise _Refusal(
+                f"evidence '{spec.key}': no ammunition lot {lot} (declared: {known})", "evidence"
+            )
+        if lot in counts:
+            raise _Refusal(f"evidence '{spec.key}' names lot {lot} twice", "evidence")
+        try:
+            counts[lot] = int(number)
+        except ValueError:
+            raise _Refusal(
+                f"evidence '{spec.key}': the count for {lot} must be a whole number", "evidence"
+            ) from None
+        if counts[lot] < 0:
+            raise _Refusal(f"evidence '{spec.key}': a count cannot be negative", "evidence")
+    return counts
+
+
 def _expected(state: State, run: Run, spec: Evidence) -> Any:
     if spec.expect == "firearm.chambers":
         fa = state.firearms.get(run.firearm or "")
         return fa.chambers if fa is not None else None
+    if spec.expect == "firearms.out":
+        return [s for s in state.firearms if state.custody(s).holder == "armorer"]
+    if spec.expect == "ammo.expected":
+        return {lot: want for lot, (_, _, want) in state.ammo_reconciliation().items()}
     return spec.expect
+
+
+def _mismatch(state: State, run: Run, spec: Evidence, value: Any) -> str | None:
+    """Why a value contradicts the step's `expect`, or None when it fits."""
+    want = _expected(state, run, spec)
+    if want is None:
+        return None
+    if spec.type == "serials":
+        missing = [s for s in want if s not in (value or [])]
+        if missing:
+            return f"{spec.label}: out of storage but not listed: {', '.join(missing)}"
+        return None
+    if spec.type == "lot-counts":
+        got = value or {}
+        wrong = []
+        recon = state.ammo_reconciliation()
+        for lot in [*want, *[lot for lot in got if lot not in want]]:
+            if got.get(lot) != want.get(lot):
+                morning, spent, _ = recon.get(lot, (0, 0, 0))
+                wrong.append(
+                    f"{lot} counted {_show(got.get(lot, 'nothing'))}, expected"
+                    f" {_show(want.get(lot, 'none (not counted this morning)'))}"
+                    f" (morning {morning} - expended {spent})"
+                )
+        return f"{spec.label}: " + "; ".join(wrong) if wrong else None
+    if value != want:
+        return f"{spec.label}: {_show(value)}, expected {_show(want)}"
+    return None
 
 
 def _judge(
@@ -443,24 +618,169 @@ def _judge(
     values: dict[str, Any],
     note: str,
     na_reason: str,
-) -> tuple[Result, str]:
-    """The result to record: a pass whose evidence contradicts `expect` is a failure."""
+) -> tuple[Result, str, list[tuple[Evidence, str]]]:
+    """The result to record: a pass whose evidence contradicts `expect` is a failure, or, where
+    the checklist says `on_mismatch: flag`, a pass with a flag. Also returns every mismatch
+    (for flags and incidents)."""
     if result == "na":
         if not step.na_allowed:
             raise _Refusal(f"'{step.id}' cannot be marked not applicable", "na-not-allowed")
         if not na_reason.strip():
             raise _Refusal("not applicable needs a reason", "na-reason")
-        return "na", f"not applicable: {na_reason.strip()}"
-    if result == "fail":
-        return "fail", ""
-    wrong = []
+        return "na", f"not applicable: {na_reason.strip()}", []
+    findings = []
     for spec in step.evidence:
-        want = _expected(state, run, spec)
-        if want is not None and values.get(spec.key) != want:
-            wrong.append(f"{spec.label}: {_show(values.get(spec.key))}, expected {_show(want)}")
+        if spec.key in values:
+            why = _mismatch(state, run, spec, values[spec.key])
+            if why is not None:
+                findings.append((spec, why))
+    if result == "fail":
+        return "fail", "", findings
+    wrong = [why for spec, why in findings if spec.on_mismatch == "fail"]
     if wrong:
-        return "fail", "evidence contradicts a pass (" + "; ".join(wrong) + ")"
-    return "pass", ""
+        return "fail", "evidence contradicts a pass (" + "; ".join(wrong) + ")", findings
+    flagged = [why for spec, why in findings if spec.on_mismatch == "flag"]
+    if flagged:
+        return "pass", "flagged for the safety supervisor (" + "; ".join(flagged) + ")", findings
+    return "pass", "", findings
+
+
+def _findings_events(
+    state: State,
+    run: Run,
+    step: Step,
+    by: str,
+    findings: list[tuple[Evidence, str]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Flags and incidents that mismatched evidence raises, as the checklist declares."""
+    out: list[dict[str, Any]] = []
+    flags = len(state.flags)
+    incidents = len(state.incidents)
+    for spec, why in findings:
+        if spec.on_mismatch == "flag":
+            flags += 1
+            reason = f"{step.title}: {why}"
+            flag = ev.event(
+                ev.FLAG_RAISED, now, by=by, run=run.id, step=step.id, result="flag",
+                note=reason, flag=f"F{flags:04d}", cause=spec.key,
+            )  # fmt: skip
+            out.append(flag)
+        if spec.incident is not None:
+            incidents += 1
+            incident = ev.event(
+                ev.INCIDENT_REPORTED, now, by=by, run=run.id, step=step.id, result="incident",
+                note=f"{step.title}: {why}", incident=f"I{incidents:04d}",
+                incident_kind=spec.incident, serial=run.firearm, hold=None,
+                day=state.day.number if state.day else None,
+            )  # fmt: skip
+            out.append(incident)
+    return out
+
+
+def _check_custody(
+    state: State, run: Run, step: Step, signer: Credential, values: dict[str, Any]
+) -> None:
+    """A custody step moves firearms only from where they are: refused otherwise."""
+    if step.custody is None:
+        return
+    if step.custody in ("to-performer", "to-armorer"):
+        serial = run.firearm
+        if serial is None:
+            raise _Refusal(f"'{step.id}' moves a firearm but run {run.id} names none", "custody")
+        custody = state.custody(serial)
+        if step.custody == "to-performer":
+            _check_no_open_flag(state)
+            # Re-signed after a hold: the firearm may already be with this run's performer.
+            if custody.holder == "performer" and custody.run == run.id:
+                return
+            _check_with_armorer(state, serial, signer.name)
+            return
+        if custody.holder != "performer" or custody.name != run.performer:
+            raise _Refusal(
+                f"firearm {serial} is {custody.describe()}, not with performer {run.performer}:"
+                " nothing to take back",
+                "custody",
+            )
+        return
+    serials = _serials_evidence(step, values)
+    for serial in serials:
+        custody = state.custody(serial)
+        if step.custody == "checkout" and custody.holder != "locked":
+            raise _Refusal(
+                f"firearm {serial} is not in storage ({custody.describe()}): it cannot be checked"
+                " out",
+                "custody",
+            )
+        if step.custody == "lock-up" and custody.holder not in ("locked", "armorer"):
+            raise _Refusal(
+                f"firearm {serial} is {custody.describe()}: it comes back to the armorer before"
+                " it is locked up",
+                "custody",
+            )
+
+
+def _serials_evidence(step: Step, values: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for spec in step.evidence:
+        if spec.type == "serials":
+            out.extend(values.get(spec.key) or [])
+    return out
+
+
+def _custody_events(
+    state: State,
+    run: Run,
+    step: Step,
+    by: str,
+    final: Result,
+    values: dict[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Custody changes a signed step makes. A return moves custody back even when the
+    re-inspection fails: the firearm is physically with the armorer again."""
+    if step.custody is None or final == "na" or (final == "fail" and step.custody != "to-armorer"):
+        return []
+    moves: list[tuple[str, str, str | None]] = []
+    if step.custody == "checkout":
+        moves = [(s, "armorer", by) for s in _serials_evidence(step, values)]
+    elif step.custody == "lock-up":
+        moves = [
+            (s, "locked", None)
+            for s in _serials_evidence(step, values)
+            if state.custody(s).holder != "locked"
+        ]
+    elif run.firearm is not None:
+        custody = state.custody(run.firearm)
+        if step.custody == "to-performer" and custody.holder != "performer":
+            moves = [(run.firearm, "performer", run.performer)]
+        elif step.custody == "to-armorer":
+            moves = [(run.firearm, "armorer", by)]
+    return [
+        _custody_event(state, serial, holder, name, f"{step.title} ({run.id})", now, by=by,
+                       run=run.id, step=step.id)
+        for serial, holder, name in moves
+    ]  # fmt: skip
+
+
+def _custody_event(
+    state: State,
+    serial: str,
+    holder: str,
+    name: str | None,
+    note: str,
+    now: datetime,
+    *,
+    by: str | None,
+    run: str | None = None,
+    step: str | None = None,
+) -> dict[str, Any]:
+    before = state.custody(serial)
+    return ev.event(
+        ev.CUSTODY_CHANGED, now, by=by, run=run, step=step, result=holder, note=note,
+        serial=serial, holder=holder, name=name, previous=before.holder,
+        previous_name=before.name,
+    )  # fmt: skip
 
 
 def _show(value: Any) -> str:
@@ -525,6 +845,8 @@ def resolve_hold(
         ev.HOLD_RESOLVED, now, by=by, role=assigned[0]["role"], run=hold.run, result="resolved",
         note=action.strip(), hold=hold_id, resolvers=assigned, layer=hold.layer,
     )  # fmt: skip
+    if hold.incident is not None:
+        resolved["data"]["incident"] = hold.incident
     return Decision([resolved])
 
 
@@ -552,6 +874,198 @@ def _assign_roles(state: State, creds: list[Credential], roles: list[str]) -> li
     raise _Refusal(
         f"this hold is resolved by the {need}: {', '.join(names)} do not fit", "resolvers"
     )
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+
+def report_incident(
+    state: State,
+    by: Credential,
+    kind: str,
+    note: str,
+    now: datetime,
+    *,
+    firearm: str | None = None,
+) -> Decision:
+    """Anyone on the crew reports an incident. Every kind but a near miss puts the whole day on
+    HOLD until a safety supervisor and the armorer sign a review; a near miss is read out at the
+    next safety meeting. A missing firearm becomes unaccounted for."""
+    try:
+        member = _authenticate(state, by, now)
+        if kind not in INCIDENT_KINDS:
+            raise _Refusal(f"incident kind must be one of: {', '.join(INCIDENT_KINDS)}", "kind")
+        if not note.strip():
+            raise _Refusal("an incident report needs a note saying what happened", "no-note")
+        if firearm is not None and firearm not in state.firearms:
+            known = ", ".join(state.firearms) or "none"
+            raise _Refusal(f"no firearm {firearm} in the inventory (known: {known})", "no-firearm")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, action="report-incident")
+    incident_id = f"I{len(state.incidents) + 1:04d}"
+    text = note.strip()
+    hold_id = f"H{len(state.holds) + 1:04d}" if kind in HOLDING_KINDS else None
+    report = ev.event(
+        ev.INCIDENT_REPORTED, now, by=member.name, role=member.roles[0], result="incident",
+        note=text, incident=incident_id, incident_kind=kind, serial=firearm, hold=hold_id,
+        day=state.day.number if state.day else None,
+    )  # fmt: skip
+    out = [report]
+    if hold_id is not None:
+        title = INCIDENT_TITLES[kind]
+        on = f" ({firearm})" if firearm else ""
+        reason = f"{title}{on} reported by {member.name} ({incident_id}): {text}"
+        hold = _hold_event(state, now, reason, cause=kind, run=None, by=member.name)
+        hold["data"]["incident"] = incident_id
+        out.append(hold)
+    if kind == "missing" and firearm is not None:
+        out.append(
+            _custody_event(state, firearm, "unaccounted", None, f"reported missing ({incident_id})",
+                           now, by=member.name)
+        )  # fmt: skip
+    return Decision(out)
+
+
+def review_incident(
+    state: State, incident_id: str, reviewers: list[Credential], action: str, now: datetime
+) -> Decision:
+    """Sign the review that lifts an incident's day hold (the roles that resolve a day hold)."""
+    incident = state.incidents.get(incident_id)
+    by = reviewers[0].name if reviewers else None
+    problem: str | None = None
+    if incident is None:
+        problem = f"no incident {incident_id}"
+    elif incident.hold is None:
+        problem = (
+            f"{incident_id} is a {INCIDENT_TITLES[incident.kind].lower()}: it holds nothing and is"
+            " read out at the next safety meeting"
+        )
+    elif incident.reviewed_at is not None:
+        problem = f"{incident_id} was already reviewed"
+    if problem is not None:
+        return _refuse(_Refusal(problem, "no-review"), now, by=by, action=f"review {incident_id}")
+    assert incident is not None and incident.hold is not None
+    return resolve_hold(state, incident.hold, reviewers, action, now)
+
+
+# -- flags ------------------------------------------------------------------------------------
+
+
+def acknowledge_flag(
+    state: State, flag_id: str, supervisor: Credential, note: str, now: datetime
+) -> Decision:
+    """A safety supervisor acknowledges a flag, saying what was decided."""
+    flag = state.flags.get(flag_id)
+    try:
+        if flag is None:
+            raise _Refusal(f"no flag {flag_id}", "no-flag")
+        if not flag.open:
+            raise _Refusal(f"flag {flag_id} was already acknowledged", "acknowledged")
+        member = _authenticate(state, supervisor, now)
+        if "supervisor" not in member.roles:
+            raise _Refusal(
+                f"{member.name} is not crewed as Safety supervisor; only a safety supervisor"
+                " acknowledges a flag",
+                "wrong-role",
+            )
+        if not note.strip():
+            raise _Refusal("acknowledging a flag needs a note: what was decided", "no-note")
+    except _Refusal as refusal:
+        run = flag.run if flag else None
+        return _refuse(refusal, now, by=supervisor.name, run=run, action=f"acknowledge {flag_id}")
+    assert flag is not None
+    ack = ev.event(
+        ev.FLAG_ACKNOWLEDGED, now, by=member.name, role="supervisor", run=flag.run,
+        result="acknowledged", note=note.strip(), flag=flag_id,
+    )  # fmt: skip
+    return Decision([ack])
+
+
+# -- custody outside the checklists -------------------------------------------------------------
+
+
+def move_firearms(
+    state: State,
+    armorer: Credential,
+    serials: list[str],
+    to: Literal["locked", "armorer"],
+    reason: str,
+    now: datetime,
+) -> Decision:
+    """The armorer locks firearms away (a break: lunch, a move) or takes them out again, or
+    takes back one that was unaccounted for. Each move makes earlier verifications stale."""
+    action = "lock" if to == "locked" else "checkout"
+    try:
+        member = _authenticate(state, armorer, now)
+        if "armorer" not in member.roles:
+            raise _Refusal(
+                f"{member.name} is not crewed as Armorer; only the armorer moves firearms in and"
+                " out of storage",
+                "wrong-role",
+            )
+        if not serials:
+            raise _Refusal("name at least one firearm by serial", "no-firearm")
+        if not reason.strip():
+            raise _Refusal("say why (lunch, company move, found, ...)", "no-reason")
+        for serial in serials:
+            _check_move(state, serial, to, member.name)
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=armorer.name, action=action)
+    name = member.name if to == "armorer" else None
+    out = [
+        _custody_event(state, serial, to, name, reason.strip(), now, by=member.name)
+        for serial in dict.fromkeys(serials)
+    ]
+    for event in out:
+        event["role"] = "armorer"
+    return Decision(out)
+
+
+def _check_move(state: State, serial: str, to: str, armorer: str) -> None:
+    if serial not in state.firearms:
+        known = ", ".join(state.firearms) or "none"
+        raise _Refusal(f"no firearm {serial} in the inventory (known: {known})", "no-firearm")
+    custody = state.custody(serial)
+    if custody.holder == "performer":
+        raise _Refusal(
+            f"firearm {serial} is {custody.describe()}: it comes back through its handoff's"
+            " return step",
+            "custody",
+        )
+    if custody.holder == to and (to == "locked" or custody.name == armorer):
+        raise _Refusal(f"firearm {serial} is already {custody.describe()}", "custody")
+    if to == "armorer" and custody.holder == "locked" and state.day is None:
+        raise _Refusal(
+            "no open day: firearms leave storage through the opening checklist's checkout",
+            "no-open-day",
+        )
+
+
+def record_custody_break(
+    state: State, by: Credential, reason: str, now: datetime, *, serials: list[str] | None = None
+) -> Decision:
+    """Anyone records a break in custody (a firearm or its ammunition out of the armorer's
+    sight). Every verification made before it is stale: the handoff starts again."""
+    try:
+        member = _authenticate(state, by, now)
+        if not reason.strip():
+            raise _Refusal("say what happened (e.g. ammunition left on an open cart)", "no-reason")
+        for serial in serials or []:
+            if serial not in state.firearms:
+                known = ", ".join(state.firearms) or "none"
+                raise _Refusal(
+                    f"no firearm {serial} in the inventory (known: {known})", "no-firearm"
+                )
+        affected = serials or [s for s in state.firearms if state.custody(s).holder != "locked"]
+        if not affected:
+            raise _Refusal("every firearm is locked in storage: nothing to break", "custody")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, action="custody-break")
+    brk = ev.event(
+        ev.CUSTODY_BREAK, now, by=member.name, role=member.roles[0], result="break",
+        note=reason.strip(), serials=list(dict.fromkeys(affected)),
+    )  # fmt: skip
+    return Decision([brk])
 
 
 # -- refusals ---------------------------------------------------------------------------------

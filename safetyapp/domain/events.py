@@ -24,6 +24,11 @@ HOLD_RAISED = "hold-raised"
 HOLD_RESOLVED = "hold-resolved"
 REFUSED = "refused"
 LOCKOUT = "lockout"
+CUSTODY_CHANGED = "custody-changed"
+CUSTODY_BREAK = "custody-break"
+INCIDENT_REPORTED = "incident-reported"
+FLAG_RAISED = "flag-raised"
+FLAG_ACKNOWLEDGED = "flag-acknowledged"
 
 KINDS = (
     PRODUCTION_CREATED,
@@ -41,6 +46,11 @@ KINDS = (
     HOLD_RESOLVED,
     REFUSED,
     LOCKOUT,
+    CUSTODY_CHANGED,
+    CUSTODY_BREAK,
+    INCIDENT_REPORTED,
+    FLAG_RAISED,
+    FLAG_ACKNOWLEDGED,
 )
 
 # Data keys that are secrets: kept in the store, never shown or exported.

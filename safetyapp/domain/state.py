@@ -5,6 +5,7 @@ Pure: `State.apply(record)` updates the view from one stored record. No IO, no c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from safetyapp.domain.checklist import Checklist, Layer, Step
 
 StepStatus = Literal["locked", "open", "passed", "failed", "na"]
 RunStatus = Literal["open", "hold", "complete"]
+Holder = Literal["locked", "armorer", "performer", "unaccounted"]
 
 
 @dataclass
@@ -57,6 +59,83 @@ class SignOff:
     seq: int
 
 
+@dataclass(frozen=True)
+class Custody:
+    """Who holds a firearm now, derived from events: locked up, with the armorer (named), with a
+    named performer, or unaccounted for. `since_seq` orders it against sign-offs."""
+
+    holder: Holder
+    name: str | None
+    since: str | None
+    since_seq: int
+    run: str | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.holder == "locked":
+            return "locked in storage"
+        if self.holder == "unaccounted":
+            return "UNACCOUNTED FOR"
+        who = "the armorer" if self.holder == "armorer" else "performer"
+        return f"with {who} {self.name}"
+
+
+@dataclass(frozen=True)
+class CustodyMark:
+    """A change of custody, or a recorded break in it: verifications before it are stale."""
+
+    seq: int
+    time: str
+    reason: str
+
+
+@dataclass
+class Incident:
+    id: str
+    kind: str
+    note: str
+    reported_at: str
+    reported_by: str
+    firearm: str | None = None
+    hold: str | None = None
+    day: int | None = None
+    read_out_at: str | None = None  # acknowledged at a safety meeting
+    read_out_in: str | None = None  # the run whose meeting read it out
+    reviewed_at: str | None = None  # its hold resolved by the named roles
+    review: str | None = None
+    reviewers: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def status(self) -> Literal["on-hold", "to-read-out", "closed"]:
+        """On hold until reviewed; then (or if it never held) to be read out at a meeting."""
+        if self.hold is not None and self.reviewed_at is None:
+            return "on-hold"
+        return "to-read-out" if self.read_out_at is None else "closed"
+
+    @property
+    def open(self) -> bool:
+        return self.status != "closed"
+
+
+@dataclass
+class Flag:
+    """A finding the safety supervisor must acknowledge before any handoff."""
+
+    id: str
+    reason: str
+    cause: str
+    raised_at: str
+    raised_by: str | None
+    run: str | None
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+    acknowledgement: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None
+
+
 @dataclass
 class Hold:
     id: str
@@ -69,6 +148,7 @@ class Hold:
     resolved_at: str | None = None
     resolution: str | None = None
     resolvers: list[dict[str, str]] = field(default_factory=list)
+    incident: str | None = None
 
     @property
     def open(self) -> bool:
@@ -137,6 +217,10 @@ class State:
     runs: dict[str, Run] = field(default_factory=dict)
     holds: dict[str, Hold] = field(default_factory=dict)
     days: list[Day] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    flags: dict[str, Flag] = field(default_factory=dict)
+    holders: dict[str, Custody] = field(default_factory=dict)
+    custody_marks: dict[str, list[CustodyMark]] = field(default_factory=dict)
     refusals: int = 0
     last_seq: int = 0
     head_hash: str = ""
@@ -164,6 +248,62 @@ class State:
     def open_runs(self) -> list[Run]:
         return [r for r in self.runs.values() if r.completed_at is None]
 
+    def custody(self, serial: str) -> Custody:
+        """Who holds this firearm now (locked in storage until an event says otherwise)."""
+        found = self.holders.get(serial)
+        return found if found is not None else Custody("locked", None, None, 0)
+
+    def last_custody_mark(self, serial: str) -> CustodyMark | None:
+        marks = self.custody_marks.get(serial)
+        return marks[-1] if marks else None
+
+    def last_verified(self, serial: str) -> tuple[Run, SignOff] | None:
+        """The latest time-limited verification (a step with `valid_minutes`) of this firearm."""
+        best: tuple[Run, SignOff] | None = None
+        for run in self.runs.values():
+            if run.firearm != serial:
+                continue
+            for signoff in run.history:
+                step = run.checklist.step(signoff.step)
+                if step is None or step.valid_minutes is None or signoff.result != "pass":
+                    continue
+                if best is None or signoff.seq > best[1].seq:
+                    best = (run, signoff)
+        return best
+
+    def ammo_reconciliation(self) -> dict[str, tuple[int, int, int]]:
+        """For the open day, per lot: (morning count, rounds expended by its handoffs, expected
+        count now). Morning counts are the opening run's `lot-counts` evidence; expended are the
+        `lot-counts` evidence of the day's handoff runs."""
+        day = self.day
+        if day is None:
+            return {}
+        morning = _lot_counts(self.runs[day.opening_run])
+        expended: dict[str, int] = {}
+        for run in self.runs.values():
+            if run.day == day.number and run.checklist.scope == "handoff":
+                for lot, n in _lot_counts(run).items():
+                    expended[lot] = expended.get(lot, 0) + n
+        lots = list(morning) + [lot for lot in expended if lot not in morning]
+        return {
+            lot: (
+                morning.get(lot, 0),
+                expended.get(lot, 0),
+                morning.get(lot, 0) - expended.get(lot, 0),
+            )
+            for lot in lots
+        }
+
+    def open_flags(self) -> list[Flag]:
+        return [f for f in self.flags.values() if f.open]
+
+    def open_incidents(self) -> list[Incident]:
+        return [i for i in self.incidents.values() if i.open]
+
+    def to_read_out(self, kinds: Sequence[str]) -> list[Incident]:
+        """Incidents of these kinds never yet read out at a safety meeting (oldest first)."""
+        return [i for i in self.incidents.values() if i.kind in kinds and i.read_out_at is None]
+
     # -- fold ---------------------------------------------------------------------------------
     def apply(self, record: dict[str, Any]) -> None:
         handler = _HANDLERS.get(record["kind"])
@@ -173,11 +313,73 @@ class State:
         self.head_hash = record.get("hash", self.head_hash)
 
 
+def _lot_counts(run: Run) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for _, step in run.checklist.steps():
+        done = run.signoffs.get(step.id)
+        if done is None:
+            continue
+        for spec in step.evidence:
+            value = done.evidence.get(spec.key)
+            if spec.type == "lot-counts" and isinstance(value, dict):
+                for lot, n in value.items():
+                    out[lot] = out.get(lot, 0) + int(n)
+    return out
+
+
 def fold(records: list[dict[str, Any]], state: State | None = None) -> State:
     state = state or State()
     for record in records:
         state.apply(record)
     return state
+
+
+def _custody_changed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    serial = d["serial"]
+    seq = r.get("seq", s.last_seq + 1)
+    s.holders[serial] = Custody(d["holder"], d.get("name"), r["time"], seq, r.get("run"), r["note"])
+    mark = CustodyMark(seq, r["time"], r["note"])
+    s.custody_marks.setdefault(serial, []).append(mark)
+
+
+def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    seq = r.get("seq", s.last_seq + 1)
+    for serial in d.get("serials", []):
+        mark = CustodyMark(seq, r["time"], r["note"])
+        s.custody_marks.setdefault(serial, []).append(mark)
+
+
+def _incident(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    s.incidents[d["incident"]] = Incident(
+        id=d["incident"],
+        kind=d["incident_kind"],
+        note=r["note"],
+        reported_at=r["time"],
+        reported_by=r["by"],
+        firearm=d.get("serial"),
+        hold=d.get("hold"),
+        day=d.get("day"),
+    )
+    if r.get("by"):
+        _authenticated(s, r["by"])
+
+
+def _flag_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    s.flags[d["flag"]] = Flag(
+        id=d["flag"],
+        reason=r["note"],
+        cause=d["cause"],
+        raised_at=r["time"],
+        raised_by=r.get("by"),
+        run=r.get("run"),
+    )
+
+
+def _flag_acknowledged(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    flag = s.flags[d["flag"]]
+    flag.acknowledged_at, flag.acknowledged_by = r["time"], r["by"]
+    flag.acknowledgement = r["note"]
+    _authenticated(s, r["by"])
 
 
 def _production(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -229,6 +431,9 @@ def _signed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     )
     run.signoffs[signoff.step] = signoff
     run.history.append(signoff)
+    for incident_id in d.get("read_out", []):
+        incident = s.incidents[incident_id]
+        incident.read_out_at, incident.read_out_in = r["time"], run.id
     run.roles_by_person.setdefault(signoff.by, signoff.role)
     _authenticated(s, signoff.by)
     for w in signoff.witnesses:
@@ -268,6 +473,7 @@ def _hold_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         raised_by=r.get("by"),
         run=r.get("run"),
         layer=d.get("layer"),
+        incident=d.get("incident"),
     )
     if r.get("by"):
         _authenticated(s, r["by"])
@@ -279,6 +485,10 @@ def _hold_resolved(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     hold.resolvers = list(d.get("resolvers", []))
     for who in hold.resolvers:
         _authenticated(s, who["name"])
+    incident = s.incidents.get(hold.incident or "")
+    if incident is not None:
+        incident.reviewed_at, incident.review = r["time"], r["note"]
+        incident.reviewers = list(hold.resolvers)
     if hold.run is not None and hold.layer is not None:
         s.runs[hold.run].reset_layers_from(hold.layer)
 
@@ -312,4 +522,9 @@ _HANDLERS = {
     ev.HOLD_RESOLVED: _hold_resolved,
     ev.REFUSED: _refused,
     ev.LOCKOUT: _lockout,
+    ev.CUSTODY_CHANGED: _custody_changed,
+    ev.CUSTODY_BREAK: _custody_break,
+    ev.INCIDENT_REPORTED: _incident,
+    ev.FLAG_RAISED: _flag_raised,
+    ev.FLAG_ACKNOWLEDGED: _flag_acknowledged,
 }

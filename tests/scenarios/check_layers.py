@@ -1,0 +1,244 @@
+"""Remove one layer at a time (from a checklist or the engine) and check its scenario fails.
+
+Run by hand from a clean checkout: `python tests/scenarios/check_layers.py`. It edits the
+source files in place one at a time and restores each before the next (so do not run it on
+uncommitted work). Not collected by pytest. Exit 0 when every removal is caught.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+E = "safetyapp/domain/engine.py"
+MUTATIONS = [
+    # (test, file, old, new, what is removed)
+    (
+        "test_bulletin_adopted_on_paper_but_never_practised",
+        E,
+        '    if scope in ("handoff", "wrap") and state.day is None:',
+        "    if False:",
+        "engine: no handoff without an opened day",
+    ),
+    (
+        "test_ammunition_from_several_sources_loose_dummies_and_live_rounds",
+        "checklists/opening.yaml",
+        "          - {key: unidentified-rounds, label: Unidentified rounds found, type: int, expect: 0,\n             incident: near-miss}",
+        "          - {key: unidentified-rounds, label: Unidentified rounds found, type: int}",
+        "checklist: opening unidentified-rounds expect 0",
+    ),
+    (
+        "test_ammunition_from_several_sources_loose_dummies_and_live_rounds",
+        E,
+        "        if lot not in state.lots:",
+        "        if False:",
+        "engine: lot counts only for declared lots",
+    ),
+    (
+        "test_a_live_round_was_in_the_revolver",
+        "checklists/handoff.yaml",
+        "          - {key: live-rounds, label: Live rounds, type: int, expect: 0, incident: near-miss}",
+        "          - {key: live-rounds, label: Live rounds, type: int}",
+        "checklist: handoff live-rounds expect 0",
+    ),
+    (
+        "test_ammunition_left_on_an_open_cart_over_lunch_and_no_recheck_after",
+        E,
+        "        if mark is not None and done.seq < mark.seq:",
+        "        if False:",
+        "engine: custody-based staleness",
+    ),
+    (
+        "test_called_cold_after_the_ad_saw_only_some_chambers",
+        "checklists/handoff.yaml",
+        "          - {key: chambers-seen, label: Chambers the AD saw, type: int, expect: firearm.chambers}",
+        "          - {key: chambers-seen, label: Chambers the AD saw, type: int}",
+        "checklist: AD chambers-seen expect",
+    ),
+    (
+        "test_called_cold_after_the_ad_saw_only_some_chambers",
+        E,
+        "    if nxt is None or nxt.id != step.id:",
+        "    if False:",
+        "engine: order",
+    ),
+    (
+        "test_the_ad_not_the_armorer_handed_the_gun_over",
+        E,
+        "    if step.role not in member.roles:",
+        "    if False:",
+        "engine: role",
+    ),
+    (
+        "test_the_ad_not_the_armorer_handed_the_gun_over",
+        E,
+        "        _check_with_armorer(state, firearm)\n",
+        "\n",
+        "engine: handoff start needs armorer custody",
+    ),
+    (
+        "test_the_ad_not_the_armorer_handed_the_gun_over",
+        "checklists/handoff.yaml",
+        "        custody: to-performer\n",
+        "",
+        "checklist: hand-over custody",
+    ),
+    (
+        "test_the_armorer_was_stretched_across_two_jobs",
+        "checklists/opening.yaml",
+        "type: bool, expect: false,\n             on_mismatch: flag}",
+        "type: bool}",
+        "checklist: other-duties flag",
+    ),
+    (
+        "test_the_armorer_was_stretched_across_two_jobs",
+        E,
+        "        _check_no_open_flag(state)\n        for run in",
+        "        for run in",
+        "engine: open flag blocks handoff start",
+    ),
+    (
+        "test_the_same_person_checked_and_vouched",
+        E,
+        "        if before is not None and before != role:",
+        "        if False:",
+        "engine: one role per person per run",
+    ),
+    (
+        "test_the_same_person_checked_and_vouched",
+        E,
+        "        if before is not None and before != role:",
+        "        if False:",
+        "engine: roles-per-run + checklist distinct_from",
+        [("checklists/handoff.yaml", "        distinct_from: [inspect, rounds-loaded]\n", "")],
+    ),
+    (
+        "test_the_performer_relied_on_others_word",
+        "checklists/handoff.yaml",
+        "          - {key: witnessed-show-clear, label: I witnessed the show-clear, type: bool, expect: true}",
+        "          - {key: witnessed-show-clear, label: I witnessed the show-clear, type: bool}",
+        "checklist: performer check expect",
+    ),
+    (
+        "test_the_performer_relied_on_others_word",
+        E,
+        '            if role == "actor" and name != run.performer:',
+        "            if False:",
+        "engine: the named performer signs",
+    ),
+    (
+        "test_earlier_misfires_and_discharges_not_acted_on",
+        "safetyapp/domain/incidents.py",
+        'HOLDING_KINDS = ("unintended-discharge", "misfire", "injury", "safety-concern", "missing")',
+        'HOLDING_KINDS = ("injury", "safety-concern", "missing")',
+        "engine: discharges/misfires hold the day",
+    ),
+    (
+        "test_a_safety_concern_said_super_unsafe_and_the_camera_crew_walked_off",
+        "safetyapp/domain/incidents.py",
+        'HOLDING_KINDS = ("unintended-discharge", "misfire", "injury", "safety-concern", "missing")',
+        'HOLDING_KINDS = ("unintended-discharge", "misfire", "injury", "missing")',
+        "engine: safety concern holds",
+    ),
+    (
+        "test_a_safety_concern_said_super_unsafe_and_the_camera_crew_walked_off",
+        "checklists/opening.yaml",
+        "        acknowledges: [near-miss, safety-concern, misfire, unintended-discharge, injury, missing]\n",
+        "",
+        "checklist: meeting reads out incidents",
+    ),
+    (
+        "test_safety_meetings_were_not_held_daily",
+        "checklists/opening.yaml",
+        "          - {key: concerns-read, label: Open near misses and concerns read out, type: bool, expect: true}",
+        "          - {key: concerns-read, label: Open near misses and concerns read out, type: bool}",
+        "checklist: meeting evidence",
+    ),
+    (
+        "test_safety_meetings_were_not_held_daily",
+        E,
+        '    if scope in ("handoff", "wrap") and state.day is None:',
+        "    if False:",
+        "engine: day opening prerequisite",
+    ),
+    (
+        "test_the_armorer_was_away_on_props_work_when_the_rehearsal_began",
+        E,
+        "    if not check_pin(cred.pin, member.pin):",
+        "    if False:",
+        "engine: PIN in person",
+    ),
+    (
+        "test_the_armorer_was_away_on_props_work_when_the_rehearsal_began",
+        E,
+        "        if armorer is not None and custody.name != armorer:",
+        "        if False:",
+        "engine: only the holding armorer hands over",
+    ),
+    (
+        "test_schedule_and_budget_pressure_no_override_without_a_reason",
+        E,
+        "        if not na_reason.strip():",
+        "        if False:",
+        "engine: n/a needs a reason",
+    ),
+    (
+        "test_schedule_and_budget_pressure_no_override_without_a_reason",
+        E,
+        "        if not action.strip():",
+        "        if False:",
+        "engine: resolution needs an action",
+    ),
+    (
+        "test_the_firearm_was_pointed_toward_the_camera_crew_during_a_rehearsal",
+        "checklists/handoff.yaml",
+        "          - {key: line-of-fire-clear, label: Nobody in the line of fire, type: bool, expect: true}",
+        "          - {key: line-of-fire-clear, label: Nobody in the line of fire, type: bool}",
+        "checklist: line of fire",
+    ),
+    (
+        "test_full_day_two_firearms_three_performers",
+        "checklists/wrap.yaml",
+        "        custody: lock-up\n",
+        "",
+        "checklist: wrap lock-up custody",
+    ),
+]
+
+ok = True
+for test, rel, old, new, what, *more in MUTATIONS:
+    edits = [(rel, old, new), *(more[0] if more else [])]
+    originals = {}
+    for rel2, old2, new2 in edits:
+        path = ROOT / rel2
+        originals.setdefault(path, path.read_text())
+        text = path.read_text()
+        assert text.count(old2) >= 1, (what, old2)
+        path.write_text(text.replace(old2, new2, 1))
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-x",
+                "-p",
+                "no:cacheprovider",
+                "tests/scenarios",
+                "-k",
+                test,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        for path, original in originals.items():
+            path.write_text(original)
+    caught = proc.returncode != 0 and "failed" in proc.stdout.splitlines()[-1]
+    ok &= caught
+    print(
+        f"{'CAUGHT' if caught else 'MISSED'}  {what:<50} -> {test}  [{proc.stdout.splitlines()[-1]}]"
+    )
+sys.exit(0 if ok else 1)
