@@ -26,19 +26,21 @@ from support import (
 from safetyapp.domain import engine
 from safetyapp.store.journal import Journal
 
-HOLD_ACTION = "Props duties reassigned to the props assistant for the day"
+HOLD_ACTION = "Unlabelled box removed from set and quarantined; lots recounted"
 
 
 def walked_day(world: World | None = None) -> World:
     """Opening with a failed and resolved layer, a refusal, two handoffs, and wrap."""
     world = world or setup_world()
     run = start(world, "opening")
-    walk(world, run, OPENING[:1])
-    failed = sign(world, run, "no-other-duties", ARMORER, evidence={"other-duties": "yes"})
+    walk(world, run, OPENING[:2])
+    failed = sign(
+        world, run, "lots-listed", ARMORER, AD, evidence={"lots": "D-1=36", "unlabelled": "1"}
+    )
     assert failed.ok and failed.events[0]["result"] == "fail"
-    hold = failed.events[1]["data"]["hold"]
+    hold = next(e for e in failed.events if e["kind"] == "hold-raised")["data"]["hold"]
     assert world.do(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)], HOLD_ACTION).ok
-    walk(world, run, OPENING[1:])
+    walk(world, run, OPENING[2:])
     first = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0], scene="12A")
     # A refusal: the AD tries to sign the armorer's step.
     refused = sign(world, first, "rounds-loaded", AD, ARMORER,

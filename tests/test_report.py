@@ -126,7 +126,7 @@ def test_report_flags_an_unwrapped_day_and_an_open_hold(tmp_path: Path) -> None:
     assert "NOT WRAPPED at time of printing" in md
     assert "OPEN: not resolved" in md
     assert "Stop-work hold H0001 by Riley Chen: Camera crew walked off: set unsafe" in md
-    assert "no movement recorded today" in md  # custody never moved: shown, not guessed
+    assert "with the armorer Alex Reyes" in md  # checked out at opening, never locked up
 
 
 def test_user_text_outside_the_font_is_shown_as_question_marks(tmp_path: Path) -> None:

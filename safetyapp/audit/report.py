@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.roles import ROLE_TITLES
-from safetyapp.domain.state import Day, Run, State
+from safetyapp.domain.state import Custody, Day, Run, State
 from safetyapp.store.chain import VerifyResult
 
 if TYPE_CHECKING:
@@ -530,34 +530,21 @@ def _incidents_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Sect
 
 
 def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
-    # Derived here from signed steps that carry a `custody:` action until State derives custody
-    # itself (issue 4); then this should read it from State.
+    """Each firearm's custody as the day's record leaves it: its last custody-changed event."""
     where: dict[str, tuple[str, str]] = {
         s: ("no movement recorded today", "") for s in state.firearms
     }
     for r in records:
-        if r["kind"] != ev.SIGNED or r.get("result") != "pass":
+        if r["kind"] != ev.CUSTODY_CHANGED:
             continue
-        run = state.runs.get(r.get("run") or "")
-        step = run.checklist.step(r.get("step") or "") if run else None
-        if run is None or step is None or step.custody is None:
-            continue
-        serials = [run.firearm] if run.firearm else list(state.firearms)
-        moved = f"{clock(r['time'])}, {r['by']}"
-        for serial in serials:
-            if step.custody == "to-performer":
-                where[serial] = (f"with performer {run.performer}", moved)
-            elif step.custody == "to-armorer":
-                where[serial] = (f"with armorer {r['by']}", moved)
-            elif step.custody == "lock-up":
-                where[serial] = ("locked up", moved)
-            else:
-                where[serial] = (f"checked out by armorer {r['by']}", moved)
+        d = r.get("data") or {}
+        holder = Custody(d["holder"], d.get("name"), r["time"], r.get("seq", 0))
+        where[d["serial"]] = (holder.describe(), f"{clock(r['time'])}, {r.get('by') or '-'}")
     rows: list[tuple[str, ...]] = []
     strong = set()
     for serial, firearm in state.firearms.items():
         status, moved = where.get(serial, ("", ""))
-        if status != "locked up":
+        if status not in ("locked in storage", "no movement recorded today"):
             strong.add(len(rows))
         rows.append((serial, firearm.description, firearm.kind, status, moved))
     table = Table(
@@ -568,7 +555,7 @@ def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Cl
     )
     return Section(
         "Firearms' custody at wrap",
-        ["Derived from the signed custody steps (hand-over, return, lock-up)."] if rows else [],
+        ["From the day's custody events (checkout, hand-over, return, lock-up)."] if rows else [],
         [table] if rows else [],
         empty="No firearm in the inventory.",
     )
