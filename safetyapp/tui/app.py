@@ -28,6 +28,7 @@ class SafetyApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("h", "raise_hold", "HOLD", id="raise-hold"),
+        Binding("exclamation_mark", "report_incident", "Incident", id="report-incident"),
     ]
 
     revision: reactive[int] = reactive(0, init=False)
@@ -130,6 +131,13 @@ class SafetyApp(App[None]):
         run_id = getattr(self.screen, "run_id", None)
         self.push_screen(RaiseHoldModal(run_id))
 
+    def action_report_incident(self) -> None:
+        if self.repo is None:
+            return
+        from safetyapp.tui.screens.incidents import ReportIncidentModal
+
+        self.push_screen(ReportIncidentModal())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if self.repo is None:
@@ -137,6 +145,10 @@ class SafetyApp(App[None]):
         from safetyapp.tui.screens import board
 
         yield SystemCommand("Raise a HOLD", "Stop work: anyone, any time", self.action_raise_hold)
+        yield SystemCommand(
+            "Report an incident", "Discharge, misfire, injury, missing, near miss, concern",
+            self.action_report_incident,
+        )  # fmt: skip
         for title, help_text, name in board.PALETTE:
             yield SystemCommand(title, help_text, _board_action(self, name))
 

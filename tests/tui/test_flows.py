@@ -17,10 +17,10 @@ A, AD, C, P = "Alex Reyes", "Jordan Lee", "Casey Morgan", "Pat Okafor"
 OPENING = [
     ("p", [AD, A], {"attendees": "24", "concerns-read": "yes"}),
     ("p", [A], {"other-duties": "no"}),
-    ("p", [A, AD], {"lots": "2", "unlabelled": "0"}),
+    ("p", [A, AD], {"lots": "D-2211=36, B-45LC-08=24", "unlabelled": "0"}),
     ("p", [A, AD], {"live-rounds": "0", "unidentified-rounds": "0"}),
     ("p", [A, AD], {"dummies-checked": "36", "failed-inert-check": "0"}),
-    ("p", [A], {"firearms-out": "2"}),
+    ("p", [A], {"firearms-out": "COLT-SAA-0142, RUB-G17-007"}),
 ]
 HANDOFF = [
     ("p", [A, AD], {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
@@ -29,7 +29,7 @@ HANDOFF = [
     ("p", [AD], {"line-of-fire-clear": "yes"}),
     ("p", [A, C], {}),
     ("p", [C], {"witnessed-show-clear": "yes"}),
-    ("p", [A, C], {"rounds-expended": "0", "reinspected-clear": "yes"}),
+    ("p", [A, C], {"rounds-expended": "D-2211=6", "reinspected-clear": "yes"}),
 ]
 
 
@@ -190,3 +190,37 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         exported = list((tmp_path / "exports").glob("audit-*.json"))
         assert len(exported) == 1 and "hold-raised" in exported[0].read_text()
         assert "pin" not in exported[0].read_text().replace("PIN", "")
+
+
+async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        from textual.widgets import Select
+        from tuikit import choose
+
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        await choose(pilot, app.screen.query_one("#kind", Select), 2)  # misfire
+        await sign_in_modal(pilot, ["Casey Morgan"], "Misfire on take 3, cause unknown")
+        assert app.repo is not None
+        incident = app.repo.state.incidents["I0001"]
+        assert incident.kind == "misfire" and incident.status == "on-hold"
+        assert "■ HOLD" in banner_text(app) and "WHOLE DAY" in banner_text(app)
+        await pilot.press("r")
+        await pilot.pause()
+        await sign_in_modal(pilot, [P, A], "Armorer cleared it; cause: dud primer")
+        assert app.repo.state.incidents["I0001"].status == "to-read-out"
+        # The armorer honestly attests other duties: the opening goes on, a flag is raised.
+        await pilot.press("o")
+        await pilot.pause()
+        await walk_step(pilot, *OPENING[0])
+        await walk_step(pilot, "p", [A], {"other-duties": "yes"})
+        assert "⚑ FLAG" in banner_text(app)
+        for step in OPENING[2:]:
+            await walk_step(pilot, *step)
+        await pilot.press("escape", "k")
+        await pilot.pause()
+        await sign_in_modal(pilot, [P], "Props covered by the props assistant all day")
+        assert not app.repo.state.open_flags()
+        assert "DAY 1 OPEN" in banner_text(app)

@@ -18,6 +18,7 @@ PALETTE = [
     ("Start a handoff", "One firearm to one performer for one setup", "new_handoff"),
     ("Wrap the day", "Custody back, counts reconciled, locked up", "wrap"),
     ("Resolve a hold", "Corrective action signed by two people", "resolve_hold"),
+    ("Acknowledge a flag", "Safety supervisor: what was decided", "acknowledge_flag"),
     ("Audit log", "Every event, filtered, verified, exported", "audit"),
     ("Crew", "Crew members, roles and PINs", "crew"),
     ("Firearms and ammunition", "Inventory and ammunition lots", "inventory"),
@@ -34,6 +35,7 @@ class BoardScreen(SafetyScreen):
         Binding("a", "audit", "Audit", id="audit"),
         Binding("c", "crew", "Crew", id="crew"),
         Binding("i", "inventory", "Inventory", id="inventory"),
+        Binding("k", "acknowledge_flag", "Ack flag", id="ack-flag"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -41,7 +43,7 @@ class BoardScreen(SafetyScreen):
         with VerticalScroll(id="board"):
             yield Static("Runs (Enter to walk)", classes="section")
             yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-            yield Static("Open holds", classes="section")
+            yield Static("Open holds, flags and incidents", classes="section")
             yield DataTable(id="holds", cursor_type="row")
             yield Static("Firearms", classes="section")
             yield DataTable(id="firearms", cursor_type="row")
@@ -51,9 +53,9 @@ class BoardScreen(SafetyScreen):
         self.query_one("#runs", DataTable).add_columns(
             "Run", "Checklist", "State", "Firearm", "Performer", "Next step"
         )
-        self.query_one("#holds", DataTable).add_columns("Hold", "Scope", "Raised", "Reason")
+        self.query_one("#holds", DataTable).add_columns("Open", "Scope", "Raised", "Reason")
         self.query_one("#firearms", DataTable).add_columns(
-            "Serial", "Kind", "Where", "Last inspected"
+            "Serial", "Kind", "Custody", "Last verified"
         )
         super().on_mount()
         self.query_one("#runs", DataTable).focus()
@@ -82,6 +84,17 @@ class BoardScreen(SafetyScreen):
             scope = f"run {hold.run}" if hold.run else "WHOLE DAY"
             holds.add_row(
                 word("hold") + " " + hold.id, scope, short_time(hold.raised_at), lit(hold.reason)
+            )
+        for flag in state.open_flags():
+            holds.add_row(
+                f"⚑ FLAG {flag.id}", "handoffs", short_time(flag.raised_at), lit(flag.reason)
+            )
+        for incident in state.open_incidents():
+            holds.add_row(
+                f"! {incident.id}",
+                incident.kind,
+                short_time(incident.reported_at),
+                lit(f"{incident.status}: {incident.note}"),
             )
         if not holds.row_count:
             holds.add_row("none", "", "", "")
@@ -147,6 +160,14 @@ class BoardScreen(SafetyScreen):
             return
         self.app.push_screen(ResolveHoldModal())
 
+    def action_acknowledge_flag(self) -> None:
+        from safetyapp.tui.screens.incidents import AcknowledgeFlagModal
+
+        if not self.state.open_flags():
+            self.notify("There is no open flag.", markup=False)
+            return
+        self.app.push_screen(AcknowledgeFlagModal())
+
     def action_audit(self) -> None:
         from safetyapp.tui.screens.audit import AuditScreen
 
@@ -177,20 +198,10 @@ def _next_hint(state: State) -> str:
 
 
 def _whereabouts(state: State, serial: str) -> tuple[str, str]:
-    """Where a firearm is, as far as runs show, and when it was last inspected."""
-    where = "with the armorer" if state.day is not None else "locked up"
-    inspected = ""
-    for run in state.runs.values():
-        if run.firearm != serial:
-            continue
-        done = run.signoffs.get("inspect")
-        if done is not None:
-            inspected = f"{short_time(done.time)} by {done.by}"
-        if run.completed_at is None:
-            handed = run.signoffs.get("hand-over")
-            returned = run.signoffs.get("returned")
-            if handed is not None and returned is None:
-                where = f"with {run.performer} (run {run.id})"
-            else:
-                where = f"with the armorer (run {run.id})"
-    return where, inspected
+    """Where a firearm is (derived custody) and its last time-limited verification, with age."""
+    where = state.custody(serial).describe()
+    last = state.last_verified(serial)
+    if last is None:
+        return where, ""
+    run, signoff = last
+    return where, f"{short_time(signoff.time)} by {signoff.by} ({run.id})"

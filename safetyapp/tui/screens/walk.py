@@ -16,7 +16,7 @@ from safetyapp.domain.engine import Decision
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Run
 from safetyapp.tui.screens.base import SafetyScreen
-from safetyapp.tui.text import short_time, word
+from safetyapp.tui.text import short_time, visible, word
 
 YES_NO = [("yes", "yes"), ("no", "no")]
 
@@ -96,11 +96,18 @@ class WalkScreen(SafetyScreen):
         guide.update("")
         if current is not None and nxt is not None:
             detail.update(_step_heading(nxt))
-            guide.update(_step_guide(nxt))
+            guide.update(_step_guide(nxt, self._read_out(nxt)))
             self.query_one("#btn-na", Button).display = nxt.na_allowed
         if current != self._shown_step:
             self._shown_step = current
             self._mount_evidence(nxt if current else None)
+
+    def _read_out(self, step: Step) -> list[str]:
+        """Incidents and near misses this step must read out (the safety meeting)."""
+        return [
+            f"{i.id} {i.kind} ({i.reported_at[:10]}, {i.reported_by}): {i.note}"
+            for i in self.state.to_read_out(step.acknowledges)
+        ]
 
     def _mount_evidence(self, step: Step | None) -> None:
         """Fresh inputs for the open step. No widget ids: old ones may still be unmounting."""
@@ -214,10 +221,16 @@ def _step_heading(step: Step) -> Content:
     )
 
 
-def _step_guide(step: Step) -> Content:
-    """What to do, then what the signature means: read before signing."""
+def _step_guide(step: Step, read_out: list[str]) -> Content:
+    """What to do, anything to read out, then what the signature means: read before signing."""
+    listing: list[str | tuple[str, str]] = []
+    if read_out:
+        listing.append(("\nRead out at this meeting:\n", "bold"))
+        listing.extend(f"  ! {visible(line)}\n" for line in read_out)
     return Content.assemble(
-        "\n" + step.prompt.strip() + ("\n\n" if step.prompt.strip() else ""),
+        "\n" + step.prompt.strip() + ("\n" if step.prompt.strip() else ""),
+        *listing,
+        "\n",
         ("Your signature attests: ", "italic"),
         step.attests.strip(),
     )

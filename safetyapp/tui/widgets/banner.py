@@ -17,7 +17,8 @@ class StatusBanner(Static):
     def show_state(self, state: State, store_warning: str | None = None) -> None:
         holds = state.open_holds()
         self.set_class(bool(holds), "-hold")
-        self.set_class(not holds and state.day is not None, "-open")
+        self.set_class(not holds and bool(state.open_flags()), "-flag")
+        self.set_class(not holds and not state.open_flags() and state.day is not None, "-open")
         if holds:
             first = holds[0]
             more = f" (+{len(holds) - 1} more)" if len(holds) > 1 else ""
@@ -28,6 +29,14 @@ class StatusBanner(Static):
                 visible(first.reason),
                 more,
                 " — resolve with [r] on the board",
+            )
+        elif state.open_flags():
+            flag = state.open_flags()[0]
+            text = Content.assemble(
+                ("⚑ FLAG ", "bold"),
+                f"{flag.id}: ",
+                visible(flag.reason),
+                " — no handoff until a safety supervisor acknowledges it (k on the board)",
             )
         else:
             text = Content(_day_text(state))
