@@ -96,12 +96,16 @@ def _outcome(decision: Decision) -> None:
         raise Refused(f"refused: {decision.refused}")
 
 
-def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
-    repo = _open(ctx)
+def _do(repo: Repository, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
+    """`repo.do`, with a store that cannot be written (disk full, read-only...) a refusal."""
     try:
-        decision = repo.do(action, *args, **kw)
+        return repo.do(action, *args, **kw)
     except StoreError as exc:
         raise Refused(str(exc)) from None
+
+
+def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
+    decision = _do(_open(ctx), action, *args, **kw)
     _outcome(decision)
     return decision
 
@@ -233,7 +237,7 @@ def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     if name.strip() in repo.state.crew:
         raise Refused(f"refused: there is already a crew member named '{name.strip()}'")
     pin = _new_pin(name)
-    _outcome(repo.do(engine.add_crew, name, list(roles), pin))
+    _outcome(_do(repo, engine.add_crew, name, list(roles), pin))
     _say(f"added {name.strip()} ({', '.join(roles)})")
 
 
@@ -417,8 +421,8 @@ def run_start(
     if checklist is None:
         known = ", ".join(repo.checklists)
         raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
-    decision = repo.do(
-        engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
+    decision = _do(
+        repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )
     _outcome(decision)
     run_id = decision.events[0]["run"]
@@ -459,7 +463,8 @@ def run_sign(
     repo = _open(ctx)
     creds = _credentials(names)
     result: engine.Result = "fail" if failed else ("na" if na_reason is not None else "pass")
-    decision = repo.do(
+    decision = _do(
+        repo,
         engine.sign,
         run_id,
         step_id,

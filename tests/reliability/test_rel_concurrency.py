@@ -134,8 +134,6 @@ def test_cli_processes_at_once_succeed_or_are_refused_clearly(
     assert kinds == {"firearm-added": 3, "ammo-added": 3, "signed": 1, "refused": 1}
     status = Repository.open(path, CHECKLISTS).state.runs[run]
     assert list(status.signoffs) == ["meeting-held"]
-    audit = json.loads(
-        cli_process(path, "audit", "--json", env=env).communicate(timeout=60)[0]
-    )
+    audit = json.loads(cli_process(path, "audit", "--json", env=env).communicate(timeout=60)[0])
     assert len(audit) == journal.last_seq
     figures["concurrency: CLI processes run at once on one store"] += len(procs)

@@ -126,7 +126,10 @@ def test_sigkill_at_random_moments_loses_no_confirmed_event(
         assert max(seen.values()) == 1, "a call was recorded twice"
         # A call that was killed before returning is either wholly there or wholly absent.
         for rec in journal.records():
-            if rec["kind"] == "refused" and (rec.get("data") or {}).get("code") == "live-ammunition":
+            if (
+                rec["kind"] == "refused"
+                and (rec.get("data") or {}).get("code") == "live-ammunition"
+            ):
                 nxt = journal.records()[rec["seq"]]  # seq is 1-based: this is the next record
                 assert nxt["kind"] == "hold-raised", "a two-event decision was cut in half"
         unconfirmed = {t for t in seen if t.startswith(f"K{k}-")} - set(acks)
