@@ -14,7 +14,7 @@ import pytest
 FIGURES: Counter[str] = Counter()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def figures() -> Counter[str]:
     return FIGURES
 
