@@ -637,7 +637,8 @@ def audit(
     if as_json:
         _emit_json(rows)
     elif as_csv:
-        click.echo(to_csv(rows), nl=False)
+        # color=True: click would otherwise strip ANSI sequences from the data when piped.
+        click.echo(to_csv(rows), nl=False, color=True)
     else:
         for row in rows:
             who = f"{row['by']} ({row['role']})" if row["by"] else "-"
