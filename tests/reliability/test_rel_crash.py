@@ -130,7 +130,8 @@ def test_sigkill_at_random_moments_loses_no_confirmed_event(
                 rec["kind"] == "refused"
                 and (rec.get("data") or {}).get("code") == "live-ammunition"
             ):
-                nxt = journal.records()[rec["seq"]]  # seq is 1-based: this is the next record
+                records = journal.records()  # seq is 1-based: records[seq] is the next one
+                nxt = records[rec["seq"]] if rec["seq"] < len(records) else {"kind": "<end>"}
                 assert nxt["kind"] == "hold-raised", "a two-event decision was cut in half"
         unconfirmed = {t for t in seen if t.startswith(f"K{k}-")} - set(acks)
         in_flight_landed += len(unconfirmed)
