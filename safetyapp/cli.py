@@ -26,12 +26,37 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.paths import log_dir, resolve_store
-from safetyapp.store.journal import StoreError, StoreMissing
+from safetyapp.store.journal import Journal, StoreCorrupt, StoreError, StoreMissing
 from safetyapp.store.repository import Repository
 from safetyapp.views import firearm_view, flag_view, hold_view, incident_view, run_view
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+
+
+# Characters a terminal would act on rather than show: C0/C1 controls (ESC starts ANSI
+# sequences, CR/LF could fake a line) and bidirectional overrides (which reorder what is shown).
+# User text is echoed with these spelled out, so a name or note is always shown literally.
+_SHOWN_AS = {"\n": "\\n", "\r": "\\r"}
+_LITERAL = str.maketrans(
+    {
+        code: _SHOWN_AS.get(chr(code), f"\\u{code:04x}")
+        for code in [
+            *range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E,
+            0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029,
+        ]
+    }
+)  # fmt: skip
+
+
+def literal(text: str) -> str:
+    """``text`` with every control or direction-override character spelled out (tab kept)."""
+    return text.translate(_LITERAL)
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Echo one line that contains user text, shown literally."""
+    click.echo(literal(text), err=err)
 
 
 class Refused(click.ClickException):
@@ -40,7 +65,7 @@ class Refused(click.ClickException):
     exit_code = EXIT_REFUSED
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"safetyapp: {self.message}", err=True)
+        _say(f"safetyapp: {self.message}", err=True)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -63,7 +88,7 @@ def _open(ctx: click.Context) -> Repository:
     except StoreError as exc:
         raise Refused(str(exc)) from None
     for warning in repo.journal.warnings:
-        click.echo(f"safetyapp: warning: {warning}", err=True)
+        _say(f"safetyapp: warning: {warning}", err=True)
     return repo
 
 
@@ -72,12 +97,16 @@ def _outcome(decision: Decision) -> None:
         raise Refused(f"refused: {decision.refused}")
 
 
-def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
-    repo = _open(ctx)
+def _do(repo: Repository, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
+    """`repo.do`, with a store that cannot be written (disk full, read-only...) a refusal."""
     try:
-        decision = repo.do(action, *args, **kw)
+        return repo.do(action, *args, **kw)
     except StoreError as exc:
         raise Refused(str(exc)) from None
+
+
+def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
+    decision = _do(_open(ctx), action, *args, **kw)
     _outcome(decision)
     return decision
 
@@ -162,7 +191,7 @@ def init(ctx: click.Context, production: str) -> None:
         Repository.create(path, production, load_bundled())
     except (StoreError, ValueError) as exc:
         raise Refused(str(exc)) from None
-    click.echo(f"created store for '{production}' at {path}")
+    _say(f"created store for '{production}' at {path}")
 
 
 @cli.command()
@@ -209,8 +238,8 @@ def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     if name.strip() in repo.state.crew:
         raise Refused(f"refused: there is already a crew member named '{name.strip()}'")
     pin = _new_pin(name)
-    _outcome(repo.do(engine.add_crew, name, list(roles), pin))
-    click.echo(f"added {name.strip()} ({', '.join(roles)})")
+    _outcome(_do(repo, engine.add_crew, name, list(roles), pin))
+    _say(f"added {name.strip()} ({', '.join(roles)})")
 
 
 @crew.command("pin")
@@ -223,7 +252,7 @@ def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
     (cred,) = _credentials([authoriser])
     pin = _new_pin(name)
     _act(ctx, engine.set_pin, name, cred, pin)
-    click.echo(f"PIN set for {name}")
+    _say(f"PIN set for {name}")
 
 
 @crew.command("list")
@@ -237,7 +266,7 @@ def crew_list(ctx: click.Context, as_json: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['name']}\t{', '.join(row['roles'])}")
+        _say(f"{row['name']}\t{', '.join(row['roles'])}")
 
 
 # -- inventory --------------------------------------------------------------------------------
@@ -261,7 +290,7 @@ def firearm_add(
 ) -> None:
     """Add a firearm by serial number."""
     _act(ctx, engine.add_firearm, serial, description, kind, chambers)
-    click.echo(f"added firearm {serial.strip()}")
+    _say(f"added firearm {serial.strip()}")
 
 
 @firearm.command("list")
@@ -281,7 +310,7 @@ def firearm_list(ctx: click.Context, as_json: bool) -> None:
         if verified is not None:
             fresh = "valid" if verified["fresh"] else "STALE"
             age = f"verified {verified['age_minutes']} min ago ({fresh})"
-        click.echo(f"{row['serial']}\t{row['kind']}\t{row['custody']['text']}\t{age}")
+        _say(f"{row['serial']}\t{row['kind']}\t{row['custody']['text']}\t{age}")
 
 
 def _move(
@@ -295,7 +324,7 @@ def _move(
     decision = _act(ctx, engine.move_firearms, cred, list(serials), to, reason)
     for event in decision.events:
         data = event["data"]
-        click.echo(f"{data['serial']}: {data['previous']} -> {data['holder']}")
+        _say(f"{data['serial']}: {data['previous']} -> {data['holder']}")
 
 
 @firearm.command("checkout")
@@ -333,7 +362,7 @@ def custody_break(ctx: click.Context, name: str, reason: str, serials: tuple[str
     (cred,) = _credentials([name])
     decision = _act(ctx, engine.record_custody_break, cred, reason, serials=list(serials) or None)
     affected = ", ".join(decision.events[0]["data"]["serials"])
-    click.echo(f"custody break recorded for {affected}: handoffs restart from the ammunition check")
+    _say(f"custody break recorded for {affected}: handoffs restart from the ammunition check")
 
 
 @cli.group()
@@ -350,7 +379,7 @@ def ammo() -> None:
 def ammo_add(ctx: click.Context, lot: str, ammo_type: str, count: int, source: str) -> None:
     """Declare an ammunition lot. Live ammunition is refused and raises a hold."""
     _act(ctx, engine.add_ammo, lot, ammo_type, count, source)
-    click.echo(f"declared lot {lot.strip()}: {count} {ammo_type}")
+    _say(f"declared lot {lot.strip()}: {count} {ammo_type}")
 
 
 @ammo.command("list")
@@ -370,7 +399,7 @@ def ammo_list(ctx: click.Context, as_json: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['lot']}\t{row['type']}\t{row['count']}\t{row['source']}")
+        _say(f"{row['lot']}\t{row['type']}\t{row['count']}\t{row['source']}")
 
 
 # -- checklists -------------------------------------------------------------------------------
@@ -451,15 +480,15 @@ def run_start(
     if checklist is None:
         known = ", ".join(repo.checklists)
         raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
-    decision = repo.do(
-        engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
+    decision = _do(
+        repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )
     _outcome(decision)
     run_id = decision.events[0]["run"]
     if as_json:
         _emit_json({"id": run_id})
     else:
-        click.echo(f"started {run_id}: {checklist.title}")
+        _say(f"started {run_id}: {checklist.title}")
 
 
 @run.command("sign")
@@ -493,7 +522,8 @@ def run_sign(
     repo = _open(ctx)
     creds = _credentials(names)
     result: engine.Result = "fail" if failed else ("na" if na_reason is not None else "pass")
-    decision = repo.do(
+    decision = _do(
+        repo,
         engine.sign,
         run_id,
         step_id,
@@ -506,23 +536,23 @@ def run_sign(
     )
     _outcome(decision)
     signed = decision.events[0]
-    click.echo(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
+    _say(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
     for extra in decision.events[1:]:
         if extra["kind"] == "hold-raised":
             hold = extra["data"]["hold"]
-            click.echo(f"HOLD {hold}: {extra['note']}", err=True)
+            _say(f"HOLD {hold}: {extra['note']}", err=True)
         elif extra["kind"] == "run-completed":
-            click.echo(f"{run_id} complete")
+            _say(f"{run_id} complete")
         elif extra["kind"] == "flag-raised":
             flag_id = extra["data"]["flag"]
-            click.echo(f"FLAG {flag_id}: {extra['note']} (a safety supervisor acknowledges it"
+            _say(f"FLAG {flag_id}: {extra['note']} (a safety supervisor acknowledges it"
                        f" with `safetyapp flag ack {flag_id}` before any handoff)", err=True)  # fmt: skip
         elif extra["kind"] == "incident-reported":
-            click.echo(f"incident {extra['data']['incident']} recorded: {extra['note']}", err=True)
+            _say(f"incident {extra['data']['incident']} recorded: {extra['note']}", err=True)
         elif extra["kind"] == "custody-changed":
             data = extra["data"]
             who = f" ({data['name']})" if data["name"] else ""
-            click.echo(f"custody: {data['serial']} {data['previous']} -> {data['holder']}{who}")
+            _say(f"custody: {data['serial']} {data['previous']} -> {data['holder']}{who}")
     if signed["result"] == "fail":
         raise Refused(f"step failed: {run_id} is on HOLD until resolved")
 
@@ -541,12 +571,12 @@ def run_status(ctx: click.Context, run_id: str, as_json: bool) -> None:
     if as_json:
         _emit_json(view)
         return
-    click.echo(f"{view['id']}  {view['title']}  [{view['state'].upper()}]")
+    _say(f"{view['id']}  {view['title']}  [{view['state'].upper()}]")
     for step in view["steps"]:
         who = f" — {step['signed_by']} {step['time']}" if step.get("signed_by") else ""
-        click.echo(f"  {step['state']:<7} {step['layer']}/{step['id']} ({step['role']}){who}")
+        _say(f"  {step['state']:<7} {step['layer']}/{step['id']} ({step['role']}){who}")
     for hold in view["holds"]:
-        click.echo(f"  HOLD {hold['id']}: {hold['reason']}")
+        _say(f"  HOLD {hold['id']}: {hold['reason']}")
 
 
 @run.command("list")
@@ -570,7 +600,7 @@ def run_list(ctx: click.Context, as_json: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}\t{row['checklist']}\t{row['state']}\t{row['firearm'] or ''}")
+        _say(f"{row['id']}\t{row['checklist']}\t{row['state']}\t{row['firearm'] or ''}")
 
 
 # -- holds ------------------------------------------------------------------------------------
@@ -593,7 +623,7 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}")
+        _say(f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}")
 
 
 @hold.command("raise")
@@ -606,7 +636,7 @@ def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -
     (cred,) = _credentials([name])
     decision = _act(ctx, engine.raise_hold, cred, reason, run=run_id)
     raised = decision.events[0]
-    click.echo(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
+    _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
 
 
 @hold.command("resolve")
@@ -618,7 +648,7 @@ def hold_resolve(ctx: click.Context, hold_id: str, names: tuple[str, ...], actio
     """Resolve a hold: corrective action, signed by two different people. PINs on stdin."""
     creds = _credentials(names)
     _act(ctx, engine.resolve_hold, hold_id, creds, action)
-    click.echo(f"{hold_id} resolved")
+    _say(f"{hold_id} resolved")
 
 
 # -- incidents and flags ----------------------------------------------------------------------
@@ -648,7 +678,7 @@ def incident_report(
         return
     click.echo(f"incident {data['incident']} recorded ({kind})")
     if data["hold"]:
-        click.echo(
+        _say(
             f"HOLD {data['hold']}: the day is on hold until a safety supervisor and the armorer"
             f" sign `safetyapp incident review {data['incident']}`",
             err=True,
@@ -669,7 +699,7 @@ def incident_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(
+        _say(
             f"{row['id']}\t{row['state'].upper()}\t{row['kind']}\t{row['firearm'] or '-'}"
             f"\t{row['note']}"
         )
@@ -706,7 +736,7 @@ def flag_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}\t{row['state'].upper()}\t{row['reason']}")
+        _say(f"{row['id']}\t{row['state'].upper()}\t{row['reason']}")
 
 
 @flag.command("ack")
@@ -778,44 +808,110 @@ def audit(
     if as_json:
         _emit_json(with_local_time(rows))
     elif as_csv:
-        click.echo(to_csv(rows), nl=False)
+        # color=True: click would otherwise strip ANSI sequences from the data when piped.
+        click.echo(to_csv(rows), nl=False, color=True)
     else:
         for row in rows:
             who = f"{row['by']} ({row['role']})" if row["by"] else "-"
             where = " ".join(x for x in (row["run"], row["step"]) if x)
             result = (row["result"] or "").upper()
-            click.echo(
+            _say(
                 f"{row['seq']:>6} {row['time'][:19]} {row['kind']:<16} {result:<8} {who} {where}"
                 f" {row['note']}".rstrip()
             )
 
 
-@cli.command()
-@click.option("--against", "checkpoint", default=None, help="A head hash printed earlier.")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def verify(ctx: click.Context, checkpoint: str | None, as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 naming the first bad event."""
-    from safetyapp.store.chain import contains_checkpoint
+def _open_for_verify(path: Path) -> tuple[Journal, StoreCorrupt | None]:
+    """The journal to verify. A damaged file is read raw (never changed) so that verify can
+    name the first bad event; the open error is returned alongside."""
+    try:
+        journal = Journal.open(path)
+    except StoreMissing:
+        raise Refused(f"no store at {path}; check the path (or --db / SAFETYAPP_DB)") from None
+    except StoreCorrupt as exc:
+        return Journal(path), exc
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    for warning in journal.warnings:
+        _say(f"safetyapp: warning: {warning}", err=True)
+    return journal, None
 
-    repo = _open(ctx)
-    result = repo.journal.verify()
-    found = None
-    if checkpoint is not None and result.ok:
-        found = contains_checkpoint(repo.journal.records(), checkpoint.strip().lower())
+
+def _salvage(path: Path, target: Path, as_json: bool) -> None:
+    from safetyapp.store.salvage import salvage
+
+    try:
+        result = salvage(path, target)
+    except StoreMissing:
+        raise Refused(f"no store at {path}; check the path (or --db / SAFETYAPP_DB)") from None
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
     if as_json:
         _emit_json(
             {
-                "ok": result.ok and (checkpoint is None or found is not None),
+                "source": str(result.source),
+                "target": str(result.target),
+                "kept": result.kept,
+                "head_hash": result.head_hash,
+                "first_bad_line": result.first_bad_line,
+                "problem": result.problem,
+                "lines_cut": result.lines_cut,
+                "bytes_cut": result.bytes_cut,
+            }
+        )
+    else:
+        _say(result.summary())
+
+
+@cli.command()
+@click.option("--against", "checkpoint", default=None, help="A head hash printed earlier.")
+@click.option(
+    "--salvage",
+    "salvage_to",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Copy the intact events (those before the first bad one) of a damaged store to this "
+    "NEW file; the store itself is never changed.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def verify(
+    ctx: click.Context, checkpoint: str | None, salvage_to: str | None, as_json: bool
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad event."""
+    from safetyapp.store.chain import contains_checkpoint
+
+    path = _store_path(ctx)
+    if salvage_to is not None:
+        if checkpoint is not None:
+            raise click.UsageError("--salvage and --against exclude each other")
+        _salvage(path, Path(salvage_to), as_json)
+        return
+    journal, damaged = _open_for_verify(path)
+    result = journal.verify()
+    found = None
+    if checkpoint is not None and result.ok and damaged is None:
+        found = contains_checkpoint(journal.records(), checkpoint.strip().lower())
+    ok = result.ok and damaged is None and (checkpoint is None or found is not None)
+    if as_json:
+        _emit_json(
+            {
+                "ok": ok,
                 "count": result.count,
                 "head_hash": result.head_hash,
                 "first_bad_seq": result.first_bad_seq,
-                "problem": result.problem,
+                "problem": result.problem if damaged is None else damaged.problem,
                 "checkpoint_seq": found,
             }
         )
+    salvage_hint = (
+        f"; {path} was not changed - `safetyapp verify --salvage NEW_FILE` copies the events "
+        "before the first bad one to a new file"
+    )
     if not result.ok:
-        raise Refused(f"chain BROKEN in {repo.path}: {result.problem}")
+        raise Refused(f"chain BROKEN in {path}: {result.problem}{salvage_hint}")
+    if damaged is not None:
+        raise Refused(str(damaged))
     if checkpoint is not None and found is None:
         raise Refused(
             f"checkpoint {checkpoint} is NOT in this record: events were cut or rewritten since"
@@ -955,8 +1051,9 @@ def _crash(exc: BaseException) -> NoReturn:
         where = str(log)
     except OSError:
         pass
-    click.echo(
-        f"safetyapp: unexpected error: {type(exc).__name__}: {exc} (details: {where})", err=True
+    summary = " ".join(str(exc).split())[:300]
+    _say(
+        f"safetyapp: unexpected error: {type(exc).__name__}: {summary} (details: {where})", err=True
     )
     sys.exit(EXIT_REFUSED)
 

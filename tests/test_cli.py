@@ -175,13 +175,13 @@ def test_refusals_exit_1_with_a_reason_and_are_recorded(fresh: Cli) -> None:
                       attendees="3", concerns_read="yes")  # fmt: skip
     assert "same person" in same.stderr
     bad_pin = fresh("run", "sign", run, "meeting-held", "--by", "Jordan Lee", "--by",
-                    "Alex Reyes", stdin="9731\n1111\n", code=1)  # fmt: skip
+                    "Alex Reyes", stdin="973155550042\n1111\n", code=1)  # fmt: skip
     assert "wrong PIN" in bad_pin.stderr
     refused = json.loads(fresh("audit", "--json", "--flagged").stdout)
     assert [e["data"]["code"] for e in refused] == [
         "out-of-order", "wrong-role", "same-person", "wrong-pin",
     ]  # fmt: skip
-    assert "9731" not in fresh.db.read_text()
+    assert "973155550042" not in fresh.db.read_text()
 
 
 def test_handoff_before_opening_is_refused(fresh: Cli) -> None:

@@ -121,6 +121,16 @@ def parse_checklist(text: str, source: str) -> Checklist:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ChecklistError(source, [_yaml_problem(exc)]) from None
+    except (ValueError, RecursionError) as exc:  # a date like 2019-99-99; nesting too deep
+        msg = f"YAML cannot be read ({exc}); check dates are real (YYYY-MM-DD) and nesting is sane"
+        raise ChecklistError(source, [Problem("", msg)]) from None
+    try:
+        return _validate(data, source)
+    except RecursionError:
+        raise ChecklistError(source, [Problem("", "the YAML is nested too deeply")]) from None
+
+
+def _validate(data: Any, source: str) -> Checklist:
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         msg = f"the file is {kind}; a checklist is a mapping with id, title, version, scope, layers"
@@ -207,14 +217,15 @@ def _expect_fits(ev: Evidence) -> bool:
 def _yaml_problem(exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    what = getattr(exc, "problem", None) or str(exc)
+    what = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
     return Problem(where, f"YAML syntax error: {what}; fix the indentation or quoting there")
 
 
 def _loc_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = part if isinstance(part, int) or part.isprintable() else repr(part)  # one line
+        out += f"[{name}]" if isinstance(part, int) else (f".{name}" if out else str(name))
     return out
 
 
@@ -232,7 +243,10 @@ def _pydantic_problem(err: Any, data: dict[str, Any]) -> Problem:
     if kind == "string_pattern_mismatch":
         msg = f"'{got}' is not a valid id; use lower-case letters, digits and '-' only"
         return Problem(path, msg)
-    return Problem(path, f"{err['msg']} (got {got!r})")
+    shown = repr(got)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return Problem(path, f"{err['msg']} (got {shown})")
 
 
 def _is_role_loc(loc: tuple[int | str, ...]) -> bool:

@@ -81,7 +81,8 @@ class StoreCorrupt(StoreError):
         where = f" at line {line}" if line is not None else ""
         super().__init__(
             f"store file {path} is damaged{where}: {problem}; the file was left untouched - "
-            "keep a copy and restore the store from a backup before using it again",
+            "keep a copy and restore the store from a backup (or copy its intact part to a new "
+            "file with `safetyapp verify --salvage NEW_FILE`) before using it again",
             path,
         )
         self.line = line
@@ -543,7 +544,16 @@ class Journal:
         with self.locked():
             if self._size_seen > self._offset:
                 # A writer crashed mid-append since we opened: set its bytes aside first.
-                self._move_torn_tail_locked()
+                try:
+                    self._move_torn_tail_locked()
+                except OSError as e:
+                    raise StoreError(
+                        f"could not write to {self.path}: it ends with "
+                        f"{self._size_seen - self._offset} bytes of an unfinished write that "
+                        f"cannot be set aside ({_strerror(e)}); nothing was recorded; "
+                        f"{_write_hint(e)}",
+                        self.path,
+                    ) from e
             seq = self.last_seq
             prev = self.head_hash
             sealed: list[Record] = []

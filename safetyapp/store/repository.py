@@ -16,7 +16,25 @@ from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.state import State
-from safetyapp.store.journal import Journal
+from safetyapp.store.journal import Journal, StoreError
+
+# What a fold of an odd event can raise (a `signed` event for a run that never started, a field
+# of the wrong type, a checklist this version cannot parse, ...).
+_FOLD_ERRORS = (LookupError, TypeError, ValueError, AttributeError, AssertionError)
+
+
+class StoreUnreadable(StoreError):
+    """The chain is intact but an event cannot be folded into state by this version."""
+
+    def __init__(self, path: Path, seq: int, kind: object, detail: str) -> None:
+        super().__init__(
+            f"store {path} holds an event this version cannot read: seq {seq} (kind {kind!r}: "
+            f"{detail}); the file was not changed - check it with `safetyapp verify`, and open "
+            "it with the safetyapp version that wrote it",
+            path,
+        )
+        self.seq = seq
+
 
 Clock = Callable[[], datetime]
 
@@ -64,8 +82,13 @@ class Repository:
         records = self.journal.records()
         new = records[self._folded :]
         for record in new:
-            self.state.apply(record)
-        self._folded = len(records)
+            try:
+                self.state.apply(record)
+            except _FOLD_ERRORS as exc:
+                seq = record.get("seq", self._folded + 1)
+                detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                raise StoreUnreadable(self.path, seq, record.get("kind"), detail) from exc
+            self._folded += 1
         return bool(new)
 
     def execute(self, decide: Callable[[State, datetime], Decision]) -> Decision:
