@@ -131,6 +131,12 @@ class SafetyApp(App[None]):
         run_id = getattr(self.screen, "run_id", None)
         self.push_screen(RaiseHoldModal(run_id))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hold and incident keys need a production: hidden on the welcome and error screens."""
+        if action in ("raise_hold", "report_incident") and self.repo is None:
+            return False
+        return True
+
     def action_report_incident(self) -> None:
         if self.repo is None:
             return

@@ -34,7 +34,7 @@ def build_store(path: Path, clock: Clock = utc_now) -> Repository:
     for name, roles, pin in CREW:
         assert repo.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
     assert repo.do(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6).ok
-    assert repo.do(engine.add_firearm, "RUB-2", "Rubber pistol", "rubber", None).ok
+    assert repo.do(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
     assert repo.do(engine.add_ammo, "D-1", "dummy", 36, "Prop house").ok
     return repo
 

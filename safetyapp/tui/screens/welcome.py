@@ -113,8 +113,9 @@ class StoreErrorScreen(Screen[None]):
         yield Static("✖ THE STORE CANNOT BE OPENED", classes="banner -hold")
         yield Static(Content(self.message), classes="error")
         yield Static(
-            "The file has not been changed. Keep a copy, run `safetyapp verify` for details, and"
-            " see the README's recovery section. Press q to quit.",
+            "The file has not been changed. Keep a copy of it, run `safetyapp verify` for"
+            " details, and `safetyapp verify --salvage NEW_FILE` to copy its intact events to a"
+            " new store (README: The store). Press q to quit.",
             classes="hint",
         )
         yield Footer()
