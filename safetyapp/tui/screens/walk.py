@@ -129,6 +129,10 @@ class WalkScreen(SafetyScreen):
             self.evidence_widgets[spec.key] = widget
             widgets.append(widget)
         box.mount_all(widgets)
+        # Keyboard-first: the cursor waits in the first field (or on Pass when nothing to enter).
+        first = next(iter(self.evidence_widgets.values()), None)
+        target = first if first is not None else self.query_one("#btn-pass", Button)
+        self.call_after_refresh(target.focus)
 
     def evidence_values(self, step: Step) -> dict[str, str]:
         values: dict[str, str] = {}
