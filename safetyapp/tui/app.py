@@ -133,9 +133,7 @@ class SafetyApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hold and incident keys need a production: hidden on the welcome and error screens."""
-        if action in ("raise_hold", "report_incident") and self.repo is None:
-            return False
-        return True
+        return not (action in ("raise_hold", "report_incident") and self.repo is None)
 
     def action_report_incident(self) -> None:
         if self.repo is None:

@@ -95,6 +95,24 @@ async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
         assert run.completed_at is not None
         assert "no holds" in banner_text(app)
 
+        # Wrap: everything locked up by serial, counts reconciled (36 - 6 dummies expended).
+        await pilot.press("escape", "w")
+        await pilot.pause()
+        assert isinstance(app.screen, WalkScreen)
+        await walk_step(pilot, "p", [A, AD], {"firearms-locked": "COLT-SAA-0142, RUB-G17-007",
+                                              "missing": "0"})  # fmt: skip
+        await walk_step(pilot, "p", [A, AD], {"counts": "D-2211=30, B-45LC-08=24"})
+        await walk_step(pilot, "p", [P], {"open-concerns": "0"})
+        assert state.day is None and state.days[-1].wrapped_at is not None
+        assert "day 1 WRAPPED" in banner_text(app)
+        # And all of it is in the audit screen.
+        await pilot.press("escape", "a")
+        await pilot.pause()
+        from safetyapp.tui.widgets.event_log import EventLog
+
+        kinds = [r["kind"] for r in app.screen.query_one(EventLog).rows]
+        assert kinds[-1] == "day-wrapped" and "hold-resolved" in kinds and "day-opened" in kinds
+
 
 async def test_refusal_is_shown_in_the_modal(tmp_path: Path) -> None:
     clock = Clock()
@@ -224,3 +242,16 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
         await sign_in_modal(pilot, [P], "Props covered by the props assistant all day")
         assert not app.repo.state.open_flags()
         assert "DAY 1 OPEN" in banner_text(app)
+        # Lunch: the armorer locks the revolver up; custody shows it on the board.
+        assert app.repo.state.custody("COLT-SAA-0142").holder == "armorer"
+        await pilot.press("l")
+        await pilot.pause()
+        await choose(pilot, app.screen.query_one("#action-kind", Select), 1)
+        app.screen.query_one("#serials").focus()
+        await pilot.press("space")  # tick the first firearm
+        await sign_in_modal(pilot, [A], "lunch")
+        assert app.repo.state.custody("COLT-SAA-0142").holder == "locked"
+        from textual.widgets import DataTable
+
+        firearms = app.screen.query_one("#firearms", DataTable)
+        assert str(firearms.get_row_at(0)[2]) == "locked in storage"

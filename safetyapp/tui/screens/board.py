@@ -19,6 +19,7 @@ PALETTE = [
     ("Wrap the day", "Custody back, counts reconciled, locked up", "wrap"),
     ("Resolve a hold", "Corrective action signed by two people", "resolve_hold"),
     ("Acknowledge a flag", "Safety supervisor: what was decided", "acknowledge_flag"),
+    ("Custody: lock up, check out, record a break", "Lunch, a move, out of sight", "custody"),
     ("Audit log", "Every event, filtered, verified, exported", "audit"),
     ("Crew", "Crew members, roles and PINs", "crew"),
     ("Firearms and ammunition", "Inventory and ammunition lots", "inventory"),
@@ -36,6 +37,7 @@ class BoardScreen(SafetyScreen):
         Binding("c", "crew", "Crew", id="crew"),
         Binding("i", "inventory", "Inventory", id="inventory"),
         Binding("k", "acknowledge_flag", "Ack flag", id="ack-flag"),
+        Binding("l", "custody", "Lock/custody", id="custody"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -167,6 +169,11 @@ class BoardScreen(SafetyScreen):
             self.notify("There is no open flag.", markup=False)
             return
         self.app.push_screen(AcknowledgeFlagModal())
+
+    def action_custody(self) -> None:
+        from safetyapp.tui.screens.custody import CustodyModal
+
+        self.app.push_screen(CustodyModal())
 
     def action_audit(self) -> None:
         from safetyapp.tui.screens.audit import AuditScreen
