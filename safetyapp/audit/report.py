@@ -146,8 +146,13 @@ def _role(role: str | None) -> str:
 
 
 def _value(value: Any) -> str:
+    """Evidence as the crew typed it: yes/no, LOT=N lists, serial lists."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_value(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list):
+        return " ".join(_value(v) for v in value) or "none"
     return "" if value is None else str(value)
 
 
