@@ -115,6 +115,15 @@ def _emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def _list(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str]) -> None:
+    """A listing: JSON for scripts, else one literal line per row."""
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        _say(line(row))
+
+
 def _read_secret_lines(labels: Sequence[str], *, confirm: bool = False) -> list[str]:
     """PINs: prompted without echo on a terminal, else one line per person from stdin."""
     if sys.stdin.isatty():
@@ -262,11 +271,7 @@ def crew_list(ctx: click.Context, as_json: bool) -> None:
     """List the crew."""
     state = _open(ctx).state
     rows = [{"name": m.name, "roles": m.roles} for m in state.crew.values()]
-    if as_json:
-        _emit_json(rows)
-        return
-    for row in rows:
-        _say(f"{row['name']}\t{', '.join(row['roles'])}")
+    _list(rows, as_json, lambda row: f"{row['name']}\t{', '.join(row['roles'])}")
 
 
 # -- inventory --------------------------------------------------------------------------------
@@ -395,11 +400,9 @@ def ammo_list(ctx: click.Context, as_json: bool) -> None:
         if a.lot in recon:  # today's tally, while a day is open
             row["morning"], row["expended"], row["expected"] = recon[a.lot]
         rows.append(row)
-    if as_json:
-        _emit_json(rows)
-        return
-    for row in rows:
-        _say(f"{row['lot']}\t{row['type']}\t{row['count']}\t{row['source']}")
+    _list(
+        rows, as_json, lambda row: f"{row['lot']}\t{row['type']}\t{row['count']}\t{row['source']}"
+    )
 
 
 # -- checklists -------------------------------------------------------------------------------
@@ -596,11 +599,11 @@ def run_list(ctx: click.Context, as_json: bool) -> None:
         }
         for r in state.runs.values()
     ]
-    if as_json:
-        _emit_json(rows)
-        return
-    for row in rows:
-        _say(f"{row['id']}\t{row['checklist']}\t{row['state']}\t{row['firearm'] or ''}")
+    _list(
+        rows,
+        as_json,
+        lambda row: f"{row['id']}\t{row['checklist']}\t{row['state']}\t{row['firearm'] or ''}",
+    )
 
 
 # -- holds ------------------------------------------------------------------------------------
@@ -619,11 +622,11 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
     """List holds."""
     state = _open(ctx).state
     rows = [hold_view(h) for h in state.holds.values() if h.open or not only_open]
-    if as_json:
-        _emit_json(rows)
-        return
-    for row in rows:
-        _say(f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}")
+    _list(
+        rows,
+        as_json,
+        lambda row: f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}",
+    )
 
 
 @hold.command("raise")
@@ -732,11 +735,7 @@ def flag_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
     """List flags."""
     state = _open(ctx).state
     rows = [flag_view(f) for f in state.flags.values() if f.open or not only_open]
-    if as_json:
-        _emit_json(rows)
-        return
-    for row in rows:
-        _say(f"{row['id']}\t{row['state'].upper()}\t{row['reason']}")
+    _list(rows, as_json, lambda row: f"{row['id']}\t{row['state'].upper()}\t{row['reason']}")
 
 
 @flag.command("ack")
