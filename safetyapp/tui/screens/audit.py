@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, Input, Select, Static
 
 from safetyapp.audit.export import to_csv
-from safetyapp.audit.query import AuditFilter, select
+from safetyapp.audit.query import AuditFilter, matching
 from safetyapp.domain import events as ev
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import visible
@@ -97,7 +97,7 @@ class AuditScreen(SafetyScreen):
         if isinstance(flt, str):
             self.query_one("#detail", Static).update(flt)
             return
-        rows = select(self.repo, flt)
+        rows = matching(self.repo, flt)  # the journal's records: public() before showing
         log.set_rows(rows, keep_end=keep_end)
         self.query_one("#log-header", Static).update(f"{HEADER}   [{len(rows)} events]")
 
@@ -111,7 +111,9 @@ class AuditScreen(SafetyScreen):
     def _show_detail(self, message: EventLog.Highlighted) -> None:
         record = message.record
         text = (
-            "" if record is None else visible(json.dumps(record, ensure_ascii=False, indent=None))
+            ""
+            if record is None
+            else visible(json.dumps(ev.public(record), ensure_ascii=False, indent=None))
         )
         self.query_one("#detail", Static).update(text)
 
@@ -177,7 +179,8 @@ class AuditScreen(SafetyScreen):
         self.app.pop_screen()
 
 
-def _export_text(rows: list[dict[str, Any]], fmt: str) -> str:
+def _export_text(records: list[dict[str, Any]], fmt: str) -> str:
+    rows = [ev.public(dict(r)) for r in records]
     if fmt == "csv":
         return to_csv(rows)
     return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
