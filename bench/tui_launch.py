@@ -67,7 +67,7 @@ def board(store: str, audit: bool) -> None:
         result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
         result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
         if audit:
-            app.call_later(open_audit, app)
+            app.run_worker(open_audit(app), exit_on_error=True)  # its own task
         else:
             app.exit()
 
@@ -111,8 +111,9 @@ def board(store: str, audit: bool) -> None:
         import asyncio
 
         done = asyncio.Event()
+        app.screen.refresh()
         app.call_after_refresh(done.set)
-        await done.wait()
+        await asyncio.wait_for(done.wait(), 60)
         app.screen._compositor.render_update(full=True)  # the frame itself, drawn once more
 
     board_mod.BoardScreen.on_mount = on_mount  # type: ignore[method-assign]
