@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
+from tinydb.queries import QueryInstance
 
 from safetyapp.domain import events as ev
 
@@ -39,10 +40,10 @@ def is_flagged(record: dict[str, Any]) -> bool:
     return record["kind"] in FLAGGED_KINDS or record.get("result") == "fail"
 
 
-def select(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
-    """Matching events, oldest first, secrets removed."""
+def condition(repo: Repository, flt: AuditFilter) -> QueryInstance:
+    """The one definition of what a filter matches: a TinyDB query (also callable on a record)."""
     q = Query()
-    cond = q.seq.exists()
+    cond: QueryInstance = q.seq.exists()
     if flt.since is not None:
         cond &= q.time >= ev.iso(flt.since)
     if flt.until is not None:
@@ -61,6 +62,92 @@ def select(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
         cond &= q.run.one_of(runs) | (q.data.serial == flt.firearm)
     if flt.flagged:
         cond &= q.kind.one_of(FLAGGED_KINDS) | (q.result == "fail")
-    found = repo.journal.db.table("events").search(cond)
+    return cond
+
+
+def select(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
+    """Matching events, oldest first, secrets removed (through TinyDB's table search)."""
+    found = repo.journal.db.table("events").search(condition(repo, flt))
     found.sort(key=lambda r: r["seq"])
     return [ev.public(dict(r)) for r in found]
+
+
+def matching(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
+    """The same rows as :func:`select` (same query), for a live view over 100,000 events: the
+    query runs on the in-memory records, narrowed first by an index of kinds and people.
+
+    Returns the journal's own records, oldest first, secrets NOT removed: apply
+    :func:`safetyapp.domain.events.public` before showing or exporting one; do not mutate them.
+    """
+    records = repo.journal.records()
+    if flt == AuditFilter():
+        return list(records)  # matches every stored record (each has a seq)
+    index = _index_for(records)
+    candidates: list[dict[str, Any]] | None = None
+    if flt.kind is not None:
+        candidates = index.by_kind.get(flt.kind, [])
+    elif flt.flagged:
+        lists = [index.by_kind.get(k, []) for k in FLAGGED_KINDS] + [index.failed]
+        candidates = sorted({id(r): r for x in lists for r in x}.values(), key=_seq)
+    if flt.by is not None:
+        people = index.by_person.get(flt.by, [])
+        if candidates is None or len(people) < len(candidates):
+            candidates = people
+    cond = condition(repo, flt)
+    return [r for r in (records if candidates is None else candidates) if cond(r)]
+
+
+def prepare(repo: Repository) -> None:
+    """Build the live filter's index now (one pass over the records), e.g. right after the
+    audit screen's first frame, so the first filter change is as quick as the next."""
+    _index_for(repo.journal.records())
+
+
+def _seq(record: dict[str, Any]) -> int:
+    return int(record["seq"])
+
+
+class _Index:
+    """Records by kind, by person named (signer, witness, resolver), and failed ones; built
+    once per record list and extended as it grows (records are only ever appended)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+        self.done = 0
+        self.by_kind: dict[str, list[dict[str, Any]]] = {}
+        self.by_person: dict[str, list[dict[str, Any]]] = {}
+        self.failed: list[dict[str, Any]] = []
+
+    def catch_up(self) -> None:
+        by_kind, by_person = self.by_kind, self.by_person
+        for r in self.records[self.done :]:
+            by_kind.setdefault(r["kind"], []).append(r)
+            names = set()
+            if r.get("by"):
+                names.add(r["by"])
+            data = r.get("data")
+            if isinstance(data, dict):
+                for key in ("witnesses", "resolvers"):
+                    people = data.get(key)
+                    if isinstance(people, list):
+                        for p in people:
+                            if isinstance(p, dict) and isinstance(p.get("name"), str):
+                                names.add(p["name"])
+            for name in names:
+                if isinstance(name, str):
+                    by_person.setdefault(name, []).append(r)
+            if r.get("result") == "fail":
+                self.failed.append(r)
+        self.done = len(self.records)
+
+
+_INDEXES: dict[int, _Index] = {}
+
+
+def _index_for(records: list[dict[str, Any]]) -> _Index:
+    index = _INDEXES.get(id(records))
+    if index is None or index.records is not records or index.done > len(records):
+        _INDEXES.clear()  # one journal at a time in a live view
+        index = _INDEXES[id(records)] = _Index(records)
+    index.catch_up()
+    return index

@@ -5,6 +5,7 @@ Pure: `State.apply(record)` updates the view from one stored record. No IO, no c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +14,13 @@ from typing import Any, Literal
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import LOCKOUT_MINUTES
 from safetyapp.domain.checklist import Checklist, Layer, Step
+
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical_json(data: Any) -> str:
+    return _canonical(data)
+
 
 StepStatus = Literal["locked", "open", "passed", "failed", "na"]
 RunStatus = Literal["open", "hold", "complete"]
@@ -224,6 +232,11 @@ class State:
     refusals: int = 0
     last_seq: int = 0
     head_hash: str = ""
+    # Indexes kept by the fold so the engine's checks cost O(open work), not O(history).
+    open_run_index: dict[str, Run] = field(default_factory=dict, repr=False, compare=False)
+    verified_index: dict[str, tuple[Run, SignOff]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # -- derived views -------------------------------------------------------------------------
     @property
@@ -246,7 +259,7 @@ class State:
         return "hold" if self.holds_blocking(run.id) else "open"
 
     def open_runs(self) -> list[Run]:
-        return [r for r in self.runs.values() if r.completed_at is None]
+        return [r for r in self.open_run_index.values() if r.completed_at is None]
 
     def custody(self, serial: str) -> Custody:
         """Who holds this firearm now (locked in storage until an event says otherwise)."""
@@ -259,17 +272,7 @@ class State:
 
     def last_verified(self, serial: str) -> tuple[Run, SignOff] | None:
         """The latest time-limited verification (a step with `valid_minutes`) of this firearm."""
-        best: tuple[Run, SignOff] | None = None
-        for run in self.runs.values():
-            if run.firearm != serial:
-                continue
-            for signoff in run.history:
-                step = run.checklist.step(signoff.step)
-                if step is None or step.valid_minutes is None or signoff.result != "pass":
-                    continue
-                if best is None or signoff.seq > best[1].seq:
-                    best = (run, signoff)
-        return best
+        return self.verified_index.get(serial)
 
     def ammo_reconciliation(self) -> dict[str, tuple[int, int, int]]:
         """For the open day, per lot: (morning count, rounds expended by its handoffs, expected
@@ -403,9 +406,24 @@ def _ammo(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.lots[d["lot"]] = AmmoLot(d["lot"], d["type"], d["count"], d.get("source", ""))
 
 
+_CHECKLISTS_SEEN: dict[str, Checklist] = {}
+
+
+def _checklist(data: Any) -> Checklist:
+    """The checklist a run carries. Runs of one checklist version share one (frozen) model:
+    validating it once per distinct content, not once per run, keeps a long record's fold fast."""
+    key = canonical_json(data)
+    found = _CHECKLISTS_SEEN.get(key)
+    if found is None:
+        found = Checklist.model_validate(data)
+        if len(_CHECKLISTS_SEEN) < 256:
+            _CHECKLISTS_SEEN[key] = found
+    return found
+
+
 def _run_started(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    checklist = Checklist.model_validate(d["checklist"])
-    s.runs[r["run"]] = Run(
+    checklist = _checklist(d["checklist"])
+    s.runs[r["run"]] = s.open_run_index[r["run"]] = Run(
         id=r["run"],
         checklist=checklist,
         started_at=r["time"],
@@ -431,6 +449,12 @@ def _signed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     )
     run.signoffs[signoff.step] = signoff
     run.history.append(signoff)
+    if run.firearm is not None and signoff.result == "pass":
+        step = run.checklist.step(signoff.step)
+        if step is not None and step.valid_minutes is not None:
+            best = s.verified_index.get(run.firearm)
+            if best is None or signoff.seq > best[1].seq:
+                s.verified_index[run.firearm] = (run, signoff)
     for incident_id in d.get("read_out", []):
         incident = s.incidents[incident_id]
         incident.read_out_at, incident.read_out_in = r["time"], run.id
@@ -453,6 +477,7 @@ def _stale(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.runs[r["run"]].completed_at = r["time"]
+    s.open_run_index.pop(r["run"], None)
 
 
 def _day_opened(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:

@@ -107,22 +107,58 @@ class VerifyResult:
     problem: str | None
 
 
-def _walk(records: Iterable[Mapping[str, Any]], stop_at: str | None) -> tuple[VerifyResult, bool]:
+def _body_text(line: str, claimed: Any) -> str | None:
+    """The canonical JSON of a record without its ``hash`` key, cut from ``line``, which must be
+    the canonical JSON of the whole record (the caller checked). None when it cannot be cut
+    safely (the caller then re-encodes).
+
+    In canonical JSON every quote inside a string is escaped, so ``"hash":"<value>"`` occurs
+    only as an object entry; if it occurs once, it is the record's own top-level entry, and
+    removing it (with its comma) leaves the canonical JSON of the rest, keys still sorted.
+    """
+    if type(claimed) is not str or not (claimed.isascii() and claimed.isalnum()):
+        return None
+    entry = '"hash":"' + claimed + '"'
+    i = line.find(entry)
+    if i <= 0 or line.find(entry, i + 1) != -1:
+        return None
+    j = i + len(entry)
+    before = line[i - 1]
+    if before == ",":
+        return line[: i - 1] + line[j:]
+    if before == "{":
+        return line[:i] + line[j + 1 :] if line[j] == "," else line[:i] + line[j:]
+    return None
+
+
+def _walk(
+    records: Iterable[Mapping[str, Any]],
+    stop_at: str | None,
+    lines: Iterable[str | None] | None = None,
+) -> tuple[VerifyResult, bool]:
     """Verify records in order. Returns (result, stopped): stopped is True when a record whose
-    hash equals ``stop_at`` verified (the result then describes the chain up to it)."""
+    hash equals ``stop_at`` verified (the result then describes the chain up to it).
+
+    ``lines``, when given, holds each record's canonical JSON text (or None), which saves
+    re-encoding the record to hash it."""
     sha256 = hashlib.sha256
     encode = _encode
     prev = GENESIS
     n = 0
+    texts = iter(lines) if lines is not None else None
     for rec in records:
         n += 1
+        line = next(texts, None) if texts is not None else None
         try:
             seq = rec["seq"]
             claimed = rec["hash"]
             linked = rec["prev_hash"]
-            body = dict(rec)
-            del body["hash"]
-            actual = sha256(encode(body).encode()).hexdigest()
+            body_text = _body_text(line, claimed) if line is not None else None
+            if body_text is None:
+                body = dict(rec)
+                del body["hash"]
+                body_text = encode(body)
+            actual = sha256(body_text.encode()).hexdigest()
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             return VerifyResult(
                 False, n - 1, prev, n, f"event {n}: not a valid record ({type(e).__name__}: {e})"
@@ -155,9 +191,14 @@ def _walk(records: Iterable[Mapping[str, Any]], stop_at: str | None) -> tuple[Ve
     return VerifyResult(True, n, prev, None, None), False
 
 
-def verify_chain(records: Iterable[Mapping[str, Any]]) -> VerifyResult:
-    """Check seq numbering, every record's hash and every link. Stops at the first problem."""
-    return _walk(records, None)[0]
+def verify_chain(
+    records: Iterable[Mapping[str, Any]], lines: Iterable[str | None] | None = None
+) -> VerifyResult:
+    """Check seq numbering, every record's hash and every link. Stops at the first problem.
+
+    ``lines``: optionally, each record's canonical JSON text, as stored (it must be exactly
+    ``canonical(record)``; verify checked that), to hash without encoding again."""
+    return _walk(records, None, lines)[0]
 
 
 def contains_checkpoint(records: Iterable[Mapping[str, Any]], head_hash: str) -> int | None:

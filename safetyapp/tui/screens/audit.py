@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,9 @@ from textual.content import Content
 from textual.widgets import Checkbox, Input, Select, Static
 
 from safetyapp.audit.export import to_csv
-from safetyapp.audit.query import AuditFilter, select
+from safetyapp.audit.query import AuditFilter, matching, prepare
 from safetyapp.domain import events as ev
+from safetyapp.store.chain import VerifyResult
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import visible
 from safetyapp.tui.widgets.event_log import HEADER, EventLog
@@ -61,6 +64,7 @@ class AuditScreen(SafetyScreen):
         super().on_mount()
         self.query_one(EventLog).focus()
         self.action_verify()
+        self.call_after_refresh(prepare, self.repo)  # after the first frame
 
     def refresh_view(self) -> None:
         super().refresh_view()
@@ -97,7 +101,7 @@ class AuditScreen(SafetyScreen):
         if isinstance(flt, str):
             self.query_one("#detail", Static).update(flt)
             return
-        rows = select(self.repo, flt)
+        rows = matching(self.repo, flt)  # the journal's records: public() before showing
         log.set_rows(rows, keep_end=keep_end)
         self.query_one("#log-header", Static).update(f"{HEADER}   [{len(rows)} events]")
 
@@ -111,7 +115,9 @@ class AuditScreen(SafetyScreen):
     def _show_detail(self, message: EventLog.Highlighted) -> None:
         record = message.record
         text = (
-            "" if record is None else visible(json.dumps(record, ensure_ascii=False, indent=None))
+            ""
+            if record is None
+            else visible(json.dumps(ev.public(record), ensure_ascii=False, indent=None))
         )
         self.query_one("#detail", Static).update(text)
 
@@ -123,14 +129,27 @@ class AuditScreen(SafetyScreen):
         box.value = not box.value
 
     # -- verify and export ----------------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
-    def action_verify(self) -> None:
-        result = self.repo.journal.verify()
+    @work(exclusive=True, exit_on_error=False, group="verify")
+    async def action_verify(self) -> None:
+        # In a child process: on another core, not competing with the interface for the GIL.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "safetyapp.store.verify_child", str(self.repo.path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        try:
+            data = json.loads(out)
+            result = VerifyResult(**data) if "error" not in data else None
+        except (ValueError, TypeError):
+            data, result = {}, None
+        if result is None:
+            # The child could not run or read the store: check here instead.
+            result = await asyncio.to_thread(self.repo.journal.verify)
         if result.ok:
             text = f"✔ CHAIN OK · {result.count} events · head {result.head_hash}"
         else:
             text = f"✖ CHAIN BROKEN at event {result.first_bad_seq}: {result.problem}"
-        self.app.call_from_thread(self._show_verify, text, result.ok)
+        self._show_verify(text, result.ok)
 
     def _show_verify(self, text: str, ok: bool) -> None:
         status = self.query_one("#verify-status", Static)
@@ -177,7 +196,8 @@ class AuditScreen(SafetyScreen):
         self.app.pop_screen()
 
 
-def _export_text(rows: list[dict[str, Any]], fmt: str) -> str:
+def _export_text(records: list[dict[str, Any]], fmt: str) -> str:
+    rows = [ev.public(dict(r)) for r in records]
     if fmt == "csv":
         return to_csv(rows)
     return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"

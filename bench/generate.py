@@ -1,0 +1,208 @@
+"""Realistic stores for the benchmark: a production's days, walked through the real engine.
+
+Each day: the opening checklist (safety meeting, lots, live-round check, checkout), then handoffs
+of the two firearms to the performers (all seven steps, with witnesses and evidence), a refusal
+now and then (the AD trying to sign the armorer's step), a held and resolved step once a day,
+and the wrap. Events are produced by the pure engine on an in-memory state with a moving clock
+(half a minute per action, a new day at 07:00), then written with ``Journal.create`` in one go,
+so every line is exactly what the app would have written.
+
+PINs are hashed with a tiny scrypt cost (n=16) so generating 100,000 events takes seconds; the
+production cost is measured separately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from safetyapp.checklists import load_bundled
+from safetyapp.domain import engine
+from safetyapp.domain.auth import hash_pin
+from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.state import State
+from safetyapp.store.journal import Journal
+
+GENERATOR_VERSION = "3"
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+CHECKLISTS = load_bundled()
+CHEAP_N = 16
+
+ARMORER = ("Alex Reyes", ["armorer"], "1111")
+AD = ("Jordan Lee", ["ad"], "2222")
+ACTOR = ("Casey Morgan", ["actor"], "3333")
+ACTOR2 = ("Riley Chen", ["actor"], "4444")
+SUPERVISOR = ("Pat Okafor", ["supervisor"], "5555")
+CREW = [ARMORER, AD, ACTOR, ACTOR2, SUPERVISOR]
+PINS = {name: pin for name, _, pin in CREW}
+
+Person = tuple[str, list[str], str]
+Step = tuple[str, Person, tuple[Person, ...], dict[str, str]]
+
+OPENING: list[Step] = [
+    ("meeting-held", AD, (ARMORER,), {"attendees": "24", "concerns-read": "yes"}),
+    ("no-other-duties", ARMORER, (), {"other-duties": "no"}),
+    ("lots-listed", ARMORER, (AD,), {"lots": "D-1=36", "unlabelled": "0"}),
+    ("live-rounds-zero", ARMORER, (AD,), {"live-rounds": "0", "unidentified-rounds": "0"}),
+    ("dummies-inert", ARMORER, (AD,), {"dummies-checked": "36", "failed-inert-check": "0"}),
+    ("checkout", ARMORER, (), {"firearms-out": "COLT-1, GLOCK-2"}),
+]
+WRAP: list[Step] = [
+    ("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2", "missing": "0"}),
+    ("counts-reconciled", ARMORER, (AD,), {"counts": "D-1=36"}),
+    ("incidents-reviewed", SUPERVISOR, (), {"open-concerns": "0"}),
+]
+
+
+def handoff_steps(actor: Person, chambers: int) -> list[Step]:
+    return [
+        ("rounds-loaded", ARMORER, (AD,), {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
+        ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
+        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": "dummies x6"}),
+        ("announced", AD, (), {"line-of-fire-clear": "yes"}),
+        ("hand-over", ARMORER, (actor,), {}),
+        ("performer-check", actor, (), {"witnessed-show-clear": "yes"}),
+        ("returned", ARMORER, (actor,), {"rounds-expended": "0", "reinspected-clear": "yes"}),
+    ]  # fmt: skip
+
+
+def cheap_pin(name: str, pin: str) -> dict[str, Any]:
+    salt = hashlib.sha256(name.encode()).digest()[:16]
+    return hash_pin(pin, salt, n=CHEAP_N)
+
+
+def cred(person: Person) -> Credential:
+    return Credential(person[0], PINS[person[0]])
+
+
+class Producer:
+    """The engine on an in-memory state; collects the payloads it decides."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.now = START
+        self.payloads: list[dict[str, Any]] = []
+
+    def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
+        decision = action(self.state, *args, now=self.now, **kwargs)
+        for payload in decision.events:
+            self.payloads.append(payload)
+            self.state.apply({**payload, "seq": len(self.payloads)})
+        self.now += timedelta(seconds=30)
+        return decision
+
+    def ok(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
+        decision = self.do(action, *args, **kwargs)
+        if not decision.ok:
+            raise RuntimeError(f"generator: {action.__name__} refused: {decision.refused}")
+        return decision
+
+    def start(self, checklist: str, **context: Any) -> str:
+        return str(self.ok(engine.start_run, CHECKLISTS[checklist], **context).events[0]["run"])
+
+    def sign(self, run: str, step: Step) -> Decision:
+        sid, by, witnesses, evidence = step
+        return self.do(
+            engine.sign, run, sid, cred(by), witnesses=[cred(w) for w in witnesses],
+            evidence=evidence,
+        )  # fmt: skip
+
+    def walk(self, run: str, steps: list[Step]) -> None:
+        for step in steps:
+            decision = self.sign(run, step)
+            if not decision.ok or decision.events[0]["result"] != "pass":
+                raise RuntimeError(f"generator: step {step[0]} did not pass: {decision}")
+
+
+def setup(p: Producer) -> None:
+    p.ok(engine.create_production, "Dusk Rider")
+    for name, roles, pin in CREW:
+        p.ok(engine.add_crew, name, roles, cheap_pin(name, pin))
+    p.ok(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6)
+    p.ok(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15)
+    p.ok(engine.add_ammo, "D-1", "dummy", 36, "Prop house")
+
+
+def open_day(p: Producer, number: int) -> None:
+    p.now = START + timedelta(days=number - 1)
+    run = p.start("opening")
+    p.walk(run, OPENING[:2])
+    if number % 3 == 0:  # a failed step, its hold, and the two-signature resolution
+        failed = p.sign(run, ("lots-listed", ARMORER, (AD,), {"lots": "D-1=36", "unlabelled": "1"}))
+        hold = next(e for e in failed.events if e["kind"] == "hold-raised")["data"]["hold"]
+        p.ok(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)],
+             "Unlabelled box removed from set and quarantined; lots recounted")  # fmt: skip
+    p.walk(run, OPENING[2:])
+
+
+def handoff(p: Producer, k: int) -> None:
+    serial, actor, chambers = ("COLT-1", ACTOR, 6) if k % 2 == 0 else ("GLOCK-2", ACTOR2, 15)
+    run = p.start(
+        "handoff", firearm=serial, performer=actor[0], scene=f"{12 + k // 8}{'ABCDEFGH'[k % 8]}"
+    )
+    steps = handoff_steps(actor, chambers)
+    if k % 15 == 7:  # a refusal: the AD tries to sign the armorer's step
+        p.do(engine.sign, run, "rounds-loaded", cred(AD), witnesses=[cred(ARMORER)],
+             evidence=steps[0][3])  # fmt: skip
+    p.walk(run, steps)
+
+
+def wrap(p: Producer) -> None:
+    run = p.start("wrap")
+    p.walk(run, WRAP)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """``events`` in total, ``per_day`` a day; the last day is left open (a handoff can start)
+    unless ``wrapped``."""
+
+    events: int
+    per_day: int = 1700
+    wrapped: bool = False
+
+
+def produce(spec: Spec) -> list[dict[str, Any]]:
+    p = Producer()
+    setup(p)
+    day = 0
+    while True:
+        day += 1
+        day_start = len(p.payloads)
+        open_day(p, day)
+        k = 0
+        last_day = len(p.payloads) + spec.per_day >= spec.events
+        budget = (spec.events if last_day else day_start + spec.per_day) - 12
+        while len(p.payloads) < budget:
+            handoff(p, k)
+            k += 1
+        if last_day:
+            if spec.wrapped:
+                wrap(p)
+            return p.payloads
+        wrap(p)
+
+
+def store(spec: Spec, cache: Path) -> Path:
+    """A store for ``spec`` in ``cache`` (built once, reused while the generator is unchanged)."""
+    name = f"store-{spec.events}-{spec.per_day}-{'w' if spec.wrapped else 'o'}-v{GENERATOR_VERSION}.jsonl"
+    path = cache / name
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{name}.{os.getpid()}"
+        if tmp.exists():
+            tmp.unlink()
+        Journal.create(tmp, produce(spec))
+        os.replace(tmp, path)
+    return path
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    return dst

@@ -1,0 +1,137 @@
+"""Child process for the TUI figures: start an app headless, note when its first real frame is
+drawn, print one JSON line on stdout, exit. Run by ``bench.tui`` as
+``python -m bench.tui_launch MODE [STORE]``; the parent notes the time just before it spawns.
+
+Modes: ``bare`` (a bare Textual app: header, footer, a list of 20 items), ``board`` (the real
+SafetyApp on STORE, until the status board has rendered the store's current state), ``audit``
+(the board, then the audit screen on the whole record, a filter change and a page scroll).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def _emit(data: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def bare() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, ListItem, ListView, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield ListView(*[ListItem(Static(f"item {i}")) for i in range(20)])
+            yield Footer()
+
+        def on_mount(self) -> None:
+            self.call_after_refresh(self._drawn)
+
+        def _drawn(self) -> None:
+            self.result = {"frame": time.time()}
+            self.exit()
+
+    app = Bare()
+    app.result = {}  # type: ignore[attr-defined]
+    app.run(headless=True, size=(120, 40))
+    _emit(app.result)  # type: ignore[attr-defined]
+
+
+def board(store: str, audit: bool) -> None:
+    from pathlib import Path
+
+    from safetyapp.tui.app import SafetyApp
+    from safetyapp.tui.screens import board as board_mod
+
+    result: dict[str, object] = {}
+    original = board_mod.BoardScreen.on_mount
+
+    def on_mount(self: board_mod.BoardScreen) -> None:
+        original(self)
+        self.call_after_refresh(drawn, self)
+
+    def drawn(screen: board_mod.BoardScreen) -> None:
+        from textual.widgets import DataTable
+
+        if "frame" in result:
+            return
+        result["frame"] = time.time()
+        app = screen.app
+        state = app.repo.state  # type: ignore[attr-defined]
+        result["last_seq"] = state.last_seq
+        result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
+        result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
+        if audit:
+            app.run_worker(open_audit(app), exit_on_error=True)  # its own task
+        else:
+            app.exit()
+
+    async def open_audit(app: SafetyApp) -> None:
+        from safetyapp.tui.screens.audit import AuditScreen
+        from safetyapp.tui.widgets.event_log import EventLog
+
+        t0 = time.perf_counter()
+        screen = AuditScreen()
+        await app.push_screen(screen)
+        await _frame(app)
+        result["audit_first_frame_ms"] = (time.perf_counter() - t0) * 1000
+        log = screen.query_one(EventLog)
+        result["audit_rows"] = len(log.rows)
+        from textual.widgets import Select
+
+        t0 = time.perf_counter()
+        screen.query_one("#kind", Select).value = "refused"
+        await _settle(app)
+        result["audit_filter_ms"] = (time.perf_counter() - t0) * 1000
+        result["audit_filtered_rows"] = len(log.rows)
+        t0 = time.perf_counter()
+        screen.query_one("#kind", Select).value = Select.NULL
+        await _settle(app)
+        result["audit_unfilter_ms"] = (time.perf_counter() - t0) * 1000
+        log.focus()
+        log.action_jump(-1)
+        await _settle(app)
+        t0 = time.perf_counter()
+        for _ in range(5):
+            log.action_page(-1)
+            await _settle(app)
+        result["audit_scroll_ms"] = (time.perf_counter() - t0) * 1000 / 5
+        app.exit()
+
+    async def _settle(app: SafetyApp) -> None:
+        await app.animator.wait_until_complete()
+        await _frame(app)
+
+    async def _frame(app: SafetyApp) -> None:
+        import asyncio
+
+        done = asyncio.Event()
+        app.screen.refresh()
+        app.call_after_refresh(done.set)
+        await asyncio.wait_for(done.wait(), 60)
+        app.screen._compositor.render_update(full=True)  # the frame itself, drawn once more
+
+    board_mod.BoardScreen.on_mount = on_mount  # type: ignore[method-assign]
+    app = SafetyApp(Path(store), poll_seconds=3600)
+    app.run(headless=True, size=(160, 48))
+    result["stored_warning"] = app.store_warning
+    _emit(result)
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    if mode == "bare":
+        bare()
+    elif mode in ("board", "audit"):
+        board(sys.argv[2], audit=mode == "audit")
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()

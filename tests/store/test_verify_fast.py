@@ -1,0 +1,47 @@
+"""verify hashes each stored line's own text (minus its hash entry) instead of re-encoding the
+record: the cut text must equal the canonical JSON of the record without its hash, always."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safetyapp.store.chain import _body_text, canonical, seal_line, verify_chain
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=5), st.text(max_size=20))
+def test_cut_text_is_the_canonical_body(extra: dict[str, Any], note: str) -> None:
+    payload = {"kind": "note", "note": note, **{k: v for k, v in extra.items() if k not in
+               ("seq", "prev_hash", "hash", "kind")}}  # fmt: skip
+    record, line = seal_line(payload, 1, "0" * 64)
+    body = dict(record)
+    claimed = body.pop("hash")
+    cut = _body_text(line, claimed)
+    assert cut is None or cut == canonical(body)
+    assert cut is not None or line.count(f'"hash":"{claimed}"') != 1
+
+
+def test_a_nested_copy_of_the_hash_entry_falls_back_to_encoding() -> None:
+    record, _ = seal_line({"kind": "x"}, 1, "0" * 64)
+    # A record (as a tamperer might write it) holding its own hash entry again, nested.
+    forged = {**record, "data": {"hash": record["hash"]}}
+    line = canonical(forged)
+    assert _body_text(line, forged["hash"]) is None
+    result = verify_chain([forged], [line])
+    assert not result.ok and "hash does not match" in (result.problem or "")
+
+
+def test_a_text_hash_mismatch_is_caught_like_a_record_one() -> None:
+    record, line = seal_line({"kind": "x", "note": "a"}, 1, "0" * 64)
+    edited = dict(record, note="b")
+    assert not verify_chain([edited], [canonical(edited)]).ok
+    assert hashlib.sha256(_body_text(line, record["hash"]).encode()).hexdigest() == record["hash"]  # type: ignore[union-attr]
