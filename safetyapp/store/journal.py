@@ -211,6 +211,52 @@ def _strerror(e: OSError) -> str:
 # --------------------------------------------------------------------------- journal
 
 
+def create_new_file(
+    path: Path, data: bytes, *, no_folder: str, exists: str, failed: Callable[[OSError], str]
+) -> None:
+    """Write ``data`` to a NEW file at ``path``, durably and atomically; never replace anything.
+
+    Written to a temporary file, fsync'd, then hard-linked into place (a link never replaces);
+    where a filesystem has no hard links, an exclusive create instead. Messages are the caller's.
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        raise StoreError(no_folder, path)
+    if os.path.lexists(path):
+        raise StoreError(exists, path)
+    tmp = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # atomic, and never replaces an existing file
+        except FileExistsError:
+            raise StoreError(exists, path) from None
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            # No hard links on this filesystem: exclusive create + write + fsync instead.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                raise StoreError(exists, path) from None
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as e:
+        raise StoreError(failed(e), path) from e
+    finally:
+        with suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(parent)
+
+
 class Journal:
     """One store file. Build with :meth:`create` or :meth:`open`, not directly."""
 
@@ -253,54 +299,18 @@ class Journal:
             prev = rec["hash"]
         data = ("\n".join(lines) + "\n").encode("utf-8")
 
-        parent = path.parent
-        if not parent.is_dir():
-            raise StoreError(
-                f"cannot create a store at {path}: the folder {parent} does not exist; "
-                "create the folder first or choose another location",
-                path,
-            )
-        exists_msg = (
-            f"cannot create a store at {path}: something already exists there and was not "
-            "changed; open it instead, or choose another name"
+        create_new_file(
+            path,
+            data,
+            no_folder=f"cannot create a store at {path}: the folder {path.parent} does not exist; "
+            "create the folder first or choose another location",
+            exists=f"cannot create a store at {path}: something already exists there and was not "
+            "changed; open it instead, or choose another name",
+            failed=lambda e: (
+                f"could not create a store at {path}: {_strerror(e)}; nothing was "
+                f"created; {_write_hint(e)}"
+            ),
         )
-        if os.path.lexists(path):
-            raise StoreError(exists_msg, path)
-        tmp = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, path)  # atomic, and never replaces an existing file
-            except FileExistsError:
-                raise StoreError(exists_msg, path) from None
-            except OSError as e:
-                if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
-                    raise
-                # No hard links on this filesystem: exclusive create + write + fsync instead.
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                except FileExistsError:
-                    raise StoreError(exists_msg, path) from None
-                try:
-                    _write_all(fd, data)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        except OSError as e:
-            raise StoreError(
-                f"could not create a store at {path}: {_strerror(e)}; nothing was created; "
-                f"{_write_hint(e)}",
-                path,
-            ) from e
-        finally:
-            with suppress(OSError):
-                os.unlink(tmp)
-        _fsync_dir(parent)
 
         j = cls(path, lock_timeout=lock_timeout)
         st = os.stat(path)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +19,9 @@ from safetyapp.store.journal import (
     StoreError,
     StoreMissing,
     _check_record,
-    _fsync_dir,
     _strerror,
-    _write_all,
     _write_hint,
+    create_new_file,
 )
 
 __all__ = ["SalvageResult", "intact_prefix", "salvage"]
@@ -135,34 +132,14 @@ def salvage(source: Path, target: Path) -> SalvageResult:
 
 def _create_exclusive(target: Path, data: bytes) -> None:
     """Write ``data`` to a new file at ``target`` atomically; never replace anything."""
-    parent = target.parent
-    if not parent.is_dir():
-        raise StoreError(
-            f"cannot salvage into {target}: the folder {parent} does not exist; create it first",
-            target,
-        )
-    exists = (
-        f"cannot salvage into {target}: something already exists there and was not changed; "
-        "choose the name of a new file"
+    create_new_file(
+        target,
+        data,
+        no_folder=f"cannot salvage into {target}: the folder {target.parent} does not exist; "
+        "create it first",
+        exists=f"cannot salvage into {target}: something already exists there and was not "
+        "changed; choose the name of a new file",
+        failed=lambda e: (
+            f"could not write {target}: {_strerror(e)}; nothing was salvaged; {_write_hint(e)}"
+        ),
     )
-    tmp = parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, target)  # atomic, and never replaces an existing file
-        except FileExistsError:
-            raise StoreError(exists, target) from None
-    except OSError as e:
-        raise StoreError(
-            f"could not write {target}: {_strerror(e)}; nothing was salvaged; {_write_hint(e)}",
-            target,
-        ) from e
-    finally:
-        with suppress(OSError):
-            os.unlink(tmp)
-    _fsync_dir(parent)
