@@ -51,6 +51,7 @@ def test_demo_in_tmux_draws_the_board_and_quits(tmp_path: Path) -> None:
 
         assert wait_for(board_drawn, 30), f"board not drawn; screen was:\n{screen}"
         assert "COLT-SAA-0142" in screen and "day NOT OPENED" in screen
+        assert "Demo practice PINs: Alex Reyes (armorer) 1111" in screen
         tmux("send-keys", "-t", session, "q")
         assert wait_for(rc_file.exists, 15), "the app did not quit on q"
         assert rc_file.read_text().strip() == "0"

@@ -49,6 +49,7 @@ class BoardScreen(SafetyScreen):
             yield DataTable(id="holds", cursor_type="row")
             yield Static("Firearms", classes="section")
             yield DataTable(id="firearms", cursor_type="row")
+            yield Static(id="demo-pins", classes="hint")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -65,6 +66,7 @@ class BoardScreen(SafetyScreen):
     def refresh_view(self) -> None:
         super().refresh_view()
         state = self.state
+        self._show_demo_pins(state)
         runs = self.query_one("#runs", DataTable)
         runs.clear()
         for run in _runs_to_show(state):
@@ -105,6 +107,16 @@ class BoardScreen(SafetyScreen):
         for serial, fa in state.firearms.items():
             where, inspected = _whereabouts(state, serial)
             firearms.add_row(lit(serial), fa.kind, lit(where), lit(inspected))
+
+    def _show_demo_pins(self, state: State) -> None:
+        """On the demo production only: its practice PINs, so a new user can walk a day."""
+        from safetyapp.demo import DEMO_CREW, DEMO_PRODUCTION
+
+        hint = self.query_one("#demo-pins", Static)
+        hint.display = state.production == DEMO_PRODUCTION
+        if hint.display:
+            pins = " · ".join(f"{name} ({roles[0]}) {pin}" for name, roles, pin in DEMO_CREW)
+            hint.update(f"Demo practice PINs: {pins}")
 
     # -- actions --------------------------------------------------------------------------------
     def _start(self, checklist_id: str, **context: str | None) -> None:
