@@ -76,6 +76,14 @@ def _store_path(ctx: click.Context) -> Path:
     return path
 
 
+def _new_store_path(ctx: click.Context) -> Path:
+    """Where a new store goes; the default data folder is created, a --db folder never is."""
+    path = _store_path(ctx)
+    if ctx.obj["default"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _open(ctx: click.Context) -> Repository:
     path = _store_path(ctx)
     try:
@@ -193,9 +201,7 @@ def locate(ctx: click.Context) -> None:
 @click.pass_context
 def init(ctx: click.Context, production: str) -> None:
     """Create a new store for one production."""
-    path = _store_path(ctx)
-    if ctx.obj["default"]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = _new_store_path(ctx)
     try:
         Repository.create(path, production, load_bundled())
     except (StoreError, ValueError) as exc:
@@ -210,9 +216,7 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
     """Seed a demo production (crew with demo PINs, firearms, ammunition) and open the app."""
     from safetyapp.demo import DEMO_CREW, seed_demo
 
-    path = _store_path(ctx)
-    if ctx.obj["default"]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = _new_store_path(ctx)
     try:
         seeded = seed_demo(path)
     except StoreError as exc:
