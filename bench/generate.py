@@ -29,7 +29,7 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.state import State
 from safetyapp.store.journal import Journal
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CHECKLISTS = load_bundled()
 CHEAP_N = 16

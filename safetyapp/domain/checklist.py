@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -81,14 +82,25 @@ class Checklist(_Strict):
     hold_resolvers: list[Role] = Field(default=["supervisor", "armorer"], min_length=2)
     layers: list[Layer] = Field(min_length=1)
 
+    # Built once per (frozen) checklist: folding a long record looks steps up by id per event.
+    @cached_property
+    def _ordered(self) -> tuple[tuple[Layer, Step], ...]:
+        return tuple((layer, step) for layer in self.layers for step in layer.steps)
+
+    @cached_property
+    def _by_id(self) -> dict[str, tuple[Layer, Step]]:
+        return {step.id: (layer, step) for layer, step in self._ordered}
+
     def steps(self) -> list[tuple[Layer, Step]]:
-        return [(layer, step) for layer in self.layers for step in layer.steps]
+        return list(self._ordered)
 
     def step(self, step_id: str) -> Step | None:
-        return next((s for _, s in self.steps() if s.id == step_id), None)
+        found = self._by_id.get(step_id)
+        return found[1] if found is not None else None
 
     def layer_of(self, step_id: str) -> Layer | None:
-        return next((layer for layer, s in self.steps() if s.id == step_id), None)
+        found = self._by_id.get(step_id)
+        return found[0] if found is not None else None
 
     def digest(self) -> str:
         """SHA-256 of the checklist's content: names exactly which version a run walked."""

@@ -163,16 +163,20 @@ def start_run(
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
     day = state.day.number if state.day else len(state.days) + 1
+    digest = checklist.digest()
     data: dict[str, Any] = {
         "checklist_id": checklist.id,
         "version": checklist.version,
-        "digest": checklist.digest(),
-        "checklist": checklist.model_dump(mode="json"),
+        "digest": digest,
         "day": day,
         "firearm": firearm,
         "performer": performer,
         "scene": scene,
     }
+    if digest not in state.checklists:
+        # The record carries each checklist version's full text once, on its first run; later
+        # runs name it by digest (a long record would otherwise be mostly repeated checklists).
+        data["checklist"] = checklist.model_dump(mode="json")
     return Decision([ev.event(ev.RUN_STARTED, now, run=run_id, note=checklist.title, **data)])
 
 

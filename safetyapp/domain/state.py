@@ -230,6 +230,7 @@ class State:
     holders: dict[str, Custody] = field(default_factory=dict)
     custody_marks: dict[str, list[CustodyMark]] = field(default_factory=dict)
     refusals: int = 0
+    checklists: dict[str, Checklist] = field(default_factory=dict)  # by digest, as recorded
     last_seq: int = 0
     head_hash: str = ""
     # Indexes kept by the fold so the engine's checks cost O(open work), not O(history).
@@ -409,9 +410,9 @@ def _ammo(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 _CHECKLISTS_SEEN: dict[str, Checklist] = {}
 
 
-def _checklist(data: Any) -> Checklist:
-    """The checklist a run carries. Runs of one checklist version share one (frozen) model:
-    validating it once per distinct content, not once per run, keeps a long record's fold fast."""
+def checklist_from_record(data: Any) -> Checklist:
+    """A checklist's text as recorded. One (frozen) model per distinct content: records and
+    snapshots that repeat a checklist validate it once."""
     key = canonical_json(data)
     found = _CHECKLISTS_SEEN.get(key)
     if found is None:
@@ -421,8 +422,23 @@ def _checklist(data: Any) -> Checklist:
     return found
 
 
+def _run_checklist(s: State, d: dict[str, Any]) -> Checklist:
+    """The checklist a run walks: its text on the version's first run, then named by digest.
+    (Records written before that change carry the text on every run; the digest names it.)"""
+    digest = d.get("digest")
+    known = s.checklists.get(digest) if isinstance(digest, str) else None
+    if known is not None:
+        return known
+    if "checklist" not in d:
+        raise LookupError(f"run names checklist {digest!r}, which no earlier run recorded")
+    checklist = checklist_from_record(d["checklist"])
+    if isinstance(digest, str):
+        s.checklists[digest] = checklist
+    return checklist
+
+
 def _run_started(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    checklist = _checklist(d["checklist"])
+    checklist = _run_checklist(s, d)
     s.runs[r["run"]] = s.open_run_index[r["run"]] = Run(
         id=r["run"],
         checklist=checklist,
