@@ -22,7 +22,6 @@ A :class:`Journal` object is not thread-safe; use one per thread (or guard it).
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import os
 import secrets
@@ -30,6 +29,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,14 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
+from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import GENESIS, VerifyResult, canonical, seal_line, verify_chain
 
 __all__ = [
     "AppendOnlyError",
     "Journal",
     "JournalStorage",
+    "Mark",
     "StoreCorrupt",
     "StoreError",
     "StoreLocked",
@@ -141,12 +143,7 @@ def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
     loads = json.loads
     out: list[Record] = []
     append = out.append
-    # Parsed JSON holds no reference cycles; pausing the cyclic collector while 100,000 records
-    # are built keeps it from rescanning them again and again (a large share of open time).
-    paused = gc.isenabled() and len(lines) > 1000
-    if paused:
-        gc.disable()
-    try:
+    with collector_paused(len(lines)):
         for n, line_text in enumerate(lines, first_line):
             try:
                 rec = loads(line_text)
@@ -154,9 +151,6 @@ def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
                 raise StoreCorrupt(path, n, "the line is not valid JSON") from None
             _check_record(path, n, rec)
             append(rec)
-    finally:
-        if paused:
-            gc.enable()
     return out
 
 
@@ -209,6 +203,17 @@ def _strerror(e: OSError) -> str:
 
 
 # --------------------------------------------------------------------------- journal
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a store: event ``seq`` (with its ``hash``) is the line that ends at byte
+    ``offset`` and is ``length`` bytes long, newline included. A snapshot is tied to one."""
+
+    seq: int
+    hash: str
+    offset: int
+    length: int
 
 
 def create_new_file(
@@ -275,6 +280,9 @@ class Journal:
         self._file_id: tuple[int, int] | None = None
         self._table: dict[str, Record] | None = None  # TinyDB view, built lazily
         self._db: _JournalDB | None = None
+        # Opened at a mark (see open_at): _records holds only the events after it until the
+        # earlier part is read (read_prefix / adopt_prefix, or records() on demand).
+        self._base: Mark | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -344,6 +352,113 @@ class Journal:
         if end < len(data):
             j._recover_torn_tail_on_open()
         return j
+
+    @classmethod
+    def open_at(cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0) -> Journal | None:
+        """Open a store reading only what follows ``mark`` (the events before it are read
+        later, on demand). None when the file does not hold that event at that place (the
+        store was replaced, cut or rewritten since the mark was taken): open it in full then.
+
+        Raises as :meth:`open` for what follows the mark; a torn tail is handled the same way.
+        """
+        j = cls(Path(path), lock_timeout=lock_timeout)
+        start = mark.offset - mark.length
+        if mark.seq < 1 or start < 0 or mark.length < 2:
+            return None
+        try:
+            fd = os.open(j.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StoreMissing(j.path) from None
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size < mark.offset:
+                return None
+            # The mark's line must start a line: the byte before it is a newline.
+            if start and _pread_exact(fd, 1, start - 1) != b"\n":
+                return None
+            line = _pread_exact(fd, mark.length, start)
+            if len(line) != mark.length or not line.endswith(b"\n"):
+                return None
+            tail = _pread_exact(fd, st.st_size - mark.offset, mark.offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return None
+        if type(rec) is not dict or rec.get("seq") != mark.seq or rec.get("hash") != mark.hash:
+            return None
+        end = tail.rfind(b"\n") + 1
+        complete = tail[:end]
+        j._base = mark
+        j._file_id = (st.st_dev, st.st_ino)
+        j._records = _parse_lines(j.path, complete, mark.seq + 1)
+        j._offset = mark.offset + end
+        j._size_seen = st.st_size
+        j._last_line = _last_line(complete) if end else line
+        if j._offset < j._size_seen:
+            j._recover_torn_tail_on_open()
+        return j
+
+    @property
+    def partial(self) -> bool:
+        """True while the events before the mark this journal was opened at are not read."""
+        return self._base is not None
+
+    def mark(self) -> Mark:
+        """Where the store ends now (as far as this journal has read)."""
+        return Mark(self.last_seq, self.head_hash, self._offset, len(self._last_line))
+
+    def read_prefix(self) -> list[Record]:
+        """The events before the opening mark, read and checked as :meth:`open` does. Safe to
+        call from another thread (it only reads that part of the file, which never changes);
+        hand the result to :meth:`adopt_prefix` on the journal's own thread."""
+        base = self._base
+        if base is None:
+            return []
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StoreCorrupt(
+                self.path, None, "the file was removed or renamed by another program"
+            ) from None
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != self._file_id:
+                raise StoreCorrupt(self.path, None, "the file was replaced by another program")
+            data = _pread_exact(fd, base.offset, 0)
+        finally:
+            os.close(fd)
+        if len(data) != base.offset:
+            raise StoreCorrupt(self.path, None, "changed by another program: it was cut short")
+        records = _parse_lines(self.path, data, 1)
+        if len(records) != base.seq or records[-1]["hash"] != base.hash:
+            raise StoreCorrupt(
+                self.path, base.seq, "changed by another program: this line moved or changed"
+            )
+        return records
+
+    def adopt_prefix(self, prefix: list[Record]) -> None:
+        """Put the events :meth:`read_prefix` returned in front of the rest."""
+        base = self._base
+        if base is None:
+            return
+        if len(prefix) != base.seq or prefix[-1]["hash"] != base.hash:
+            raise ValueError("not this journal's prefix")
+        prefix.extend(self._records)
+        self._records = prefix
+        self._base = None
+
+    def since(self, seq: int) -> list[Record]:
+        """The events after event ``seq`` (which must not be before the opening mark)."""
+        first = self._base.seq if self._base is not None else 0
+        if seq < first:
+            raise ValueError(f"events before {first} are not read yet")
+        return self._records[seq - first :]
 
     def _read_file(self) -> tuple[bytes, tuple[int, int]]:
         try:
@@ -429,17 +544,23 @@ class Journal:
 
     def records(self) -> list[Record]:
         """All records, in order. This is the journal's own list (no copy): do not mutate it
-        or the records in it."""
+        or the records in it. (Opened at a mark, the earlier events are read first.)"""
+        if self._base is not None:
+            self.adopt_prefix(self.read_prefix())
         return self._records
 
     @property
     def head_hash(self) -> str:
         """Hash of the last record (what a report prints)."""
-        return str(self._records[-1]["hash"]) if self._records else GENESIS
+        if self._records:
+            return str(self._records[-1]["hash"])
+        return self._base.hash if self._base is not None else GENESIS
 
     @property
     def last_seq(self) -> int:
-        return int(self._records[-1]["seq"]) if self._records else 0
+        if self._records:
+            return int(self._records[-1]["seq"])
+        return self._base.seq if self._base is not None else 0
 
     def refresh(self) -> list[Record]:
         """Pick up records appended by other processes since our last read; return them.
@@ -655,7 +776,7 @@ class Journal:
 
     def _events_table(self) -> dict[str, Record]:
         if self._table is None:
-            self._table = {str(rec["seq"]): rec for rec in self._records}
+            self._table = {str(rec["seq"]): rec for rec in self.records()}
         return self._table
 
 

@@ -3,11 +3,20 @@
 Every action runs as: take the writer lock, catch up with events other processes appended,
 let the pure engine decide, append its events durably, fold them. So two processes acting at
 once each decide on the latest record.
+
+Quick start (:meth:`Repository.open_quick`, the app's): with a usable snapshot beside the store,
+only the events after it are read, folded onto the snapshot's view: a *preview* that
+:attr:`Repository.view` serves at once. The whole record is then read and folded (in another
+thread, :meth:`Repository.load_rest`), checked against the snapshot, and takes over.
+:attr:`Repository.state` and :attr:`Repository.journal` always give the full fold and record,
+waiting for it if need be, so nothing decides on a preview.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +24,11 @@ from typing import Any
 from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
+from safetyapp.domain.snapshot import View, from_view, to_view
 from safetyapp.domain.state import State
-from safetyapp.store.journal import Journal, StoreError
+from safetyapp.gcpause import collector_paused
+from safetyapp.store.journal import Journal, Mark, Record, StoreError
+from safetyapp.store.snapshot import read_snapshot, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -47,17 +59,23 @@ class Repository:
     def __init__(
         self, journal: Journal, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> None:
-        self.journal = journal
+        self._journal = journal
         self.checklists = checklists
         self.clock = clock
-        self.state = State()
+        self._state = State()
         self._folded = 0
+        self._rest: _Rest | None = None
+        self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
+        self.snapshot_mismatch = False  # the snapshot differed from the full fold
+        if journal.partial:
+            raise ValueError("a journal opened at a mark needs Repository.open_quick")
         self._catch_up()
 
     @classmethod
     def open(
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
+        """Read and fold the whole record."""
         return cls(Journal.open(path), checklists, clock)
 
     @classmethod
@@ -69,34 +87,131 @@ class Repository:
             raise ValueError(decision.refused)
         return cls(Journal.create(path, decision.events), checklists, clock)
 
+    @classmethod
+    def open_quick(
+        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+    ) -> Repository:
+        """Open from the snapshot beside the store when it is usable (a preview until
+        :meth:`load_rest`), else read and fold the whole record."""
+        saved = read_snapshot(path)
+        journal = Journal.open_at(path, saved[0]) if saved is not None else None
+        if saved is None or journal is None:
+            return cls.open(path, checklists, clock)
+        mark, view = saved
+        try:
+            preview = from_view(view)
+            for record in journal.since(mark.seq):
+                preview.apply(record)
+        except _FOLD_ERRORS:
+            return cls.open(path, checklists, clock)  # an odd snapshot or event: fold it all
+        repo = cls.__new__(cls)
+        repo._journal = journal
+        repo.checklists, repo.clock = checklists, clock
+        repo._state, repo._folded = preview, preview.last_seq
+        repo._rest = _Rest(journal, mark, view)
+        repo.snapshot_seq, repo.snapshot_mismatch = mark.seq, False
+        return repo
+
+    # -- what callers read ----------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        """The state folded from the whole record (waits for it after a quick open)."""
+        self.ensure_loaded()
+        return self._state
+
+    @property
+    def journal(self) -> Journal:
+        """The whole record (waits for it after a quick open)."""
+        self.ensure_loaded()
+        return self._journal
+
+    @property
+    def view(self) -> State:
+        """The state to draw now: the full fold, or the preview while the rest is loading.
+        Only for display of what a view keeps (see :mod:`safetyapp.domain.snapshot`)."""
+        return self._state
+
+    @property
+    def loading(self) -> bool:
+        """True while the state is a preview (the whole record not yet read)."""
+        return self._rest is not None
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._journal.warnings
+
     @property
     def path(self) -> Path:
-        return self.journal.path
+        return self._journal.path
 
+    # -- the rest of the record after a quick open ---------------------------------------------
+    def load_rest(self) -> None:
+        """Read and fold the events before the snapshot. Safe to run in another thread; the
+        result takes over on the next :meth:`ensure_loaded` (call it on this object's own
+        thread). Errors are kept for that call."""
+        rest = self._rest
+        if rest is not None:
+            rest.run()
+
+    def ensure_loaded(self) -> None:
+        """Make the full fold current: wait for (or do) :meth:`load_rest`, then take it over.
+        Raises :class:`StoreError` (e.g. the earlier part of the file is damaged)."""
+        rest = self._rest
+        if rest is None:
+            return
+        done = rest.result()
+        self._journal.adopt_prefix(done.prefix)
+        state = done.state
+        for record in self._journal.since(state.last_seq):
+            self._apply(state, record)
+        self._state, self._folded, self._rest = state, state.last_seq, None
+        self.snapshot_mismatch = not done.matches
+
+    def save_snapshot(self) -> bool:
+        """Write the snapshot for the current state (the full fold); False if not written."""
+        self.ensure_loaded()
+        state = self._state
+        if not state.last_seq:
+            return False
+        written = write_snapshot(self.path, self._journal.mark(), to_view(state))
+        if written:
+            self.snapshot_seq, self.snapshot_mismatch = state.last_seq, False
+        return written
+
+    # -- acting and catching up ------------------------------------------------------------------
     def refresh(self) -> bool:
         """Pick up events appended by other processes; True when there were any."""
-        self.journal.refresh()
+        self._journal.refresh()
         return self._catch_up()
 
     def _catch_up(self) -> bool:
-        records = self.journal.records()
-        new = records[self._folded :]
-        for record in new:
+        new = self._journal.since(self._folded)
+        if not new:
+            return False
+        if self._rest is not None:
             try:
-                self.state.apply(record)
-            except _FOLD_ERRORS as exc:
-                seq = record.get("seq", self._folded + 1)
-                detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                raise StoreUnreadable(self.path, seq, record.get("kind"), detail) from exc
-            self._folded += 1
-        return bool(new)
+                for record in new:
+                    self._state.apply(record)
+                    self._folded += 1
+            except _FOLD_ERRORS:
+                self.ensure_loaded()  # the preview lacks what this event needs: fold it all
+            return True
+        with collector_paused(len(new)):
+            for record in new:
+                self._apply(self._state, record)
+                self._folded += 1
+        return True
+
+    def _apply(self, state: State, record: Record) -> None:
+        _apply(self.path, state, record)
 
     def execute(self, decide: Callable[[State, datetime], Decision]) -> Decision:
-        with self.journal.locked():
+        self.ensure_loaded()  # decisions only ever on the full fold
+        with self._journal.locked():
             self._catch_up()
-            decision = decide(self.state, self.clock())
+            decision = decide(self._state, self.clock())
             if decision.events:
-                self.journal.append(decision.events)
+                self._journal.append(decision.events)
                 self._catch_up()
         return decision
 
@@ -106,3 +221,56 @@ class Repository:
 
     def checklist(self, checklist_id: str) -> Checklist | None:
         return self.checklists.get(checklist_id)
+
+
+@dataclass
+class _Loaded:
+    prefix: list[Record]
+    state: State  # folded up to the snapshot's event
+    matches: bool  # its view equals the snapshot's
+
+
+class _Rest:
+    """Reading and folding the events before a snapshot, exactly once, in whichever thread
+    asks first; a second caller waits for the first."""
+
+    def __init__(self, journal: Journal, mark: Mark, view: View) -> None:
+        self._journal, self._mark, self._view = journal, mark, view
+        self._lock = threading.Lock()
+        self._done: _Loaded | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        with self._lock:
+            if self._done is not None or self._error is not None:
+                return
+            try:
+                self._done = self._load()
+            except BaseException as exc:  # kept for the owner's thread, raised there
+                self._error = exc
+
+    def result(self) -> _Loaded:
+        self.run()
+        if self._error is not None:
+            raise self._error
+        assert self._done is not None
+        return self._done
+
+    def _load(self) -> _Loaded:
+        prefix = self._journal.read_prefix()
+        state = State()
+        path = self._journal.path
+        with collector_paused(len(prefix)):
+            for record in prefix:
+                _apply(path, state, record)
+        return _Loaded(prefix, state, to_view(state) == self._view)
+
+
+def _apply(path: Path, state: State, record: Record) -> None:
+    """Fold one event; an event this version cannot fold is a :class:`StoreUnreadable`."""
+    try:
+        state.apply(record)
+    except _FOLD_ERRORS as exc:
+        seq = record.get("seq", state.last_seq + 1)
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise StoreUnreadable(path, seq, record.get("kind"), detail) from exc

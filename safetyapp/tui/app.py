@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
@@ -49,6 +50,7 @@ class SafetyApp(App[None]):
         self.create_dirs = create_dirs
         self.repo: Repository | None = None
         self.store_warning: str | None = None
+        self.store_failure: str | None = None  # the record turned out unreadable after start
         self.crash_log: Path | None = None
         self._seen_holds: set[str] = set()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
@@ -60,7 +62,7 @@ class SafetyApp(App[None]):
         from safetyapp.tui.screens.welcome import StoreErrorScreen, WelcomeScreen
 
         try:
-            self.repo = Repository.open(self.store_path, load_bundled(), self.clock)
+            self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
         except StoreMissing:
             self.push_screen(WelcomeScreen())
             return
@@ -69,6 +71,10 @@ class SafetyApp(App[None]):
             return
         self._after_open()
         self.push_screen(BoardScreen())
+        if self.repo.loading:
+            # The board is drawn from the snapshot; read the rest of the record after that frame.
+            self.call_after_refresh(self.run_worker, self.repo.load_rest, thread=True,
+                                    name="load-record", group="load-record")  # fmt: skip
 
     def use_repository(self, repo: Repository) -> None:
         """Called by the welcome screen once a production or the demo exists."""
@@ -80,16 +86,73 @@ class SafetyApp(App[None]):
 
     def _after_open(self) -> None:
         assert self.repo is not None
-        if self.repo.journal.warnings:
-            self.store_warning = " ".join(self.repo.journal.warnings)
+        if self.repo.warnings:
+            self.store_warning = " ".join(self.repo.warnings)
             self.notify(self.store_warning, title="Store", severity="warning", markup=False)
-        self._seen_holds = {h.id for h in self.repo.state.open_holds()}
+        self._seen_holds = {h.id for h in self.repo.view.open_holds()}
         self.set_interval(self.poll_seconds, self.poll_store)
+
+    # -- the whole record, after a quick start --------------------------------------------------
+    def ensure_loaded(self) -> bool:
+        """Make the full record current (waiting for the background read if need be). False
+        when the store turned out unreadable: the error screen is then shown instead."""
+        repo = self.repo
+        if repo is None or self.store_failure is not None:
+            return False
+        if not repo.loading:
+            return True
+        try:
+            repo.ensure_loaded()
+        except StoreError as exc:
+            self.store_failure = str(exc)
+            self.call_later(self._show_store_failure)
+            return False
+        if repo.snapshot_mismatch:
+            repo.save_snapshot()
+            self.notify(
+                "The saved start-up view did not match the record, so the board now shows the "
+                "state folded from the record itself (the view was rewritten). If nobody changed "
+                "files beside the store, run `safetyapp verify`.",
+                title="Store", severity="warning", markup=False, timeout=30,
+            )  # fmt: skip
+        self.changed()
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "load-record" and event.state == WorkerState.SUCCESS:
+            self.ensure_loaded()
+
+    def _show_store_failure(self) -> None:
+        from safetyapp.tui.screens.welcome import StoreErrorScreen
+
+        if self.store_failure is not None and not isinstance(self.screen, StoreErrorScreen):
+            self.push_screen(StoreErrorScreen(self.store_failure))
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """Any screen but the board needs the whole record: wait for it first (briefly, right
+        after start); if the store turns out unreadable, show that instead."""
+        from safetyapp.tui.screens.board import BoardScreen
+        from safetyapp.tui.screens.welcome import StoreErrorScreen
+
+        wanted = not isinstance(screen, BoardScreen | StoreErrorScreen)
+        if wanted and self.repo is not None and not self.ensure_loaded():
+            screen = StoreErrorScreen(self.store_failure or "")
+            args, kwargs = (), {}
+        return super().push_screen(screen, *args, **kwargs)
+
+    def on_unmount(self) -> None:
+        """Leave a snapshot of where the record ends, so the next start is quick."""
+        repo = self.repo
+        ready = repo is not None and not repo.loading and self.store_failure is None
+        if ready and repo is not None and repo.view.last_seq != repo.snapshot_seq:
+            repo.save_snapshot()
 
     # -- the one way screens change the record --------------------------------------------------
     def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         """Run an engine action against the store; a store failure comes back as a refusal."""
         assert self.repo is not None
+        if not self.ensure_loaded():
+            return Decision([], f"not recorded: {self.store_failure}")
         try:
             decision = self.repo.do(action, *args, **kwargs)
         except StoreError as exc:
@@ -111,7 +174,7 @@ class SafetyApp(App[None]):
 
     def changed(self) -> None:
         assert self.repo is not None
-        holds = self.repo.state.open_holds()
+        holds = self.repo.view.open_holds()
         new = [h for h in holds if h.id not in self._seen_holds]
         self._seen_holds = {h.id for h in holds}
         if new:

@@ -33,7 +33,16 @@ class SafetyScreen(Screen[None]):
 
     @property
     def state(self) -> State:
-        return self.repo.state
+        """The full state (waits for the whole record right after a quick start)."""
+        repo = self.repo
+        self.safety.ensure_loaded()
+        return repo.view
+
+    @property
+    def view_state(self) -> State:
+        """What to draw now: the full state, or the snapshot's preview while loading. Only
+        the board and banner use it (they show nothing a preview lacks)."""
+        return self.repo.view
 
     def compose_banner(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -56,4 +65,4 @@ class SafetyScreen(Screen[None]):
         """Re-render from the current state; subclasses extend."""
         banner = self.query(StatusBanner)
         if banner:
-            banner.first().show_state(self.state, self.safety.store_warning)
+            banner.first().show_state(self.view_state, self.safety.store_warning)

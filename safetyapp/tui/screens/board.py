@@ -65,7 +65,7 @@ class BoardScreen(SafetyScreen):
 
     def refresh_view(self) -> None:
         super().refresh_view()
-        state = self.state
+        state = self.view_state
         self._show_demo_pins(state)
         runs = self.query_one("#runs", DataTable)
         runs.clear()

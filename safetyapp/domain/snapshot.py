@@ -1,0 +1,183 @@
+"""The start-up view of the state: what the status board shows, as plain JSON data, and back.
+
+Pure: no IO. The view holds everything in a :class:`State` except the runs nobody is looking at
+any more: it keeps the open runs, the last day's runs, the runs behind each firearm's last
+verification and the runs of open holds, and only the latest custody mark per firearm. A
+state restored from a view is a *preview*: good for drawing the board, never for deciding
+(the engine always works on a full fold of the record).
+
+The same function builds the view from a full fold, so a saved view can be checked: fold the
+record up to the view's event and compare the two views (``to_view(folded) == saved``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from safetyapp.domain.checklist import Checklist
+from safetyapp.domain.state import (
+    AmmoLot,
+    CrewMember,
+    Custody,
+    CustodyMark,
+    Day,
+    Firearm,
+    Flag,
+    Hold,
+    Incident,
+    Run,
+    SignOff,
+    State,
+    checklist_from_record,
+)
+
+View = dict[str, Any]
+
+
+def view_runs(state: State) -> list[Run]:
+    """The runs a view keeps, in the record's order."""
+    last_day = state.days[-1].number if state.days else None
+    keep = {run.id for run, _ in state.verified_index.values()}
+    keep.update(h.run for h in state.holds.values() if h.open and h.run is not None)
+    return [
+        run
+        for run in state.runs.values()
+        if run.completed_at is None or run.day == last_day or run.id in keep
+    ]
+
+
+def to_view(state: State) -> View:
+    """The view of ``state`` (JSON types only: lists, dicts, str, int, bool, None)."""
+    runs = view_runs(state)
+    digests = {id(c): d for d, c in state.checklists.items()}
+    checklists: dict[str, Any] = {}
+    run_views = []
+    for run in runs:
+        digest = digests.get(id(run.checklist)) or run.checklist.digest()
+        if digest not in checklists:
+            checklists[digest] = run.checklist.model_dump(mode="json")
+        run_views.append(_run_view(run, digest))
+    return {
+        "production": state.production,
+        "crew": [_crew_view(m) for m in state.crew.values()],
+        "firearms": [asdict(f) for f in state.firearms.values()],
+        "lots": [asdict(lot) for lot in state.lots.values()],
+        "holds": [asdict(h) for h in state.holds.values()],
+        "days": [asdict(d) for d in state.days],
+        "incidents": [asdict(i) for i in state.incidents.values()],
+        "flags": [asdict(f) for f in state.flags.values()],
+        "holders": {serial: asdict(c) for serial, c in state.holders.items()},
+        "last_marks": {
+            serial: asdict(marks[-1]) for serial, marks in state.custody_marks.items() if marks
+        },
+        "refusals": state.refusals,
+        "last_seq": state.last_seq,
+        "head_hash": state.head_hash,
+        "runs": run_views,
+        "verified": {
+            serial: [run.id, _index_of(run.history, signoff)]
+            for serial, (run, signoff) in state.verified_index.items()
+        },
+        "checklists": checklists,
+    }
+
+
+def from_view(view: View) -> State:
+    """A preview state from a view. Raises (KeyError, TypeError, ValueError, ...) on a view
+    that is not one :func:`to_view` wrote; callers then fold the record instead."""
+    checklists: dict[str, Checklist] = {
+        digest: checklist_from_record(data) for digest, data in view["checklists"].items()
+    }
+    state = State(
+        production=view["production"],
+        crew={m["name"]: _crew_from(m) for m in view["crew"]},
+        firearms={f["serial"]: Firearm(**f) for f in view["firearms"]},
+        lots={lot["lot"]: AmmoLot(**lot) for lot in view["lots"]},
+        holds={h["id"]: Hold(**h) for h in view["holds"]},
+        days=[Day(**d) for d in view["days"]],
+        incidents={i["id"]: Incident(**i) for i in view["incidents"]},
+        flags={f["id"]: Flag(**f) for f in view["flags"]},
+        holders={serial: Custody(**c) for serial, c in view["holders"].items()},
+        custody_marks={serial: [CustodyMark(**m)] for serial, m in view["last_marks"].items()},
+        refusals=view["refusals"],
+        checklists=checklists,
+        last_seq=view["last_seq"],
+        head_hash=view["head_hash"],
+    )
+    for data in view["runs"]:
+        run = _run_from(data, checklists)
+        state.runs[run.id] = run
+        if run.completed_at is None:
+            state.open_run_index[run.id] = run
+    for serial, (run_id, index) in view["verified"].items():
+        run = state.runs[run_id]
+        state.verified_index[serial] = (run, run.history[index])
+    return state
+
+
+# -- runs and crew --------------------------------------------------------------------------------
+
+
+def _run_view(run: Run, digest: str) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "checklist": digest,
+        "started_at": run.started_at,
+        "day": run.day,
+        "firearm": run.firearm,
+        "performer": run.performer,
+        "scene": run.scene,
+        "history": [asdict(s) for s in run.history],
+        "current": {step: _index_of(run.history, s) for step, s in run.signoffs.items()},
+        "roles_by_person": dict(run.roles_by_person),
+        "completed_at": run.completed_at,
+    }
+
+
+def _run_from(data: dict[str, Any], checklists: dict[str, Checklist]) -> Run:
+    history = [SignOff(**s) for s in data["history"]]
+    return Run(
+        id=data["id"],
+        checklist=checklists[data["checklist"]],
+        started_at=data["started_at"],
+        day=data["day"],
+        firearm=data["firearm"],
+        performer=data["performer"],
+        scene=data["scene"],
+        signoffs={step: history[i] for step, i in data["current"].items()},
+        history=history,
+        roles_by_person=dict(data["roles_by_person"]),
+        completed_at=data["completed_at"],
+    )
+
+
+def _index_of(history: list[SignOff], signoff: SignOff) -> int:
+    """Position of this very sign-off (not an equal one) in the run's history."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i] is signoff:
+            return i
+    raise ValueError(f"sign-off of step {signoff.step!r} is not in its run's history")
+
+
+def _crew_view(member: CrewMember) -> dict[str, Any]:
+    locked = member.locked_until
+    return {
+        "name": member.name,
+        "roles": list(member.roles),
+        "pin": member.pin,
+        "failures": member.failures,
+        "locked_until": locked.isoformat() if locked is not None else None,
+    }
+
+
+def _crew_from(data: dict[str, Any]) -> CrewMember:
+    locked = data["locked_until"]
+    return CrewMember(
+        name=data["name"],
+        roles=list(data["roles"]),
+        pin=data["pin"],
+        failures=data["failures"],
+        locked_until=datetime.fromisoformat(locked) if locked is not None else None,
+    )
