@@ -3,8 +3,9 @@ drawn, print one JSON line on stdout, exit. Run by ``bench.tui`` as
 ``python -m bench.tui_launch MODE [STORE]``; the parent notes the time just before it spawns.
 
 Modes: ``bare`` (a bare Textual app: header, footer, a list of 20 items), ``board`` (the real
-SafetyApp on STORE, until the status board has rendered the store's current state), ``audit``
-(the board, then the audit screen on the whole record, a filter change and a page scroll).
+SafetyApp on STORE, until the status board has rendered the store's current state; then also
+when the rest of the record, read in a thread, is in), ``audit`` (the board, the whole record
+in, then the audit screen on it, a filter change and a page scroll).
 """
 
 from __future__ import annotations
@@ -66,10 +67,19 @@ def board(store: str, audit: bool) -> None:
         result["last_seq"] = state.last_seq
         result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
         result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
+        result["preview"] = app.repo.loading  # type: ignore[attr-defined]
+        app.run_worker(after_frame(app), exit_on_error=True)  # its own task
+
+    async def after_frame(app: SafetyApp) -> None:
+        import asyncio
+
+        # The rest of the record is read in a thread after the first frame: note when it is in.
+        while app.repo is not None and app.repo.loading:
+            await asyncio.sleep(0.005)
+        result["loaded"] = time.time()
         if audit:
-            app.run_worker(open_audit(app), exit_on_error=True)  # its own task
-        else:
-            app.exit()
+            await open_audit(app)
+        app.exit()
 
     async def open_audit(app: SafetyApp) -> None:
         from safetyapp.tui.screens.audit import AuditScreen
@@ -101,7 +111,6 @@ def board(store: str, audit: bool) -> None:
             log.action_page(-1)
             await _settle(app)
         result["audit_scroll_ms"] = (time.perf_counter() - t0) * 1000 / 5
-        app.exit()
 
     async def _settle(app: SafetyApp) -> None:
         await app.animator.wait_until_complete()

@@ -17,6 +17,7 @@ from support import (
     World,
     cred,
     handoff_steps,
+    open_day,
     setup_world,
     sign,
     start,
@@ -54,6 +55,19 @@ def walked_day(world: World | None = None) -> World:
     return world
 
 
+def three_days() -> World:
+    """Two whole days, then a third left mid-work: an open handoff, a wrong PIN and a
+    day-wide hold still open."""
+    world = walked_day(walked_day())
+    open_day(world)
+    run = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0], scene="30")
+    for step, by, witnesses, evidence in handoff_steps(ACTOR)[:3]:
+        assert sign(world, run, step, by, *witnesses, evidence=evidence).ok
+    world.do(engine.sign, run, "announced", engine.Credential(AD[0], "9999"), evidence={})
+    assert world.do(engine.raise_hold, cred(ACTOR2), "Smoke on set: stop").ok
+    return world
+
+
 def payloads(world: World) -> list[dict[str, Any]]:
     return [{k: v for k, v in e.items() if k != "seq"} for e in world.log]
 
@@ -63,4 +77,4 @@ def write_store(world: World, path: Path) -> Path:
     return path
 
 
-__all__ = ["CHECKLISTS", "HOLD_ACTION", "payloads", "walked_day", "write_store"]
+__all__ = ["CHECKLISTS", "HOLD_ACTION", "payloads", "three_days", "walked_day", "write_store"]

@@ -1,0 +1,255 @@
+"""The start-up snapshot: its view of the state, the file beside the store, the quick open, and
+the check of every snapshot against a full fold of the record."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from report_support import three_days, walked_day, write_store
+from support import AD, ARMORER, CHECKLISTS, World, cred
+
+from safetyapp.domain import engine
+from safetyapp.domain.snapshot import from_view, to_view, view_runs
+from safetyapp.store.journal import Journal, Mark, StoreCorrupt
+from safetyapp.store.repository import Repository
+from safetyapp.store.snapshot import read_snapshot, snapshot_path, write_snapshot
+from safetyapp.tui.screens.board import _runs_to_show
+
+
+@pytest.fixture
+def world() -> World:
+    return three_days()
+
+
+@pytest.fixture
+def store(tmp_path: Path, world: World) -> Path:
+    return write_store(world, tmp_path / "record.jsonl")
+
+
+# -- the view (pure) ------------------------------------------------------------------------------
+
+
+def test_view_round_trips_and_keeps_what_the_board_shows(world: World) -> None:
+    full = world.state
+    view = to_view(full)
+    assert json.loads(json.dumps(view)) == view  # plain JSON data
+    preview = from_view(view)
+    assert to_view(preview) == view
+    assert len(preview.runs) < len(full.runs)  # yesterday's finished runs are left out
+    assert [r.id for r in _runs_to_show(preview)] == [r.id for r in _runs_to_show(full)]
+    assert [h.id for h in preview.open_holds()] == [h.id for h in full.open_holds()]
+    assert preview.day == full.day and preview.production == full.production
+    for serial in full.firearms:
+        assert preview.custody(serial) == full.custody(serial)
+        assert preview.last_custody_mark(serial) == full.last_custody_mark(serial)
+        mine, theirs = preview.last_verified(serial), full.last_verified(serial)
+        assert (mine and (mine[0].id, mine[1])) == (theirs and (theirs[0].id, theirs[1]))
+    open_run = next(iter(full.open_runs()))
+    same = preview.runs[open_run.id]
+    assert same.next_step() == open_run.next_step()
+    assert same.signoffs == open_run.signoffs and same.history == open_run.history
+    assert preview.crew == full.crew  # failures counted, PIN hashes kept
+
+
+def test_view_keeps_runs_behind_verifications_and_open_holds(world: World) -> None:
+    kept = {r.id for r in view_runs(world.state)}
+    for run, _ in world.state.verified_index.values():
+        assert run.id in kept
+    last_day = world.state.days[-1].number
+    assert kept >= {r.id for r in world.state.runs.values() if r.day == last_day}
+
+
+def test_a_changed_view_is_noticed_by_comparison(world: World) -> None:
+    view = to_view(world.state)
+    forged = json.loads(json.dumps(view))
+    forged["holds"] = [h for h in forged["holds"] if h["resolved_at"] is not None]
+    assert forged != view
+
+
+# -- the file ------------------------------------------------------------------------------------
+
+
+def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: Path) -> None:
+    repo = Repository.open(store, CHECKLISTS)
+    assert repo.save_snapshot()
+    mark, view = read_snapshot(store) or (None, None)
+    assert mark == repo.journal.mark() and view == to_view(repo.state)
+    path = snapshot_path(store)
+    good = path.read_bytes()
+    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/1", b"safetyapp-snapshot/0"),
+                good.replace(b'"seq":', b'"seq":"x","was":', 1)):  # fmt: skip
+        path.write_bytes(bad)
+        assert read_snapshot(store) is None
+    path.unlink()
+    assert read_snapshot(store) is None
+
+
+def test_a_snapshot_that_cannot_be_written_changes_nothing(store: Path) -> None:
+    repo = Repository.open(store, CHECKLISTS)
+    snapshot_path(store).mkdir()  # something in the way (as a read-only folder would be)
+    data = store.read_bytes()
+    assert not repo.save_snapshot()
+    assert store.read_bytes() == data
+    assert sorted(p.name for p in store.parent.iterdir()) == [
+        "record.jsonl",
+        "record.jsonl.snapshot",
+    ]
+
+
+def test_write_refuses_a_view_of_another_event(store: Path) -> None:
+    repo = Repository.open(store, CHECKLISTS)
+    with pytest.raises(ValueError, match="tied to event"):
+        write_snapshot(store, Mark(3, "0" * 64, 10, 5), to_view(repo.state))
+
+
+# -- opening at a mark ----------------------------------------------------------------------------
+
+
+def test_open_at_reads_only_after_the_mark_then_the_rest(store: Path) -> None:
+    whole = Journal.open(store)
+    cut = whole.records()[len(whole.records()) // 2]
+    data = store.read_bytes()
+    lines = data.splitlines(keepends=True)
+    offset = sum(len(x) for x in lines[: cut["seq"]])
+    mark = Mark(cut["seq"], cut["hash"], offset, len(lines[cut["seq"] - 1]))
+    part = Journal.open_at(store, mark)
+    assert part is not None and part.partial
+    assert part.last_seq == whole.last_seq and part.head_hash == whole.head_hash
+    assert part.since(cut["seq"]) == whole.records()[cut["seq"] :]
+    with pytest.raises(ValueError):
+        part.since(cut["seq"] - 1)
+    assert part.records() == whole.records() and not part.partial  # the rest, on demand
+    assert store.read_bytes() == data
+
+
+@pytest.mark.parametrize("change", ["offset", "length", "hash", "seq", "cut", "other-store"])
+def test_open_at_a_mark_the_file_does_not_hold_gives_none(
+    store: Path, tmp_path: Path, change: str
+) -> None:
+    journal = Journal.open(store)
+    mark = journal.mark()
+    target = store
+    if change == "offset":
+        mark = Mark(mark.seq, mark.hash, mark.offset - 1, mark.length)
+    elif change == "length":
+        mark = Mark(mark.seq, mark.hash, mark.offset, mark.length - 1)
+    elif change == "hash":
+        mark = Mark(mark.seq, "f" * 64, mark.offset, mark.length)
+    elif change == "seq":
+        mark = Mark(mark.seq - 1, mark.hash, mark.offset, mark.length)
+    elif change == "cut":
+        data = store.read_bytes()
+        store.write_bytes(data[: data.rfind(b"\n", 0, len(data) - 1) + 1])
+    else:
+        target = write_store(walked_day(), tmp_path / "other.jsonl")
+    assert Journal.open_at(target, mark) is None
+
+
+def test_reading_the_rest_notices_a_file_replaced_underneath(store: Path) -> None:
+    journal = Journal.open(store)
+    mark = journal.records()[10]
+    lines = store.read_bytes().splitlines(keepends=True)
+    offset = sum(len(x) for x in lines[:11])
+    part = Journal.open_at(store, Mark(11, mark["hash"], offset, len(lines[10])))
+    assert part is not None
+    copy = store.with_name("copy.jsonl")
+    copy.write_bytes(store.read_bytes())
+    os.replace(copy, store)
+    with pytest.raises(StoreCorrupt, match="replaced"):
+        part.read_prefix()
+
+
+# -- the quick open --------------------------------------------------------------------------------
+
+
+def saved(store: Path) -> Repository:
+    repo = Repository.open(store, CHECKLISTS)
+    assert repo.save_snapshot()
+    return repo
+
+
+def test_quick_open_previews_then_loads_the_same_state_as_a_full_open(store: Path) -> None:
+    full = saved(store)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading
+    assert to_view(quick.view) == to_view(full.state)
+    assert len(quick.view.runs) < len(full.state.runs)
+    quick.load_rest()  # (the app runs this in a thread)
+    assert quick.loading  # taken over only on the owner's thread
+    state = quick.state  # waits for, then adopts, the full fold
+    assert not quick.loading and not quick.snapshot_mismatch
+    assert state.runs.keys() == full.state.runs.keys()
+    assert quick.journal.records() == full.journal.records()
+
+
+def test_quick_open_folds_what_other_processes_appended_after_the_snapshot(store: Path) -> None:
+    saved(store)
+    other = Repository.open(store, CHECKLISTS)
+    assert other.do(engine.raise_hold, cred(ARMORER), "Second hold from the CLI").ok
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading
+    assert [h.reason for h in quick.view.open_holds()][-1] == "Second hold from the CLI"
+    assert quick.state.last_seq == other.state.last_seq
+    assert to_view(quick.state) == to_view(other.state)
+
+
+def test_decisions_are_made_on_the_full_fold_never_the_preview(store: Path) -> None:
+    saved(store)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading
+    decision = quick.do(engine.raise_hold, cred(AD), "Crew member hurt")
+    assert decision.ok and not quick.loading
+    # The new hold's number counts every hold in the record, the finished days' included.
+    assert decision.events[0]["data"]["hold"] == f"H{len(quick.state.holds):04d}"
+
+
+def test_a_forged_snapshot_is_found_out_and_the_record_wins(store: Path) -> None:
+    saved(store)
+    path = snapshot_path(store)
+    body = json.loads(path.read_bytes())
+    for hold in body["view"]["holds"]:  # hide the open hold
+        hold["resolved_at"], hold["resolution"] = "2026-03-04T09:00:00.000000Z", "forged"
+    path.write_text(json.dumps(body))
+    data = store.read_bytes()
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading and not quick.view.open_holds()  # the preview believed it...
+    state = quick.state
+    assert quick.snapshot_mismatch and state.open_holds()  # ...the full fold did not
+    assert store.read_bytes() == data
+
+
+def test_an_unusable_snapshot_means_a_full_open(store: Path) -> None:
+    saved(store)
+    snapshot_path(store).write_text('{"format": "safetyapp-snapshot/1"}')
+    assert not Repository.open_quick(store, CHECKLISTS).loading
+    snapshot_path(store).unlink()
+    assert not Repository.open_quick(store, CHECKLISTS).loading
+
+
+def test_a_damaged_earlier_part_is_reported_when_the_rest_is_read(store: Path) -> None:
+    saved(store)
+    data = store.read_bytes()
+    # Same length, so the snapshot's mark still lines up: the damage is in the part not yet read.
+    damaged = data.replace(b'"seq":5,', b'"seq":6,', 1)
+    store.write_bytes(damaged)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading
+    quick.load_rest()
+    with pytest.raises(StoreCorrupt, match="line 5"):
+        quick.ensure_loaded()
+    assert store.read_bytes() == damaged
+
+
+def test_quick_open_sets_a_torn_tail_aside_as_a_full_open_does(store: Path) -> None:
+    saved(store)
+    data = store.read_bytes()
+    with store.open("ab") as f:
+        f.write(b'{"kind":"signed","seq":')  # a crash in the middle of an append
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading
+    assert any("unfinished write" in w for w in quick.warnings)
+    assert store.read_bytes() == data
+    assert [p.name for p in store.parent.glob("record.jsonl.torn-*")]
