@@ -63,11 +63,11 @@ def board(store: str, audit: bool) -> None:
             return
         result["frame"] = time.time()
         app = screen.app
-        state = app.repo.state  # type: ignore[attr-defined]
+        result["preview"] = app.repo.loading  # type: ignore[attr-defined]
+        state = app.repo.view  # type: ignore[attr-defined]  (.state would wait for the rest)
         result["last_seq"] = state.last_seq
         result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
         result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
-        result["preview"] = app.repo.loading  # type: ignore[attr-defined]
         app.run_worker(after_frame(app), exit_on_error=True)  # its own task
 
     async def after_frame(app: SafetyApp) -> None:
