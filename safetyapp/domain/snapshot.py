@@ -2,9 +2,9 @@
 
 Pure: no IO. The view holds everything in a :class:`State` except the runs nobody is looking at
 any more: it keeps the open runs, the last day's runs, the runs behind each firearm's last
-verification and the runs of open holds, and only the latest custody mark per firearm. A
-state restored from a view is a *preview*: good for drawing the board, never for deciding
-(the engine always works on a full fold of the record).
+verification and the runs of open holds, and only the latest custody mark per firearm; no PIN
+hashes. A state restored from a view is a *preview*: good for drawing the board, never for
+deciding (the engine always works on a full fold of the record).
 
 The same function builds the view from a full fold, so a saved view can be checked: fold the
 record up to the view's event and compare the two views (``to_view(folded) == saved``).
@@ -163,10 +163,11 @@ def _index_of(history: list[SignOff], signoff: SignOff) -> int:
 
 def _crew_view(member: CrewMember) -> dict[str, Any]:
     locked = member.locked_until
+    # No PIN hash: PINs are checked only on the full fold, and a hash is kept nowhere but the
+    # store (a copy beside it would be one more file to guard).
     return {
         "name": member.name,
         "roles": list(member.roles),
-        "pin": member.pin,
         "failures": member.failures,
         "locked_until": locked.isoformat() if locked is not None else None,
     }
@@ -177,7 +178,7 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
     return CrewMember(
         name=data["name"],
         roles=list(data["roles"]),
-        pin=data["pin"],
+        pin={},  # not in a view: see _crew_view
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
     )
