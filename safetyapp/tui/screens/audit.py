@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ class AuditScreen(SafetyScreen):
         self.app.pop_screen()
 
 
-def _export_text(records: list[dict[str, Any]], fmt: str) -> str:
+def _export_text(records: Sequence[dict[str, Any]], fmt: str) -> str:
     rows = [ev.public(dict(r)) for r in records]
     if fmt == "csv":
         return to_csv(rows)
