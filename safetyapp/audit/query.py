@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -72,29 +74,32 @@ def select(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
     return [ev.public(dict(r)) for r in found]
 
 
-def matching(repo: Repository, flt: AuditFilter) -> list[dict[str, Any]]:
+def matching(repo: Repository, flt: AuditFilter) -> Sequence[dict[str, Any]]:
     """The same rows as :func:`select` (same query), for a live view over 100,000 events: the
     query runs on the in-memory records, narrowed first by an index of kinds and people.
 
     Returns the journal's own records, oldest first, secrets NOT removed: apply
     :func:`safetyapp.domain.events.public` before showing or exporting one; do not mutate them.
+    The unfiltered result is one shared, read-only snapshot (a tuple) per record count, so that
+    clearing the filter does not copy 100,000 references again.
     """
     records = repo.journal.records()
     if flt == AuditFilter():
-        return list(records)  # matches every stored record (each has a seq)
+        return _EVERYTHING.of(records)  # matches every stored record (each has a seq)
     index = _index_for(records)
-    candidates: list[dict[str, Any]] | None = None
+    positions: Sequence[int] | None = None
     if flt.kind is not None:
-        candidates = index.by_kind.get(flt.kind, [])
+        positions = index.by_kind.get(flt.kind, ())
     elif flt.flagged:
-        lists = [index.by_kind.get(k, []) for k in FLAGGED_KINDS] + [index.failed]
-        candidates = sorted({id(r): r for x in lists for r in x}.values(), key=_seq)
+        flagged = [index.by_kind.get(k, ()) for k in FLAGGED_KINDS] + [index.failed]
+        positions = sorted(set().union(*flagged))  # record order is seq order
     if flt.by is not None:
-        people = index.by_person.get(flt.by, [])
-        if candidates is None or len(people) < len(candidates):
-            candidates = people
+        people = index.by_person.get(flt.by, ())
+        if positions is None or len(people) < len(positions):
+            positions = people
     cond = condition(repo, flt)
-    return [r for r in (records if candidates is None else candidates) if cond(r)]
+    candidates = records if positions is None else map(records.__getitem__, positions)
+    return [r for r in candidates if cond(r)]
 
 
 def prepare(repo: Repository) -> None:
@@ -103,25 +108,47 @@ def prepare(repo: Repository) -> None:
     _index_for(repo.journal.records())
 
 
-def _seq(record: dict[str, Any]) -> int:
-    return int(record["seq"])
+class _Everything:
+    """The unfiltered result: one tuple per record list and length, made again as it grows."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] | None = None
+        self.rows: tuple[dict[str, Any], ...] = ()
+
+    def of(self, records: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+        if self.records is not records or len(self.rows) != len(records):
+            self.records, self.rows = records, tuple(records)
+        return self.rows
+
+
+_EVERYTHING = _Everything()
+
+
+def _positions() -> array[int]:
+    return array("q")
 
 
 class _Index:
-    """Records by kind, by person named (signer, witness, resolver), and failed ones; built
-    once per record list and extended as it grows (records are only ever appended)."""
+    """Positions in the record list of the records by kind, by person named (signer, witness,
+    resolver), and of the failed ones; built once per record list and extended as it grows
+    (records are only ever appended, in seq order). Positions are kept in arrays, not lists of
+    records: the garbage collector has nothing to scan in them."""
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
         self.records = records
         self.done = 0
-        self.by_kind: dict[str, list[dict[str, Any]]] = {}
-        self.by_person: dict[str, list[dict[str, Any]]] = {}
-        self.failed: list[dict[str, Any]] = []
+        self.by_kind: dict[str, array[int]] = {}
+        self.by_person: dict[str, array[int]] = {}
+        self.failed = _positions()
 
     def catch_up(self) -> None:
-        by_kind, by_person = self.by_kind, self.by_person
-        for r in self.records[self.done :]:
-            by_kind.setdefault(r["kind"], []).append(r)
+        by_kind, by_person, records = self.by_kind, self.by_person, self.records
+        for i in range(self.done, len(records)):
+            r = records[i]
+            kind = by_kind.get(r["kind"])
+            if kind is None:
+                kind = by_kind[r["kind"]] = _positions()
+            kind.append(i)
             names = set()
             if r.get("by"):
                 names.add(r["by"])
@@ -135,10 +162,13 @@ class _Index:
                                 names.add(p["name"])
             for name in names:
                 if isinstance(name, str):
-                    by_person.setdefault(name, []).append(r)
+                    person = by_person.get(name)
+                    if person is None:
+                        person = by_person[name] = _positions()
+                    person.append(i)
             if r.get("result") == "fail":
-                self.failed.append(r)
-        self.done = len(self.records)
+                self.failed.append(i)
+        self.done = len(records)
 
 
 _INDEXES: dict[int, _Index] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from safetyapp.tui.widgets.event_log import HEADER, EventLog
 
 
 class AuditScreen(SafetyScreen):
+    AUTO_FOCUS = "EventLog"  # straight to the log: no focus hop (and Footer rebuild) on opening
     BINDINGS = [
         Binding("escape", "back", "Board", id="back"),
         Binding("slash", "focus_filter", "Filter", id="filter"),
@@ -43,6 +45,12 @@ class AuditScreen(SafetyScreen):
     AuditScreen #log-header { color: $text-muted; }
     AuditScreen #detail { height: 7; border-top: solid $primary; padding: 0 1; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # What the log shows: the filter, the record list and its length it was computed on.
+        self._shown: tuple[AuditFilter, list[dict[str, Any]], int] | None = None
+        self._rows: Sequence[dict[str, Any]] = ()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -101,9 +109,14 @@ class AuditScreen(SafetyScreen):
         if isinstance(flt, str):
             self.query_one("#detail", Static).update(flt)
             return
-        rows = matching(self.repo, flt)  # the journal's records: public() before showing
-        log.set_rows(rows, keep_end=keep_end)
-        self.query_one("#log-header", Static).update(f"{HEADER}   [{len(rows)} events]")
+        records = self.repo.journal.records()
+        shown = self._shown
+        if shown is None or shown[0] != flt or shown[1] is not records or shown[2] != len(records):
+            # The journal's records: public() before showing.
+            self._rows = matching(self.repo, flt)
+            self._shown = (flt, records, len(records))
+            self.query_one("#log-header", Static).update(f"{HEADER}   [{len(self._rows)} events]")
+        log.set_rows(self._rows, keep_end=keep_end)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -119,7 +132,7 @@ class AuditScreen(SafetyScreen):
             if record is None
             else visible(json.dumps(ev.public(record), ensure_ascii=False, indent=None))
         )
-        self.query_one("#detail", Static).update(text)
+        self.query_one("#detail", Static).update(text, layout=False)  # fixed height: no relayout
 
     def action_focus_filter(self) -> None:
         self.query_one("#who", Input).focus()
@@ -196,7 +209,7 @@ class AuditScreen(SafetyScreen):
         self.app.pop_screen()
 
 
-def _export_text(records: list[dict[str, Any]], fmt: str) -> str:
+def _export_text(records: Sequence[dict[str, Any]], fmt: str) -> str:
     rows = [ev.public(dict(r)) for r in records]
     if fmt == "csv":
         return to_csv(rows)

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from safetyapp.domain.state import State
 from safetyapp.tui.widgets.banner import StatusBanner
+from safetyapp.tui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
@@ -49,7 +50,7 @@ class SafetyScreen(Screen[None]):
         yield StatusBanner(id="banner")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "revision", self._on_revision, init=False)

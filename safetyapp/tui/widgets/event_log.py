@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,14 +55,17 @@ class EventLog(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: Sequence[dict[str, Any]] = ()
         self._cache: dict[int, str] = {}
 
-    def set_rows(self, rows: list[dict[str, Any]], *, keep_end: bool = False) -> None:
-        self.rows = rows
-        self._cache.clear()
+    def set_rows(self, rows: Sequence[dict[str, Any]], *, keep_end: bool = False) -> None:
+        if rows is not self.rows:
+            self.rows = rows
+            self._cache.clear()
         self.virtual_size = Size(self.size.width, len(rows))
-        self.cursor = max(0, len(rows) - 1) if keep_end else min(self.cursor, max(0, len(rows) - 1))
+        last = max(0, len(rows) - 1)
+        # Set without the watcher: one Highlighted below, not a second one from watch_cursor.
+        self.set_reactive(EventLog.cursor, last if keep_end else min(self.cursor, last))
         self._ensure_visible()
         self.refresh()
         self.post_message(self.Highlighted(self.current()))
