@@ -170,8 +170,9 @@ class Repository:
     def save_snapshot(self) -> bool:
         """Write the snapshot for the current state (the full fold); False if not written."""
         self.ensure_loaded()
+        self._catch_up()
         state = self._state
-        if not state.last_seq:
+        if not state.last_seq or state.last_seq != self._journal.last_seq:
             return False
         written = write_snapshot(self.path, self._journal.mark(), to_view(state))
         if written:
