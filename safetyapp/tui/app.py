@@ -52,6 +52,7 @@ class SafetyApp(App[None]):
         self.repo: Repository | None = None
         self.store_warning: str | None = None
         self.store_failure: str | None = None  # the record turned out unreadable after start
+        self.snapshot_every = 2000  # events (about a busy day): see _keep_snapshot_fresh
         self.crash_log: Path | None = None
         self._seen_holds: set[str] = set()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
@@ -195,7 +196,18 @@ class SafetyApp(App[None]):
                 self.notify(
                     f"{hold.id}: {hold.reason}", title="HOLD", severity="error", markup=False
                 )
+        self._keep_snapshot_fresh()
         self.revision += 1
+
+    def _keep_snapshot_fresh(self) -> None:
+        """Besides on exit, every `snapshot_every` events: an app left running for days and
+        then killed still starts quickly next time."""
+        repo = self.repo
+        if repo is None or repo.loading:
+            return
+        behind = repo.view.last_seq - (repo.snapshot_seq or 0)
+        if behind >= self.snapshot_every:
+            repo.save_snapshot()
 
     # -- actions available everywhere -----------------------------------------------------------
     def action_raise_hold(self) -> None:

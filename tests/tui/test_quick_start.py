@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 from report_support import three_days, write_store
-from support import CHECKLISTS
+from support import ACTOR2, CHECKLISTS, cred
 from textual.widgets import DataTable
 from tuikit import Clock, new_app
 
+from safetyapp.domain import engine
 from safetyapp.domain.snapshot import to_view
 from safetyapp.store.repository import Repository
 from safetyapp.store.snapshot import read_snapshot, snapshot_path
@@ -103,3 +104,23 @@ async def test_the_snapshot_is_written_on_exit(tmp_path: Path) -> None:
     full = Repository.open(store, CHECKLISTS)
     assert saved is not None and saved[0] == full.journal.mark()
     assert saved[1] == to_view(full.state)
+
+
+async def test_a_long_running_app_refreshes_the_snapshot_as_the_record_grows(
+    tmp_path: Path,
+) -> None:
+    store = saved_store(tmp_path)
+    before = read_snapshot(store)
+    assert before is not None
+    app = new_app(store, Clock())
+    app.snapshot_every = 2
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.repo is not None
+        app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop")
+        app.act(engine.raise_hold, cred(ACTOR2), "Wind again")
+        await pilot.pause()
+        now = read_snapshot(store)  # written while the app still runs, not only on exit
+        assert now is not None and now[0].seq > before[0].seq
+        assert now[0].seq == app.repo.state.last_seq
