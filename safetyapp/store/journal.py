@@ -39,7 +39,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import GENESIS, VerifyResult, seal_line, verify_chain
+from safetyapp.store.chain import GENESIS, VerifyResult, canonical, seal_line, verify_chain
 
 __all__ = [
     "AppendOnlyError",
@@ -641,9 +641,13 @@ class Journal:
                 if type(rec) is not dict:
                     found.append((n, "the line is not a JSON object"))
                     return
+                if canonical(rec) != line_text:
+                    problem = "the stored text was edited (it is not in the form the app writes)"
+                    found.append((n, problem))
+                    return
                 yield rec
 
-        # The chain check also requires every line to be the canonical JSON of its record.
+        # Every record yielded is exactly canonical(line): the chain check hashes the text itself.
         with collector_paused(len(lines)):  # records are dropped as checked: nothing to collect
             result = verify_chain(parsed(), lines)
         if not result.ok:

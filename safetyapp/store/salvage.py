@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetyapp.store.chain import EDITED, GENESIS, canonical, record_hash
+from safetyapp.store.chain import GENESIS, canonical, record_hash
 from safetyapp.store.journal import (
     StoreCorrupt,
     StoreError,
@@ -87,7 +87,7 @@ def _line_problem(path: Path, line_no: int, raw: bytes, prev: str) -> str | None
     except StoreCorrupt as e:
         return e.problem
     if canonical(rec) != text:
-        return EDITED
+        return "the stored text was edited (it is not in the form the app writes)"
     if record_hash(rec) != rec["hash"]:
         return "hash does not match its content (changed after it was written)"
     if rec["prev_hash"] != prev:
