@@ -4,12 +4,15 @@ record: the cut text must equal the canonical JSON of the record without its has
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from safetyapp.store.chain import _body_text, canonical, seal_line, verify_chain
+from safetyapp.store.journal import Journal
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -45,3 +48,22 @@ def test_a_text_hash_mismatch_is_caught_like_a_record_one() -> None:
     edited = dict(record, note="b")
     assert not verify_chain([edited], [canonical(edited)]).ok
     assert hashlib.sha256(_body_text(line, record["hash"]).encode()).hexdigest() == record["hash"]  # type: ignore[union-attr]
+
+
+def test_text_hashed_as_it_stands_is_still_an_edit_unless_canonical(tmp_path: Path) -> None:
+    # A tamperer can hash any text: a duplicate key, a space or an escape, with the hash
+    # recomputed over that very text, must still fail (found in review of a faster check).
+    path = tmp_path / "record.jsonl"
+    journal = Journal.create(path, [{"kind": "a"}, {"kind": "x", "by": "Alex", "note": "A"}])
+    record = journal.records()[-1]
+    first, line = path.read_text().splitlines()
+    for before, after in (('"by":"Alex"', '"by":"Alex","by":null'),
+                          ('"kind":"x"', '"kind": "x"'), ('"note":"A"', '"note":"\\u0041"')):  # fmt: skip
+        body = line.replace(f',"hash":"{record["hash"]}"', "").replace(before, after)
+        forged = hashlib.sha256(body.encode()).hexdigest()
+        text = body.replace(',"kind"', f',"hash":"{forged}","kind"', 1)
+        assert text != line and json.loads(text)["hash"] == forged
+        path.write_text(first + "\n" + text + "\n")
+        result = Journal(path).verify()
+        assert not result.ok and result.first_bad_seq == 2, text
+        assert "edited" in (result.problem or ""), result.problem
