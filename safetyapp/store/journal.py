@@ -39,7 +39,13 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import GENESIS, VerifyResult, canonical, seal_line, verify_chain
+from safetyapp.store.chain import (
+    GENESIS,
+    VerifyResult,
+    parse_canonical,
+    seal_line,
+    verify_chain,
+)
 
 __all__ = [
     "AppendOnlyError",
@@ -152,6 +158,17 @@ def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
             _check_record(path, n, rec)
             append(rec)
     return out
+
+
+def _line_fault(text: str) -> str:
+    """Why a stored line is not the canonical JSON of a record (verify's words)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "the line is not valid JSON"
+    if type(value) is not dict:
+        return "the line is not a JSON object"
+    return "the stored text was edited (it is not in the form the app writes)"
 
 
 def _last_line(data: bytes) -> bytes:
@@ -631,19 +648,11 @@ class Journal:
         found: list[tuple[int, str]] = []
 
         def parsed() -> Iterator[Record]:
-            loads = json.loads
+            read = parse_canonical
             for n, line_text in enumerate(lines, 1):
-                try:
-                    rec = loads(line_text)
-                except ValueError:
-                    found.append((n, "the line is not valid JSON"))
-                    return
+                rec = read(line_text)
                 if type(rec) is not dict:
-                    found.append((n, "the line is not a JSON object"))
-                    return
-                if canonical(rec) != line_text:
-                    problem = "the stored text was edited (it is not in the form the app writes)"
-                    found.append((n, problem))
+                    found.append((n, _line_fault(line_text)))
                     return
                 yield rec
 

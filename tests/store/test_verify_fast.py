@@ -8,10 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safetyapp.store.chain import _body_text, canonical, seal_line, verify_chain
+from safetyapp.store.chain import (
+    _body_text,
+    canonical,
+    parse_canonical,
+    seal_line,
+    verify_chain,
+)
 from safetyapp.store.journal import Journal
 
 json_values = st.recursive(
@@ -67,3 +74,32 @@ def test_text_hashed_as_it_stands_is_still_an_edit_unless_canonical(tmp_path: Pa
         result = Journal(path).verify()
         assert not result.ok and result.first_bad_seq == 2, text
         assert "edited" in (result.problem or ""), result.problem
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        json_values.map(json.dumps),
+        json_values.map(canonical),
+        st.dictionaries(st.text(), json_values, max_size=4).map(canonical),
+    )
+)
+def test_the_fast_canonical_parse_agrees_with_json(text: str) -> None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        assert parse_canonical(text) is None
+        return
+    if canonical(value) == text:
+        assert canonical(parse_canonical(text)) == text
+    else:
+        assert parse_canonical(text) is None
+
+
+@pytest.mark.parametrize("text", ['{"a":NaN}', '{"a":Infinity}', '{"n":123456789012345678901234567890}',
+                                  '"\\ud800"', '{"k":1,"k":2}', '{"a":1e400}', '[-0.0,100.0]', "[1,2]"])  # fmt: skip
+def test_what_orjson_reads_otherwise_json_decides(text: str) -> None:
+    value = json.loads(text)
+    expected = text if canonical(value) == text else None
+    got = parse_canonical(text)
+    assert (canonical(got) if got is not None else None) == expected
