@@ -104,8 +104,13 @@ class Checklist(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the checklist's content: names exactly which version a run walked."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return digest_of(self.model_dump(mode="json"))
+
+
+def digest_of(data: Any) -> str:
+    """The digest of a checklist's recorded text (see :meth:`Checklist.digest`)."""
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

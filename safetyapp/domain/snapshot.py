@@ -52,7 +52,9 @@ def to_view(state: State) -> View:
     """The view of ``state`` (JSON types only: lists, dicts, str, int, bool, None)."""
     runs = view_runs(state)
     digests = {id(c): d for d, c in state.checklists.items()}
-    checklists: dict[str, Any] = {}
+    # Every version recorded, not just the kept runs': a run started after the snapshot may
+    # name any of them by digest.
+    checklists = {d: c.model_dump(mode="json") for d, c in state.checklists.items()}
     run_views = []
     for run in runs:
         digest = digests.get(id(run.checklist)) or run.checklist.digest()
@@ -89,7 +91,7 @@ def from_view(view: View) -> State:
     that is not one :func:`to_view` wrote; callers then fold the record instead."""
     checklists: dict[str, Checklist] = {
         digest: checklist_from_record(data) for digest, data in view["checklists"].items()
-    }
+    }  # (the comparison with the full fold covers a mismatched digest here)
     state = State(
         production=view["production"],
         crew={m["name"]: _crew_from(m) for m in view["crew"]},

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import LOCKOUT_MINUTES
-from safetyapp.domain.checklist import Checklist, Layer, Step
+from safetyapp.domain.checklist import Checklist, Layer, Step, digest_of
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -424,13 +424,17 @@ def checklist_from_record(data: Any) -> Checklist:
 
 def _run_checklist(s: State, d: dict[str, Any]) -> Checklist:
     """The checklist a run walks: its text on the version's first run, then named by digest.
-    (Records written before that change carry the text on every run; the digest names it.)"""
+    (Records written before that change carry the text on every run; the digest names it.)
+    Every later run walks that text, so it must match its digest: an edited text is refused
+    here, not just found by `verify`."""
     digest = d.get("digest")
     known = s.checklists.get(digest) if isinstance(digest, str) else None
     if known is not None:
         return known
     if "checklist" not in d:
         raise LookupError(f"run names checklist {digest!r}, which no earlier run recorded")
+    if isinstance(digest, str) and digest_of(d["checklist"]) != digest:
+        raise ValueError(f"the checklist text recorded does not match its digest {digest}")
     checklist = checklist_from_record(d["checklist"])
     if isinstance(digest, str):
         s.checklists[digest] = checklist

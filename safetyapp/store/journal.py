@@ -374,9 +374,10 @@ class Journal:
     def open_at(cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0) -> Journal | None:
         """Open a store reading only what follows ``mark`` (the events before it are read
         later, on demand). None when the file does not hold that event at that place (the
-        store was replaced, cut or rewritten since the mark was taken): open it in full then.
+        store was replaced, cut or rewritten since the mark was taken), or ends in a torn
+        tail: open it in full then.
 
-        Raises as :meth:`open` for what follows the mark; a torn tail is handled the same way.
+        Raises as :meth:`open` for what follows the mark.
         """
         j = cls(Path(path), lock_timeout=lock_timeout)
         start = mark.offset - mark.length
@@ -410,6 +411,10 @@ class Journal:
         if type(rec) is not dict or rec.get("seq") != mark.seq or rec.get("hash") != mark.hash:
             return None
         end = tail.rfind(b"\n") + 1
+        if end < len(tail):
+            # A torn tail is set aside (the file changed) only once the whole file has been
+            # checked, as a full open does: a damaged file is never changed.
+            return None
         complete = tail[:end]
         j._base = mark
         j._file_id = (st.st_dev, st.st_ino)
@@ -417,8 +422,6 @@ class Journal:
         j._offset = mark.offset + end
         j._size_seen = st.st_size
         j._last_line = _last_line(complete) if end else line
-        if j._offset < j._size_seen:
-            j._recover_torn_tail_on_open()
         return j
 
     @property

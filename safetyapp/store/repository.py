@@ -27,6 +27,7 @@ from safetyapp.domain.engine import Decision
 from safetyapp.domain.snapshot import View, from_view, to_view
 from safetyapp.domain.state import State
 from safetyapp.gcpause import collector_paused
+from safetyapp.store.chain import canonical
 from safetyapp.store.journal import Journal, Mark, Record, StoreError
 from safetyapp.store.snapshot import read_snapshot, write_snapshot
 
@@ -102,8 +103,8 @@ class Repository:
             preview = from_view(view)
             for record in journal.since(mark.seq):
                 preview.apply(record)
-        except _FOLD_ERRORS:
-            return cls.open(path, checklists, clock)  # an odd snapshot or event: fold it all
+        except Exception:  # an odd snapshot (it is only a cache) or event: fold it all
+            return cls.open(path, checklists, clock)
         repo = cls.__new__(cls)
         repo._journal = journal
         repo.checklists, repo.clock = checklists, clock
@@ -264,7 +265,8 @@ class _Rest:
         with collector_paused(len(prefix)):
             for record in prefix:
                 _apply(path, state, record)
-        return _Loaded(prefix, state, to_view(state) == self._view)
+        # Compared as text: 5 == 5.0 == True in Python, not in a view.
+        return _Loaded(prefix, state, canonical(to_view(state)) == canonical(self._view))
 
 
 def _apply(path: Path, state: State, record: Record) -> None:

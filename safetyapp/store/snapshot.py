@@ -35,11 +35,14 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
         if data["format"] != FORMAT:
             return None
         m = data["mark"]
-        mark = Mark(int(m["seq"]), str(m["hash"]), int(m["offset"]), int(m["length"]))
+        mark = Mark(m["seq"], m["hash"], m["offset"], m["length"])
         view = data["view"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # any file at all may sit there (deeply nested JSON included)
         return None
-    if not isinstance(view, dict) or view.get("last_seq") != mark.seq:
+    if not isinstance(view, dict) or not isinstance(mark.hash, str):
+        return None
+    numbers = (mark.seq, mark.offset, mark.length, view.get("last_seq"))
+    if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:
         return None
     return mark, view
 

@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-from report_support import three_days, walked_day, write_store
-from support import AD, ARMORER, CHECKLISTS, World, cred
+from report_support import payloads, three_days, walked_day, write_store
+from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 
 from safetyapp.domain import engine
 from safetyapp.domain.snapshot import from_view, to_view, view_runs
 from safetyapp.store.journal import Journal, Mark, StoreCorrupt
-from safetyapp.store.repository import Repository
+from safetyapp.store.repository import Repository, StoreUnreadable
 from safetyapp.store.snapshot import read_snapshot, snapshot_path, write_snapshot
 from safetyapp.tui.screens.board import _runs_to_show
 
@@ -249,13 +249,77 @@ def test_a_damaged_earlier_part_is_reported_when_the_rest_is_read(store: Path) -
     assert store.read_bytes() == damaged
 
 
-def test_quick_open_sets_a_torn_tail_aside_as_a_full_open_does(store: Path) -> None:
+def test_a_torn_tail_means_a_full_open_which_sets_it_aside(store: Path) -> None:
     saved(store)
     data = store.read_bytes()
     with store.open("ab") as f:
         f.write(b'{"kind":"signed","seq":')  # a crash in the middle of an append
     quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading
+    assert not quick.loading  # the whole file was checked before anything was changed
     assert any("unfinished write" in w for w in quick.warnings)
     assert store.read_bytes() == data
     assert [p.name for p in store.parent.glob("record.jsonl.torn-*")]
+
+
+def test_a_damaged_store_with_a_torn_tail_is_left_exactly_as_it_is(store: Path) -> None:
+    saved(store)
+    damaged = store.read_bytes().replace(b'"seq":5,', b'"seq":6,', 1) + b'{"kind":"si'
+    store.write_bytes(damaged)
+    with pytest.raises(StoreCorrupt, match="line 5"):
+        Repository.open_quick(store, CHECKLISTS)
+    assert store.read_bytes() == damaged
+    assert not list(store.parent.glob("record.jsonl.torn-*"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["float-seq", "bool-seq", "deep", "not-a-dict", "string-hash", "bad-view"],
+)
+def test_every_malformed_snapshot_is_ignored(store: Path, change: str) -> None:
+    saved(store)
+    path = snapshot_path(store)
+    body = json.loads(path.read_bytes())
+    if change == "float-seq":
+        body["mark"]["seq"] = float(body["mark"]["seq"])
+        body["view"]["last_seq"] = float(body["view"]["last_seq"])
+    elif change == "bool-seq":
+        body["view"]["last_seq"] = True
+    elif change == "not-a-dict":
+        body["view"] = []
+    elif change == "string-hash":
+        body["mark"]["hash"] = 5
+    elif change == "bad-view":
+        body["view"]["runs"] = [{"id": "R9"}]
+    text = json.dumps(body)
+    if change == "deep":
+        text = '{"format":' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text(text)
+    assert read_snapshot(store) is None or change == "bad-view"
+    repo = Repository.open_quick(store, CHECKLISTS)
+    assert not repo.loading  # folded in full instead
+    assert to_view(repo.state) == to_view(Repository.open(store, CHECKLISTS).state)
+
+
+def test_a_run_started_after_the_snapshot_may_name_any_recorded_checklist(tmp_path: Path) -> None:
+    world = walked_day()
+    open_day(world)  # the snapshot is taken mid-day, before today's wrap is started
+    store = write_store(world, tmp_path / "record.jsonl")
+    saved(store)
+    assert Repository.open(store, CHECKLISTS).do(engine.start_run, CHECKLISTS["wrap"]).ok
+    quick = Repository.open_quick(store, CHECKLISTS)
+    assert quick.loading  # the wrap checklist came from the snapshot, not a full open
+    assert quick.view.runs[max(quick.view.runs)].checklist.id == "wrap"
+
+
+def test_an_edited_checklist_text_is_refused_when_folded(tmp_path: Path) -> None:
+    world = walked_day()
+    records = payloads(world)
+    first = next(r for r in records if r["kind"] == "run-started" and "checklist" in r["data"]
+                 and r["data"]["checklist_id"] == "handoff")  # fmt: skip
+    for layer in first["data"]["checklist"]["layers"]:
+        for step in layer["steps"]:
+            step["witnesses"] = []  # one edit that every later handoff would walk
+    store = tmp_path / "record.jsonl"
+    Journal.create(store, records)
+    with pytest.raises(StoreUnreadable, match="does not match its digest"):
+        Repository.open(store, CHECKLISTS)

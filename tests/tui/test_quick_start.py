@@ -18,6 +18,7 @@ from safetyapp.store.snapshot import read_snapshot, snapshot_path
 from safetyapp.tui.screens.audit import AuditScreen
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.welcome import StoreErrorScreen
+from safetyapp.tui.widgets.banner import StatusBanner
 
 
 def saved_store(tmp_path: Path) -> Path:
@@ -124,3 +125,29 @@ async def test_a_long_running_app_refreshes_the_snapshot_as_the_record_grows(
         now = read_snapshot(store)  # written while the app still runs, not only on exit
         assert now is not None and now[0].seq > before[0].seq
         assert now[0].seq == app.repo.state.last_seq
+
+
+async def test_the_banner_says_the_record_is_still_being_read(tmp_path: Path) -> None:
+    store = saved_store(tmp_path)
+    app = new_app(store, Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.repo is not None and app.repo.loading
+        assert "reading the whole record" in str(app.screen.query_one(StatusBanner).render())
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "reading the whole record" not in str(app.screen.query_one(StatusBanner).render())
+
+
+async def test_a_snapshot_that_cannot_be_drawn_gives_way_to_the_record(tmp_path: Path) -> None:
+    store = saved_store(tmp_path)
+    path = snapshot_path(store)
+    body = json.loads(path.read_bytes())
+    body["view"]["holds"][-1]["raised_at"] = 12345  # not a time: the board cannot draw it
+    path.write_text(json.dumps(body))
+    app = new_app(store, Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.repo is not None and not app.repo.loading  # the full fold took over
+        assert isinstance(app.screen, BoardScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("did not match the record" in m for m in messages), messages

@@ -54,16 +54,30 @@ class SafetyScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "revision", self._on_revision, init=False)
-        self.refresh_view()
+        self._redraw()
 
     def on_screen_resume(self) -> None:
-        self.refresh_view()
+        self._redraw()
 
     def _on_revision(self, _: int) -> None:
-        self.refresh_view()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        try:
+            self.refresh_view()
+        except Exception:
+            repo = self.safety.repo
+            if repo is None or not repo.loading:
+                raise
+            # A preview that cannot be drawn came from a malformed snapshot: draw the full
+            # fold instead (loading it compares the two and says the snapshot was wrong).
+            if self.safety.ensure_loaded():
+                self.refresh_view()
 
     def refresh_view(self) -> None:
         """Re-render from the current state; subclasses extend."""
         banner = self.query(StatusBanner)
         if banner:
-            banner.first().show_state(self.view_state, self.safety.store_warning)
+            banner.first().show_state(
+                self.view_state, self.safety.store_warning, loading=self.repo.loading
+            )

@@ -14,7 +14,10 @@ class StatusBanner(Static):
 
     DEFAULT_CLASSES = "banner"
 
-    def show_state(self, state: State, store_warning: str | None = None) -> None:
+    def show_state(
+        self, state: State, store_warning: str | None = None, *, loading: bool = False
+    ) -> None:
+        """``loading``: the state is the start-up preview, the whole record still being read."""
         holds = state.open_holds()
         self.set_class(bool(holds), "-hold")
         self.set_class(not holds and bool(state.open_flags()), "-flag")
@@ -40,6 +43,8 @@ class StatusBanner(Static):
             )
         else:
             text = Content(_day_text(state))
+        if loading:
+            text = Content.assemble(text, " · ⧗ reading the whole record…")
         if store_warning:
             text = Content.assemble(text, "  ⚠ ", visible(store_warning))
         self.update(text)
