@@ -7,7 +7,8 @@ hashes. A state restored from a view is a *preview*: good for drawing the board,
 deciding (the engine always works on a full fold of the record).
 
 The same function builds the view from a full fold, so a saved view can be checked: fold the
-record up to the view's event and compare the two views (``to_view(folded) == saved``).
+record up to the view's event and compare the two views, as canonical JSON text (in Python
+``5 == 5.0 == True``; in a view they differ).
 """
 
 from __future__ import annotations

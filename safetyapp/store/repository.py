@@ -24,11 +24,11 @@ from typing import Any
 from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
-from safetyapp.domain.snapshot import View, from_view, to_view
+from safetyapp.domain.snapshot import from_view, to_view
 from safetyapp.domain.state import State
 from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import canonical
-from safetyapp.store.journal import Journal, Mark, Record, StoreError
+from safetyapp.store.journal import Journal, Record, StoreError
 from safetyapp.store.snapshot import read_snapshot, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
@@ -100,6 +100,7 @@ class Repository:
             return cls.open(path, checklists, clock)
         mark, view = saved
         try:
+            saved_text = canonical(view)  # here, not deep in the loading thread's stack
             preview = from_view(view)
             for record in journal.since(mark.seq):
                 preview.apply(record)
@@ -109,7 +110,7 @@ class Repository:
         repo._journal = journal
         repo.checklists, repo.clock = checklists, clock
         repo._state, repo._folded = preview, preview.last_seq
-        repo._rest = _Rest(journal, mark, view)
+        repo._rest = _Rest(journal, saved_text)
         repo.snapshot_seq, repo.snapshot_mismatch = mark.seq, False
         return repo
 
@@ -236,8 +237,8 @@ class _Rest:
     """Reading and folding the events before a snapshot, exactly once, in whichever thread
     asks first; a second caller waits for the first."""
 
-    def __init__(self, journal: Journal, mark: Mark, view: View) -> None:
-        self._journal, self._mark, self._view = journal, mark, view
+    def __init__(self, journal: Journal, saved_text: str) -> None:
+        self._journal, self._saved_text = journal, saved_text
         self._lock = threading.Lock()
         self._done: _Loaded | None = None
         self._error: BaseException | None = None
@@ -266,7 +267,7 @@ class _Rest:
             for record in prefix:
                 _apply(path, state, record)
         # Compared as text: 5 == 5.0 == True in Python, not in a view.
-        return _Loaded(prefix, state, canonical(to_view(state)) == canonical(self._view))
+        return _Loaded(prefix, state, canonical(to_view(state)) == self._saved_text)
 
 
 def _apply(path: Path, state: State, record: Record) -> None:

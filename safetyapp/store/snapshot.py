@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from safetyapp.domain.snapshot import View
 from safetyapp.store.journal import Mark
 
 FORMAT = "safetyapp-snapshot/1"
+MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view
 
 
 def snapshot_path(store: Path) -> Path:
@@ -31,7 +33,7 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
     """The snapshot beside ``store`` and the mark it is tied to; None if there is none or it
     cannot be used (any problem at all: it is only a cache)."""
     try:
-        data: Any = json.loads(snapshot_path(store).read_bytes())
+        data: Any = json.loads(_read_regular(snapshot_path(store)))
         if data["format"] != FORMAT:
             return None
         m = data["mark"]
@@ -45,6 +47,20 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
     if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:
         return None
     return mark, view
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file of sane size; ValueError for anything else (a FIFO would
+    block a plain read forever)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+            raise ValueError(f"{path} is not a snapshot file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def write_snapshot(store: Path, mark: Mark, view: View) -> bool:

@@ -273,7 +273,16 @@ def test_a_damaged_store_with_a_torn_tail_is_left_exactly_as_it_is(store: Path) 
 
 @pytest.mark.parametrize(
     "change",
-    ["float-seq", "bool-seq", "deep", "not-a-dict", "string-hash", "bad-view"],
+    [
+        "float-seq",
+        "bool-seq",
+        "deep",
+        "deep-in-view",
+        "not-a-dict",
+        "string-hash",
+        "bad-view",
+        "fifo",
+    ],
 )
 def test_every_malformed_snapshot_is_ignored(store: Path, change: str) -> None:
     saved(store)
@@ -290,11 +299,19 @@ def test_every_malformed_snapshot_is_ignored(store: Path, change: str) -> None:
         body["mark"]["hash"] = 5
     elif change == "bad-view":
         body["view"]["runs"] = [{"id": "R9"}]
+    elif change == "deep-in-view":
+        body["view"]["zz"] = "DEEP"
     text = json.dumps(body)
     if change == "deep":
         text = '{"format":' + "[" * 100_000 + "]" * 100_000 + "}"
-    path.write_text(text)
-    assert read_snapshot(store) is None or change == "bad-view"
+    if change == "deep-in-view":  # parses, but too deep to encode again
+        text = text.replace('"DEEP"', "[" * 5_000 + "]" * 5_000)
+    path.unlink()
+    if change == "fifo":
+        os.mkfifo(path)  # a plain read would wait forever
+    else:
+        path.write_text(text)
+    assert read_snapshot(store) is None or change in ("bad-view", "deep-in-view")
     repo = Repository.open_quick(store, CHECKLISTS)
     assert not repo.loading  # folded in full instead
     assert to_view(repo.state) == to_view(Repository.open(store, CHECKLISTS).state)

@@ -65,13 +65,22 @@ class SafetyScreen(Screen[None]):
     def _redraw(self) -> None:
         try:
             self.refresh_view()
-        except Exception:
+        except Exception as exc:
             repo = self.safety.repo
             if repo is None or not repo.loading:
                 raise
-            # A preview that cannot be drawn came from a malformed snapshot: draw the full
-            # fold instead (loading it compares the two and says the snapshot was wrong).
+            # A preview that cannot be drawn: a malformed snapshot (loading the whole record
+            # compares the two and says so) or a bug; either way, draw the full fold instead,
+            # and leave the details where a bug report can find them.
+            from safetyapp.tui.app import write_crash_log
+
+            log = write_crash_log(exc)
             if self.safety.ensure_loaded():
+                self.notify(
+                    f"The start-up view could not be drawn (details: {log or 'no log written'});"
+                    " the board shows the whole record instead.",
+                    title="Store", severity="warning", markup=False, timeout=30,
+                )  # fmt: skip
                 self.refresh_view()
 
     def refresh_view(self) -> None:
