@@ -440,19 +440,8 @@ class Journal:
         base = self._base
         if base is None:
             return []
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise StoreCorrupt(
-                self.path, None, "the file was removed or renamed by another program"
-            ) from None
-        try:
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != self._file_id:
-                raise StoreCorrupt(self.path, None, "the file was replaced by another program")
+        with self._same_file() as (fd, _):
             data = _pread_exact(fd, base.offset, 0)
-        finally:
-            os.close(fd)
         if len(data) != base.offset:
             raise StoreCorrupt(self.path, None, "changed by another program: it was cut short")
         records = _parse_lines(self.path, data, 1)
@@ -582,12 +571,10 @@ class Journal:
             return int(self._records[-1]["seq"])
         return self._base.seq if self._base is not None else 0
 
-    def refresh(self) -> list[Record]:
-        """Pick up records appended by other processes since our last read; return them.
-
-        Raises :class:`StoreCorrupt` if the part already read was changed, cut or replaced.
-        Unfinished bytes at the end (a write in progress, or a torn tail) are left for later.
-        """
+    @contextmanager
+    def _same_file(self) -> Iterator[tuple[int, os.stat_result]]:
+        """A read descriptor on the file this journal read before (and its stat); StoreCorrupt
+        if it was removed, renamed or replaced since."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
@@ -598,6 +585,17 @@ class Journal:
             st = os.fstat(fd)
             if (st.st_dev, st.st_ino) != self._file_id:
                 raise StoreCorrupt(self.path, None, "the file was replaced by another program")
+            yield fd, st
+        finally:
+            os.close(fd)
+
+    def refresh(self) -> list[Record]:
+        """Pick up records appended by other processes since our last read; return them.
+
+        Raises :class:`StoreCorrupt` if the part already read was changed, cut or replaced.
+        Unfinished bytes at the end (a write in progress, or a torn tail) are left for later.
+        """
+        with self._same_file() as (fd, st):
             size = st.st_size
             if size < self._offset:
                 raise StoreCorrupt(
@@ -617,8 +615,6 @@ class Journal:
                 self._size_seen = size
                 return []
             chunk = _pread_exact(fd, size - self._offset, self._offset)
-        finally:
-            os.close(fd)
         self._size_seen = self._offset + len(chunk)
         end = chunk.rfind(b"\n") + 1
         if end == 0:

@@ -58,18 +58,29 @@ def utc_now() -> datetime:
 
 class Repository:
     def __init__(
-        self, journal: Journal, checklists: dict[str, Checklist], clock: Clock = utc_now
+        self,
+        journal: Journal,
+        checklists: dict[str, Checklist],
+        clock: Clock = utc_now,
+        *,
+        _preview: tuple[State, _Rest, int] | None = None,
     ) -> None:
+        """Fold the whole ``journal``; or (from :meth:`open_quick` only) start from a preview
+        folded up to the journal's end, its rest to be loaded, and the snapshot's event."""
         self._journal = journal
         self.checklists = checklists
         self.clock = clock
-        self._state = State()
-        self._folded = 0
-        self._rest: _Rest | None = None
-        self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
         self.snapshot_mismatch = False  # the snapshot differed from the full fold
+        self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
+        self._rest: _Rest | None = None
+        if _preview is not None:
+            self._state, self._rest, self.snapshot_seq = _preview
+            self._folded = self._state.last_seq
+            return
         if journal.partial:
             raise ValueError("a journal opened at a mark needs Repository.open_quick")
+        self._state = State()
+        self._folded = 0
         self._catch_up()
 
     @classmethod
@@ -106,13 +117,8 @@ class Repository:
                 preview.apply(record)
         except Exception:  # an odd snapshot (it is only a cache) or event: fold it all
             return cls.open(path, checklists, clock)
-        repo = cls.__new__(cls)
-        repo._journal = journal
-        repo.checklists, repo.clock = checklists, clock
-        repo._state, repo._folded = preview, preview.last_seq
-        repo._rest = _Rest(journal, saved_text)
-        repo.snapshot_seq, repo.snapshot_mismatch = mark.seq, False
-        return repo
+        rest = _Rest(journal, saved_text)
+        return cls(journal, checklists, clock, _preview=(preview, rest, mark.seq))
 
     # -- what callers read ----------------------------------------------------------------------
     @property
