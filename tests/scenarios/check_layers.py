@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-E = "safetyapp/domain/engine.py"
+ENGINE = "safetyapp/domain/engine"
+COMMON = f"{ENGINE}/common.py"
+RUNS = f"{ENGINE}/runs.py"
+JUDGING = f"{ENGINE}/judging.py"
+HOLDS = f"{ENGINE}/holds.py"
 MUTATIONS = [
     # (test, file, old, new, what is removed)
     (
         "test_bulletin_adopted_on_paper_but_never_practised",
-        E,
+        RUNS,
         '    if scope in ("handoff", "wrap") and state.day is None:',
         "    if False:",
         "engine: no handoff without an opened day",
@@ -29,7 +33,7 @@ MUTATIONS = [
     ),
     (
         "test_ammunition_from_several_sources_loose_dummies_and_live_rounds",
-        E,
+        JUDGING,
         "        if lot not in state.lots:",
         "        if False:",
         "engine: lot counts only for declared lots",
@@ -43,7 +47,7 @@ MUTATIONS = [
     ),
     (
         "test_ammunition_left_on_an_open_cart_over_lunch_and_no_recheck_after",
-        E,
+        RUNS,
         "        if mark is not None and done.seq < mark.seq:",
         "        if False:",
         "engine: custody-based staleness",
@@ -57,21 +61,21 @@ MUTATIONS = [
     ),
     (
         "test_called_cold_after_the_ad_saw_only_some_chambers",
-        E,
+        RUNS,
         "    if nxt is None or nxt.id != step.id:",
         "    if False:",
         "engine: order",
     ),
     (
         "test_the_ad_not_the_armorer_handed_the_gun_over",
-        E,
+        RUNS,
         "    if step.role not in member.roles:",
         "    if False:",
         "engine: role",
     ),
     (
         "test_the_ad_not_the_armorer_handed_the_gun_over",
-        E,
+        RUNS,
         "        _check_with_armorer(state, firearm)\n",
         "\n",
         "engine: handoff start needs armorer custody",
@@ -92,21 +96,21 @@ MUTATIONS = [
     ),
     (
         "test_the_armorer_was_stretched_across_two_jobs",
-        E,
+        RUNS,
         "        _check_no_open_flag(state)\n        for run in",
         "        for run in",
         "engine: open flag blocks handoff start",
     ),
     (
         "test_the_same_person_checked_and_vouched",
-        E,
+        RUNS,
         "        if before is not None and before != role:",
         "        if False:",
         "engine: one role per person per run",
     ),
     (
         "test_the_same_person_checked_and_vouched",
-        E,
+        RUNS,
         "        if before is not None and before != role:",
         "        if False:",
         "engine: roles-per-run + checklist distinct_from",
@@ -121,7 +125,7 @@ MUTATIONS = [
     ),
     (
         "test_the_performer_relied_on_others_word",
-        E,
+        RUNS,
         '            if role == "actor" and name != run.performer:',
         "            if False:",
         "engine: the named performer signs",
@@ -156,35 +160,35 @@ MUTATIONS = [
     ),
     (
         "test_safety_meetings_were_not_held_daily",
-        E,
+        RUNS,
         '    if scope in ("handoff", "wrap") and state.day is None:',
         "    if False:",
         "engine: day opening prerequisite",
     ),
     (
         "test_the_armorer_was_away_on_props_work_when_the_rehearsal_began",
-        E,
+        COMMON,
         "    if not check_pin(cred.pin, member.pin):",
         "    if False:",
         "engine: PIN in person",
     ),
     (
         "test_the_armorer_was_away_on_props_work_when_the_rehearsal_began",
-        E,
+        COMMON,
         "        if armorer is not None and custody.name != armorer:",
         "        if False:",
         "engine: only the holding armorer hands over",
     ),
     (
         "test_schedule_and_budget_pressure_no_override_without_a_reason",
-        E,
+        JUDGING,
         "        if not na_reason.strip():",
         "        if False:",
         "engine: n/a needs a reason",
     ),
     (
         "test_schedule_and_budget_pressure_no_override_without_a_reason",
-        E,
+        HOLDS,
         "        if not action.strip():",
         "        if False:",
         "engine: resolution needs an action",

@@ -1,0 +1,52 @@
+"""The layered-check engine: pure rules from (state, command, now) to events.
+
+Every function returns a Decision: the events to append and, when the attempt is refused, the
+reason. Refusals are events too, so every attempt is on the record. No IO, no clock reads.
+
+The rules live in one module per concern: `setup` (production, crew, PINs, inventory), `runs`
+(starting and signing checklist runs), `judging` (a step's evidence against its `expect`),
+`custody` (firearm moves), `holds` (holds, incidents, flags) and `common` (Decision, refusals,
+authentication). Callers import from here.
+"""
+
+from safetyapp.domain.engine.common import Credential, Decision, Result
+from safetyapp.domain.engine.custody import move_firearms, record_custody_break
+from safetyapp.domain.engine.holds import (
+    acknowledge_flag,
+    raise_hold,
+    report_incident,
+    resolve_hold,
+    review_incident,
+)
+from safetyapp.domain.engine.runs import sign, start_run
+from safetyapp.domain.engine.setup import (
+    AMMO_TYPES,
+    FIREARM_KINDS,
+    add_ammo,
+    add_crew,
+    add_firearm,
+    create_production,
+    set_pin,
+)
+
+__all__ = [
+    "AMMO_TYPES",
+    "FIREARM_KINDS",
+    "Credential",
+    "Decision",
+    "Result",
+    "acknowledge_flag",
+    "add_ammo",
+    "add_crew",
+    "add_firearm",
+    "create_production",
+    "move_firearms",
+    "raise_hold",
+    "record_custody_break",
+    "report_incident",
+    "resolve_hold",
+    "review_incident",
+    "set_pin",
+    "sign",
+    "start_run",
+]

@@ -1,0 +1,146 @@
+"""What every engine rule shares: the Decision it returns, the refusal it raises, the
+credential check, and the hold and custody events several rules emit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from safetyapp.domain import events as ev
+from safetyapp.domain.auth import MAX_FAILURES, check_pin
+from safetyapp.domain.roles import ROLE_TITLES
+from safetyapp.domain.state import CrewMember, State
+
+Result = Literal["pass", "fail", "na"]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A person identifying themselves with their own PIN."""
+
+    name: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Decision:
+    events: list[dict[str, Any]]
+    refused: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None
+
+
+class _Refusal(Exception):
+    def __init__(
+        self,
+        reason: str,
+        code: str,
+        events: list[dict[str, Any]] | None = None,
+        person: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason, self.code, self.extra, self.person = reason, code, events or [], person
+
+
+def _title(role: str) -> str:
+    return ROLE_TITLES.get(role, role)
+
+
+def _authenticate(state: State, cred: Credential, now: datetime) -> CrewMember:
+    member = state.crew.get(cred.name)
+    if member is None:
+        raise _Refusal(f"no crew member named '{cred.name}'", "unknown-person")
+    if member.locked_until is not None and now < member.locked_until:
+        until = member.locked_until.strftime("%H:%M:%S UTC")
+        raise _Refusal(
+            f"{member.name} is locked out after {MAX_FAILURES} wrong PINs until {until}", "locked"
+        )
+    if not check_pin(cred.pin, member.pin):
+        lock = []
+        if member.failures + 1 >= MAX_FAILURES:
+            lock = [ev.event(ev.LOCKOUT, now, by=member.name, note="5 wrong PINs in a row")]
+        raise _Refusal(f"wrong PIN for {member.name}", "wrong-pin", lock, person=member.name)
+    return member
+
+
+def _refuse(refusal: _Refusal, now: datetime, *, action: str, **context: Any) -> Decision:
+    record = ev.event(
+        ev.REFUSED,
+        now,
+        by=context.get("by"),
+        role=context.get("role"),
+        run=context.get("run"),
+        step=context.get("step"),
+        result="refused",
+        note=refusal.reason,
+        code=refusal.code,
+        action=action,
+    )
+    if refusal.person is not None:
+        record["data"]["person"] = refusal.person
+    return Decision([record, *refusal.extra], refusal.reason)
+
+
+def _hold_event(
+    state: State, now: datetime, reason: str, *, cause: str, run: str | None, by: str | None
+) -> dict[str, Any]:
+    hold_id = f"H{len(state.holds) + 1:04d}"
+    scope = "run" if run else "day"
+    return ev.event(
+        ev.HOLD_RAISED, now, by=by, run=run, result="hold", note=reason, hold=hold_id,
+        cause=cause, scope=scope,
+    )  # fmt: skip
+
+
+def _custody_event(
+    state: State,
+    serial: str,
+    holder: str,
+    name: str | None,
+    note: str,
+    now: datetime,
+    *,
+    by: str | None,
+    run: str | None = None,
+    step: str | None = None,
+) -> dict[str, Any]:
+    before = state.custody(serial)
+    return ev.event(
+        ev.CUSTODY_CHANGED, now, by=by, run=run, step=step, result=holder, note=note,
+        serial=serial, holder=holder, name=name, previous=before.holder,
+        previous_name=before.name,
+    )  # fmt: skip
+
+
+def _check_no_open_flag(state: State) -> None:
+    flags = state.open_flags()
+    if flags:
+        f = flags[0]
+        raise _Refusal(
+            f"flag {f.id} ({f.reason}) awaits a safety supervisor's acknowledgement: no handoff"
+            " until then",
+            "flag-open",
+        )
+
+
+def _check_with_armorer(state: State, serial: str, armorer: str | None = None) -> None:
+    custody = state.custody(serial)
+    if custody.holder == "armorer":
+        if armorer is not None and custody.name != armorer:
+            raise _Refusal(
+                f"firearm {serial} is in {custody.name}'s custody; only they hand it over",
+                "custody",
+            )
+        return
+    hint = {
+        "locked": "the armorer checks it out first (the opening checklist, or `firearm checkout`)",
+        "performer": "it comes back to the armorer first; a performer never passes it on",
+        "unaccounted": "find it first; an unaccounted firearm is never handed over",
+    }[custody.holder]
+    raise _Refusal(
+        f"firearm {serial} is not in the armorer's custody ({custody.describe()}): {hint}",
+        "custody",
+    )

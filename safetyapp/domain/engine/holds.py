@@ -1,0 +1,192 @@
+"""Holds, incidents and flags: stop-work, its two-person resolution, incident reports and
+reviews, and the safety supervisor's acknowledgement of a flag."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from safetyapp.domain import events as ev
+from safetyapp.domain.engine.common import (
+    Credential,
+    Decision,
+    _authenticate,
+    _custody_event,
+    _hold_event,
+    _Refusal,
+    _refuse,
+    _title,
+)
+from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_KINDS, INCIDENT_TITLES
+from safetyapp.domain.state import State
+
+
+def raise_hold(
+    state: State, by: Credential, reason: str, now: datetime, *, run: str | None = None
+) -> Decision:
+    """Stop-work authority: anyone on the crew, at any time, with a reason."""
+    try:
+        member = _authenticate(state, by, now)
+        if not reason.strip():
+            raise _Refusal("a hold needs a reason", "no-reason")
+        if run is not None and run not in state.runs:
+            raise _Refusal(f"no run {run}", "no-run")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, run=run, action="raise-hold")
+    hold = _hold_event(state, now, reason.strip(), cause="raised", run=run, by=member.name)
+    hold["role"] = member.roles[0]
+    return Decision([hold])
+
+
+def resolve_hold(
+    state: State, hold_id: str, resolvers: list[Credential], action: str, now: datetime
+) -> Decision:
+    """Close a hold with a corrective action, signed by two different people in the named roles."""
+    hold = state.holds.get(hold_id)
+    by = resolvers[0].name if resolvers else None
+    try:
+        if hold is None:
+            raise _Refusal(f"no hold {hold_id}", "no-hold")
+        if not hold.open:
+            raise _Refusal(f"hold {hold_id} is already resolved", "resolved")
+        if not action.strip():
+            raise _Refusal("resolving a hold needs the corrective action taken", "no-action")
+        for cred in resolvers:
+            _authenticate(state, cred, now)
+        roles = _resolver_roles(state, hold.run)
+        assigned = _assign_roles(state, resolvers, roles)
+    except _Refusal as refusal:
+        run = hold.run if hold else None
+        return _refuse(refusal, now, by=by, run=run, action=f"resolve {hold_id}")
+    assert hold is not None
+    resolved = ev.event(
+        ev.HOLD_RESOLVED, now, by=by, role=assigned[0]["role"], run=hold.run, result="resolved",
+        note=action.strip(), hold=hold_id, resolvers=assigned, layer=hold.layer,
+    )  # fmt: skip
+    if hold.incident is not None:
+        resolved["data"]["incident"] = hold.incident
+    return Decision([resolved])
+
+
+def _resolver_roles(state: State, run_id: str | None) -> list[str]:
+    run = state.runs.get(run_id or "")
+    if run is not None:
+        return list(run.checklist.hold_resolvers)
+    return ["supervisor", "armorer"]
+
+
+def _assign_roles(state: State, creds: list[Credential], roles: list[str]) -> list[dict[str, str]]:
+    names = [c.name for c in creds]
+    if len(set(names)) != len(names):
+        raise _Refusal("a hold is resolved by two different people", "same-person")
+    if len(creds) != len(roles):
+        need = " and ".join(_title(r) for r in roles)
+        raise _Refusal(f"this hold is resolved by the {need}, one person each", "resolvers")
+    # Try each assignment of people to roles (two or three people: tiny search).
+    from itertools import permutations
+
+    for order in permutations(roles):
+        if all(r in state.crew[n].roles for n, r in zip(names, order, strict=True)):
+            return [{"name": n, "role": r} for n, r in zip(names, order, strict=True)]
+    need = " and ".join(_title(r) for r in roles)
+    raise _Refusal(
+        f"this hold is resolved by the {need}: {', '.join(names)} do not fit", "resolvers"
+    )
+
+
+def report_incident(
+    state: State,
+    by: Credential,
+    kind: str,
+    note: str,
+    now: datetime,
+    *,
+    firearm: str | None = None,
+) -> Decision:
+    """Anyone on the crew reports an incident. Every kind but a near miss puts the whole day on
+    HOLD until a safety supervisor and the armorer sign a review; a near miss is read out at the
+    next safety meeting. A missing firearm becomes unaccounted for."""
+    try:
+        member = _authenticate(state, by, now)
+        if kind not in INCIDENT_KINDS:
+            raise _Refusal(f"incident kind must be one of: {', '.join(INCIDENT_KINDS)}", "kind")
+        if not note.strip():
+            raise _Refusal("an incident report needs a note saying what happened", "no-note")
+        if firearm is not None and firearm not in state.firearms:
+            known = ", ".join(state.firearms) or "none"
+            raise _Refusal(f"no firearm {firearm} in the inventory (known: {known})", "no-firearm")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, action="report-incident")
+    incident_id = f"I{len(state.incidents) + 1:04d}"
+    text = note.strip()
+    hold_id = f"H{len(state.holds) + 1:04d}" if kind in HOLDING_KINDS else None
+    report = ev.event(
+        ev.INCIDENT_REPORTED, now, by=member.name, role=member.roles[0], result="incident",
+        note=text, incident=incident_id, incident_kind=kind, serial=firearm, hold=hold_id,
+        day=state.day.number if state.day else None,
+    )  # fmt: skip
+    out = [report]
+    if hold_id is not None:
+        title = INCIDENT_TITLES[kind]
+        on = f" ({firearm})" if firearm else ""
+        reason = f"{title}{on} reported by {member.name} ({incident_id}): {text}"
+        hold = _hold_event(state, now, reason, cause=kind, run=None, by=member.name)
+        hold["data"]["incident"] = incident_id
+        out.append(hold)
+    if kind == "missing" and firearm is not None:
+        out.append(
+            _custody_event(state, firearm, "unaccounted", None, f"reported missing ({incident_id})",
+                           now, by=member.name)
+        )  # fmt: skip
+    return Decision(out)
+
+
+def review_incident(
+    state: State, incident_id: str, reviewers: list[Credential], action: str, now: datetime
+) -> Decision:
+    """Sign the review that lifts an incident's day hold (the roles that resolve a day hold)."""
+    incident = state.incidents.get(incident_id)
+    by = reviewers[0].name if reviewers else None
+    problem: str | None = None
+    if incident is None:
+        problem = f"no incident {incident_id}"
+    elif incident.hold is None:
+        problem = (
+            f"{incident_id} is a {INCIDENT_TITLES[incident.kind].lower()}: it holds nothing and is"
+            " read out at the next safety meeting"
+        )
+    elif incident.reviewed_at is not None:
+        problem = f"{incident_id} was already reviewed"
+    if problem is not None:
+        return _refuse(_Refusal(problem, "no-review"), now, by=by, action=f"review {incident_id}")
+    assert incident is not None and incident.hold is not None
+    return resolve_hold(state, incident.hold, reviewers, action, now)
+
+
+def acknowledge_flag(
+    state: State, flag_id: str, supervisor: Credential, note: str, now: datetime
+) -> Decision:
+    """A safety supervisor acknowledges a flag, saying what was decided."""
+    flag = state.flags.get(flag_id)
+    try:
+        if flag is None:
+            raise _Refusal(f"no flag {flag_id}", "no-flag")
+        if not flag.open:
+            raise _Refusal(f"flag {flag_id} was already acknowledged", "acknowledged")
+        member = _authenticate(state, supervisor, now)
+        if "supervisor" not in member.roles:
+            raise _Refusal(
+                f"{member.name} is not crewed as Safety supervisor; only a safety supervisor"
+                " acknowledges a flag",
+                "wrong-role",
+            )
+        if not note.strip():
+            raise _Refusal("acknowledging a flag needs a note: what was decided", "no-note")
+    except _Refusal as refusal:
+        run = flag.run if flag else None
+        return _refuse(refusal, now, by=supervisor.name, run=run, action=f"acknowledge {flag_id}")
+    assert flag is not None
+    ack = ev.event(
+        ev.FLAG_ACKNOWLEDGED, now, by=member.name, role="supervisor", run=flag.run,
+        result="acknowledged", note=note.strip(), flag=flag_id,
+    )  # fmt: skip
+    return Decision([ack])

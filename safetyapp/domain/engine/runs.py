@@ -1,0 +1,304 @@
+"""Runs: starting a checklist run and signing its steps (order, people, freshness)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from safetyapp.domain import events as ev
+from safetyapp.domain.checklist import Checklist, Step
+from safetyapp.domain.engine.common import (
+    Credential,
+    Decision,
+    Result,
+    _authenticate,
+    _check_no_open_flag,
+    _check_with_armorer,
+    _hold_event,
+    _Refusal,
+    _refuse,
+    _title,
+)
+from safetyapp.domain.engine.custody import _check_custody, _custody_events
+from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
+from safetyapp.domain.state import Run, State
+
+
+def start_run(
+    state: State,
+    checklist: Checklist,
+    now: datetime,
+    *,
+    firearm: str | None = None,
+    performer: str | None = None,
+    scene: str | None = None,
+) -> Decision:
+    run_id = f"R{len(state.runs) + 1:04d}"
+    try:
+        _check_can_start(state, checklist, firearm, performer)
+    except _Refusal as refusal:
+        return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
+    day = state.day.number if state.day else len(state.days) + 1
+    digest = checklist.digest()
+    data: dict[str, Any] = {
+        "checklist_id": checklist.id,
+        "version": checklist.version,
+        "digest": digest,
+        "day": day,
+        "firearm": firearm,
+        "performer": performer,
+        "scene": scene,
+    }
+    if digest not in state.checklists:
+        # The record carries each checklist version's full text once, on its first run; later
+        # runs name it by digest (a long record would otherwise be mostly repeated checklists).
+        data["checklist"] = checklist.model_dump(mode="json")
+    return Decision([ev.event(ev.RUN_STARTED, now, run=run_id, note=checklist.title, **data)])
+
+
+def _check_can_start(
+    state: State, checklist: Checklist, firearm: str | None, performer: str | None
+) -> None:
+    day_holds = [h for h in state.open_holds() if h.run is None]
+    if day_holds:
+        h = day_holds[0]
+        raise _Refusal(f"the day is on HOLD ({h.id}: {h.reason}); resolve it first", "on-hold")
+    scope = checklist.scope
+    if scope == "opening":
+        if state.day is not None:
+            raise _Refusal(f"day {state.day.number} is already open; wrap it first", "day-open")
+        for run in state.open_runs():
+            if run.checklist.scope == "opening":
+                raise _Refusal(f"opening run {run.id} is already in progress", "duplicate-run")
+        return
+    if scope in ("handoff", "wrap") and state.day is None:
+        raise _Refusal(
+            "no open day: complete the opening checklist (safety meeting, ammunition check) first",
+            "no-open-day",
+        )
+    if scope == "wrap":
+        unfinished = [r.id for r in state.open_runs() if r.checklist.scope == "handoff"]
+        if unfinished:
+            runs = ", ".join(unfinished)
+            raise _Refusal(f"handoff runs still open: {runs}; finish them before wrap", "runs-open")
+        out = [
+            f"{serial} is {state.custody(serial).describe()}"
+            for serial in state.firearms
+            if state.custody(serial).holder in ("performer", "unaccounted")
+        ]
+        if out:
+            raise _Refusal(
+                f"wrap refused: {'; '.join(out)}; every firearm comes back to the armorer first",
+                "custody-out",
+            )
+    if scope == "handoff":
+        _check_handoff_context(state, firearm, performer)
+        _check_no_open_flag(state)
+        for run in state.open_runs():
+            if run.checklist.scope == "wrap":
+                raise _Refusal(f"wrap run {run.id} is in progress: no more handoffs", "wrapping")
+        assert firearm is not None
+        _check_with_armorer(state, firearm)
+
+
+def _check_handoff_context(state: State, firearm: str | None, performer: str | None) -> None:
+    if not firearm or firearm not in state.firearms:
+        known = ", ".join(state.firearms) or "none yet"
+        raise _Refusal(
+            f"a handoff names a firearm from the inventory (known: {known})", "no-firearm"
+        )
+    if not performer or performer not in state.crew:
+        raise _Refusal("a handoff names the performer, a crew member", "no-performer")
+    if "actor" not in state.crew[performer].roles:
+        raise _Refusal(f"{performer} is not crewed as a performer", "not-performer")
+    for run in state.open_runs():
+        if run.firearm == firearm:
+            raise _Refusal(f"firearm {firearm} is already in open run {run.id}", "duplicate-run")
+
+
+def sign(
+    state: State,
+    run_id: str,
+    step_id: str,
+    signer: Credential,
+    now: datetime,
+    *,
+    witnesses: list[Credential] | None = None,
+    result: Result = "pass",
+    evidence: dict[str, str] | None = None,
+    note: str = "",
+    na_reason: str = "",
+) -> Decision:
+    """Sign one step of a run, enforcing order, role, separation, evidence and freshness."""
+    witnesses = witnesses or []
+    context: dict[str, Any] = {"run": run_id, "step": step_id, "by": signer.name}
+    try:
+        run = state.runs.get(run_id)
+        if run is None:
+            raise _Refusal(f"no run {run_id}", "no-run")
+        step = run.checklist.step(step_id)
+        if step is None:
+            raise _Refusal(f"run {run_id} has no step '{step_id}'", "no-step")
+        context["role"] = step.role
+        for cred in [signer, *witnesses]:
+            _authenticate(state, cred, now)
+        _check_open(state, run, step, now)
+        _check_people(state, run, step, signer, witnesses)
+        values = _check_evidence(state, run, step, evidence or {}, result)
+        _check_custody(state, run, step, signer, values)
+        final, why, findings = _judge(state, run, step, result, values, note, na_reason)
+    except _Refusal as refusal:
+        return _refuse(refusal, now, action="sign", **context)
+    witness_list = [{"name": w.name, "role": step.witnesses[i]} for i, w in enumerate(witnesses)]
+    layer = run.layer_of(step.id)
+    signed = ev.event(
+        ev.SIGNED,
+        now,
+        by=signer.name,
+        role=step.role,
+        run=run.id,
+        step=step.id,
+        result=final,
+        note=note if not why else (f"{why}; {note}" if note else why),
+        layer=layer.id,
+        attests=step.attests,
+        witnesses=witness_list,
+        evidence=values,
+    )
+    if final == "pass" and step.acknowledges:
+        signed["data"]["read_out"] = [i.id for i in state.to_read_out(step.acknowledges)]
+    out = [signed]
+    if final == "fail":
+        reason = f"{step.title} failed ({layer.title}): {why or note or 'marked failed'}"
+        out.append(_hold_event(state, now, reason, cause="step-failed", run=run.id, by=signer.name))
+        out[-1]["data"]["layer"] = layer.id
+        out[-1]["step"] = step.id
+    out.extend(_findings_events(state, run, step, signer.name, findings, now))
+    out.extend(_custody_events(state, run, step, signer.name, final, values, now))
+    if final != "fail" and _is_last(run, step):
+        out.extend(_completion(state, run, now))
+    return Decision(out)
+
+
+def _is_last(run: Run, step: Step) -> bool:
+    return run.checklist.steps()[-1][1].id == step.id
+
+
+def _completion(state: State, run: Run, now: datetime) -> list[dict[str, Any]]:
+    out = [ev.event(ev.RUN_COMPLETED, now, run=run.id, note=run.checklist.title)]
+    if run.checklist.scope == "opening":
+        out.append(ev.event(ev.DAY_OPENED, now, run=run.id, day=len(state.days) + 1))
+    elif run.checklist.scope == "wrap" and state.day is not None:
+        out.append(ev.event(ev.DAY_WRAPPED, now, run=run.id, day=state.day.number))
+    return out
+
+
+def _check_open(state: State, run: Run, step: Step, now: datetime) -> None:
+    if run.completed_at is not None:
+        raise _Refusal(f"run {run.id} is already complete", "complete")
+    blocking = state.holds_blocking(run.id)
+    if blocking:
+        h = blocking[0]
+        raise _Refusal(f"run {run.id} is on HOLD ({h.id}: {h.reason}); resolve it first", "on-hold")
+    stale = _stale_layer(state, run, now)
+    if stale is not None:
+        layer_id, reason = stale
+        stale_event = ev.event(ev.LAYER_STALE, now, run=run.id, note=reason, layer=layer_id)
+        raise _Refusal(reason, "stale", [stale_event])
+    if step.id in run.signoffs:
+        raise _Refusal(f"step '{step.id}' is already signed in run {run.id}", "already-signed")
+    nxt = run.next_step()
+    if nxt is None or nxt.id != step.id:
+        assert nxt is not None
+        raise _Refusal(
+            f"out of order: '{step.id}' is locked; '{nxt.id}' ({nxt.title}) must be signed first",
+            "out-of-order",
+        )
+
+
+def _handed_over(run: Run) -> bool:
+    """True once this run handed its firearm to the performer: its verifications are spent."""
+    for signoff in run.history:
+        step = run.checklist.step(signoff.step)
+        if step is not None and step.custody == "to-performer" and signoff.result == "pass":
+            return True
+    return False
+
+
+def _stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None:
+    """The first layer whose verification is no longer valid, with the reason: custody of the
+    run's firearm changed (or was broken) after it was signed, or its time limit passed.
+    Once the firearm has been handed over, the verifications have done their job."""
+    if _handed_over(run):
+        return None
+    mark = state.last_custody_mark(run.firearm) if run.firearm else None
+    for layer, step in run.checklist.steps():
+        done = run.signoffs.get(step.id)
+        if done is None or step.valid_minutes is None:
+            continue
+        if mark is not None and done.seq < mark.seq:
+            at = mark.time[11:16]
+            reason = (
+                f"custody of {run.firearm} changed or was broken at {at} UTC ({mark.reason}) after"
+                f" '{step.title}' was verified: layer '{layer.title}' must be re-verified from"
+                " its first step"
+            )
+            return layer.id, reason
+        age = now - ev.parse_time(done.time)
+        if age > timedelta(minutes=step.valid_minutes):
+            minutes = int(age.total_seconds() // 60)
+            reason = (
+                f"'{step.title}' was verified {minutes} min ago, over its {step.valid_minutes} min"
+                f" limit: layer '{layer.title}' must be re-verified from its first step"
+            )
+            return layer.id, reason
+    return None
+
+
+def _check_people(
+    state: State, run: Run, step: Step, signer: Credential, witnesses: list[Credential]
+) -> None:
+    member = state.crew[signer.name]
+    if step.role not in member.roles:
+        raise _Refusal(
+            f"{signer.name} is not crewed as {_title(step.role)}; this step is signed by the"
+            f" {_title(step.role)}",
+            "wrong-role",
+        )
+    if len(witnesses) != len(step.witnesses):
+        need = ", ".join(_title(r) for r in step.witnesses) or "none"
+        raise _Refusal(
+            f"this step needs {len(step.witnesses)} witness(es) ({need}), got {len(witnesses)}",
+            "witnesses",
+        )
+    names = [signer.name, *[w.name for w in witnesses]]
+    if len(set(names)) != len(names):
+        raise _Refusal(
+            "the same person appears twice: a witness is never the signer", "same-person"
+        )
+    for cred, role in zip(witnesses, step.witnesses, strict=True):
+        if role not in state.crew[cred.name].roles:
+            raise _Refusal(f"witness {cred.name} is not crewed as {_title(role)}", "wrong-role")
+    for name, role in [(signer.name, step.role), *zip(names[1:], step.witnesses, strict=True)]:
+        before = run.roles_by_person.get(name)
+        if before is not None and before != role:
+            raise _Refusal(
+                f"{name} already acted as {_title(before)} in run {run.id}; one person cannot"
+                f" also act as {_title(role)} in the same run",
+                "separation",
+            )
+    if run.performer is not None:
+        for name, role in [(signer.name, step.role), *zip(names[1:], step.witnesses, strict=True)]:
+            if role == "actor" and name != run.performer:
+                raise _Refusal(
+                    f"this run is for performer {run.performer}; {name} cannot act as the"
+                    " performer in it",
+                    "not-the-performer",
+                )
+    for other in step.distinct_from:
+        done = run.signoffs.get(other)
+        if done is not None and done.by == signer.name:
+            raise _Refusal(
+                f"{signer.name} signed '{other}'; '{step.id}' must be signed by someone else",
+                "separation",
+            )
