@@ -15,23 +15,15 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from safetyapp.domain.evidence import EVIDENCE_TYPES, EvidenceKind, EvidenceType, kind_of
 from safetyapp.domain.incidents import IncidentKind
 from safetyapp.domain.roles import ROLES, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Scope = Literal["prep", "opening", "handoff", "wrap"]
-# `serials`: firearm serials from the inventory ("COLT-1, GLOCK-2"); `lot-counts`: rounds per
-# declared lot ("D-1=36, B-2=24"; "0" or "none" for no rounds).
-EvidenceType = Literal["bool", "int", "text", "serials", "lot-counts"]
+# Evidence types (what each reads, expects and shows) are in `safetyapp.domain.evidence`.
 CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
-
-# An `expect` may name a derived value instead of a literal: the run's firearm's chambers (int);
-# every firearm out of storage with the armorer (serials: all must be listed); each lot's
-# morning count minus the rounds the day's handoffs recorded as expended (lot-counts).
-FIREARM_REFS = ("firearm.chambers",)
-SERIALS_REFS = ("firearms.out",)
-LOT_REFS = ("ammo.expected",)
 # libyaml's safe loader where PyYAML was built with it (~7x faster: start-up reads every
 # bundled checklist); the pure-Python one otherwise. Both build plain data only.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -51,6 +43,11 @@ class Evidence(_Strict):
     on_mismatch: Literal["fail", "flag"] = "fail"
     # A value that contradicts `expect` also records an incident of this kind.
     incident: IncidentKind | None = None
+
+    @property
+    def kind(self) -> EvidenceKind:
+        """What this evidence's type means: parsing, `expect`, display (see evidence.py)."""
+        return kind_of(self.type)
 
 
 class Step(_Strict):
@@ -206,32 +203,21 @@ def _step_problems(step: Step, at: str) -> list[Problem]:
                 Problem(f"{at}.evidence[{ei}].key", f"duplicate evidence key '{ev.key}'")
             )
         keys.add(ev.key)
-        if ev.expect is not None and not _expect_fits(ev):
+        if ev.expect is not None and not ev.kind.expect_fits(ev.expect):
             msg = f"expect {ev.expect!r} does not fit type {ev.type}"
             problems.append(Problem(f"{at}.evidence[{ei}].expect", msg))
     if step.custody in ("checkout", "lock-up") and not any(
-        e.type == "serials" for e in step.evidence
+        e.kind.names_firearms for e in step.evidence
     ):
-        msg = f"custody '{step.custody}' needs a `type: serials` evidence naming the firearms"
+        types = " or ".join(
+            f"`type: {k.name}`" for k in EVIDENCE_TYPES.values() if k.names_firearms
+        )
+        msg = f"custody '{step.custody}' needs a {types} evidence naming the firearms"
         problems.append(Problem(f"{at}.custody", msg))
     if step.role in step.witnesses:
         msg = f"'{step.role}' signs this step, so cannot also be a witness role (a witness is never the signer)"
         problems.append(Problem(f"{at}.witnesses", msg))
     return problems
-
-
-def _expect_fits(ev: Evidence) -> bool:
-    if ev.type == "bool":
-        return isinstance(ev.expect, bool)
-    if ev.type == "int":
-        return (isinstance(ev.expect, int) and not isinstance(ev.expect, bool)) or (
-            ev.expect in FIREARM_REFS
-        )
-    if ev.type == "serials":
-        return ev.expect in SERIALS_REFS
-    if ev.type == "lot-counts":
-        return ev.expect in LOT_REFS
-    return isinstance(ev.expect, str)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> Problem:

@@ -324,10 +324,8 @@ def _lot_counts(run: Run) -> dict[str, int]:
         if done is None:
             continue
         for spec in step.evidence:
-            value = done.evidence.get(spec.key)
-            if spec.type == "lot-counts" and isinstance(value, dict):
-                for lot, n in value.items():
-                    out[lot] = out.get(lot, 0) + int(n)
+            for lot, n in spec.kind.lot_counts(done.evidence.get(spec.key)).items():
+                out[lot] = out.get(lot, 0) + n
     return out
 
 

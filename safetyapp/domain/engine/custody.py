@@ -67,8 +67,7 @@ def _check_custody(
 def _serials_evidence(step: Step, values: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for spec in step.evidence:
-        if spec.type == "serials":
-            out.extend(values.get(spec.key) or [])
+        out.extend(spec.kind.serials(values.get(spec.key)))
     return out
 
 

@@ -1,14 +1,18 @@
-"""Judging a signed step's evidence: parsing what was entered, comparing it with the
-checklist's `expect`, and the flags and incidents a mismatch raises."""
+"""Judging a signed step's evidence: reading what was entered and comparing it with the
+checklist's `expect` (each through its evidence type, see `domain/evidence.py`), the result
+to record, and the flags and incidents a mismatch raises."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Evidence, Step
 from safetyapp.domain.engine.common import Result, _Refusal
+from safetyapp.domain.evidence import EvidenceError
 from safetyapp.domain.state import Run, State
 
 
@@ -21,6 +25,7 @@ def _check_evidence(
         keys = ", ".join(known) or "none"
         raise _Refusal(f"unknown evidence {', '.join(extra)}; this step takes: {keys}", "evidence")
     values: dict[str, Any] = {}
+    facts = _RunFacts(state, run)
     for spec in step.evidence:
         if spec.key not in given:
             if result == "pass":
@@ -28,132 +33,35 @@ def _check_evidence(
                     f"evidence '{spec.key}' ({spec.label}) is required to pass", "evidence"
                 )
             continue
-        values[spec.key] = _parse_value(state, spec, given[spec.key])
+        try:
+            values[spec.key] = spec.kind.parse(spec, given[spec.key], facts)
+        except EvidenceError as exc:
+            raise _Refusal(str(exc), "evidence") from None
     return values
 
 
-_NONE_WORDS = ("", "0", "none", "no", "-")
+@dataclass(frozen=True)
+class _RunFacts:
+    """The record as evidence reads it while a step of `run` is signed."""
 
+    state: State
+    run: Run
 
-def _parse_value(state: State, spec: Evidence, raw: str) -> Any:
-    text = raw.strip()
-    if spec.type == "serials":
-        return _parse_serials(state, spec, text)
-    if spec.type == "lot-counts":
-        return _parse_lot_counts(state, spec, text)
-    if spec.type == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise _Refusal(f"evidence '{spec.key}' must be a whole number", "evidence") from None
-    if spec.type == "bool":
-        low = text.lower()
-        if low in ("yes", "y", "true", "1"):
-            return True
-        if low in ("no", "n", "false", "0"):
-            return False
-        raise _Refusal(f"evidence '{spec.key}' must be yes or no", "evidence")
-    if not text:
-        raise _Refusal(f"evidence '{spec.key}' cannot be empty", "evidence")
-    return raw
+    def firearm_serials(self) -> Collection[str]:
+        return self.state.firearms.keys()
 
+    def lot_ids(self) -> Collection[str]:
+        return self.state.lots.keys()
 
-def _split_items(text: str) -> list[str]:
-    return [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item]
-
-
-def _parse_serials(state: State, spec: Evidence, text: str) -> list[str]:
-    if text.lower() in _NONE_WORDS:
-        return []
-    serials = _split_items(text)
-    for serial in serials:
-        if serial not in state.firearms:
-            known = ", ".join(state.firearms) or "none"
-            raise _Refusal(
-                f"evidence '{spec.key}': no firearm {serial} in the inventory (known: {known})",
-                "evidence",
-            )
-    if len(set(serials)) != len(serials):
-        raise _Refusal(f"evidence '{spec.key}' names a firearm twice", "evidence")
-    return serials
-
-
-def _parse_lot_counts(state: State, spec: Evidence, text: str) -> dict[str, int]:
-    if text.lower() in _NONE_WORDS:
-        return {}
-    counts: dict[str, int] = {}
-    for item in text.replace(";", ",").split(","):
-        lot, sep, number = item.strip().partition("=")
-        lot, number = lot.strip(), number.strip()
-        if not item.strip():
-            continue
-        if not sep or not lot:
-            raise _Refusal(
-                f"evidence '{spec.key}' takes LOT=COUNT, comma-separated (e.g. D-1=36), got"
-                f" {item.strip()!r}",
-                "evidence",
-            )
-        if lot not in state.lots:
-            known = ", ".join(state.lots) or "none declared"
-            raise _Refusal(
-                f"evidence '{spec.key}': no ammunition lot {lot} (declared: {known})", "evidence"
-            )
-        if lot in counts:
-            raise _Refusal(f"evidence '{spec.key}' names lot {lot} twice", "evidence")
-        try:
-            counts[lot] = int(number)
-        except ValueError:
-            raise _Refusal(
-                f"evidence '{spec.key}': the count for {lot} must be a whole number", "evidence"
-            ) from None
-        if counts[lot] < 0:
-            raise _Refusal(f"evidence '{spec.key}': a count cannot be negative", "evidence")
-    return counts
-
-
-def _expected(state: State, run: Run, spec: Evidence) -> Any:
-    if spec.expect == "firearm.chambers":
-        fa = state.firearms.get(run.firearm or "")
+    def run_chambers(self) -> int | None:
+        fa = self.state.firearms.get(self.run.firearm or "")
         return fa.chambers if fa is not None else None
-    if spec.expect == "firearms.out":
-        return [s for s in state.firearms if state.custody(s).holder == "armorer"]
-    if spec.expect == "ammo.expected":
-        return {lot: want for lot, (_, _, want) in state.ammo_reconciliation().items()}
-    return spec.expect
 
+    def firearms_out(self) -> list[str]:
+        return [s for s in self.state.firearms if self.state.custody(s).holder == "armorer"]
 
-def _mismatch(state: State, run: Run, spec: Evidence, value: Any) -> str | None:
-    """Why a value contradicts the step's `expect`, or None when it fits."""
-    want = _expected(state, run, spec)
-    if want is None:
-        return None
-    if spec.type == "serials":
-        missing = [s for s in want if s not in (value or [])]
-        if missing:
-            return f"{spec.label}: out of storage but not listed: {', '.join(missing)}"
-        return None
-    if spec.type == "lot-counts":
-        got = value or {}
-        wrong = []
-        recon = state.ammo_reconciliation()
-        for lot in [*want, *[lot for lot in got if lot not in want]]:
-            if got.get(lot) != want.get(lot):
-                morning, spent, _ = recon.get(lot, (0, 0, 0))
-                wrong.append(
-                    f"{lot} counted {_show(got.get(lot, 'nothing'))}, expected"
-                    f" {_show(want.get(lot, 'none (not counted this morning)'))}"
-                    f" (morning {morning} - expended {spent})"
-                )
-        return f"{spec.label}: " + "; ".join(wrong) if wrong else None
-    if value != want:
-        return f"{spec.label}: {_show(value)}, expected {_show(want)}"
-    return None
-
-
-def _show(value: Any) -> str:
-    return (
-        {True: "yes", False: "no"}.get(value, str(value)) if isinstance(value, bool) else str(value)
-    )
+    def lot_reconciliation(self) -> Mapping[str, tuple[int, int, int]]:
+        return self.state.ammo_reconciliation()
 
 
 def _judge(
@@ -177,7 +85,7 @@ def _judge(
     findings = []
     for spec in step.evidence:
         if spec.key in values:
-            why = _mismatch(state, run, spec, values[spec.key])
+            why = spec.kind.mismatch(spec, values[spec.key], _RunFacts(state, run))
             if why is not None:
                 findings.append((spec, why))
     if result == "fail":

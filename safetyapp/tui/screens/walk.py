@@ -121,11 +121,13 @@ class WalkScreen(SafetyScreen):
         for spec in step.evidence:
             widgets.append(Static(Content(spec.label), classes="field-label"))
             widget: Input | Select[str]
-            if spec.type == "bool":
-                widget = Select(YES_NO, prompt="choose yes or no")
+            # The evidence type chooses the input. Every typed input is plain text: the type
+            # reads it when signing and refuses what it cannot read (an "integer" Input would
+            # silently drop letters: "about 20, plus 4 stunt" became 204).
+            if spec.kind.widget == "choice":
+                widget = Select(YES_NO, prompt=spec.kind.hint)
             else:
-                kind = "integer" if spec.type == "int" else "text"
-                widget = Input(type=kind, placeholder=spec.label)
+                widget = Input(placeholder=spec.label, tooltip=spec.kind.hint)
             self.evidence_widgets[spec.key] = widget
             widgets.append(widget)
         box.mount_all(widgets)
