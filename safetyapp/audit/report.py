@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
-from safetyapp.domain.state import Custody, Day, Run, State
+from safetyapp.domain.state import Custody, Day, Run, State, run_lot_counts
 from safetyapp.store.chain import VerifyResult
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def _role(role: str | None) -> str:
 
 
 def _value(value: Any) -> str:
-    """Evidence as the crew typed it: yes/no, LOT=N lists, serial lists."""
+    """An event's detail (not evidence: that is shown by its type, see `_evidence`)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
@@ -156,8 +157,14 @@ def _value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _evidence(values: dict[str, Any]) -> str:
+def _details(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={_value(v)}" for k, v in values.items())
+
+
+def _evidence(run: Run, step_id: str | None, values: dict[str, Any]) -> str:
+    """Recorded evidence, each value shown by its evidence type."""
+    step = run.checklist.step(step_id or "")
+    return describe(step.evidence if step is not None else [], values)
 
 
 def _people(people: Sequence[dict[str, str]]) -> str:
@@ -183,15 +190,14 @@ def _tz_name(tz: tzinfo, at: datetime) -> str:
     return offset if name in ("", "UTC", offset) else f"{name} ({offset})"
 
 
-AMMO_HINTS = ("ammunition", "round")
-
-
-def _is_ammo_check(run: Run, record: dict[str, Any]) -> bool:
-    layer = (record.get("data") or {}).get("layer") or ""
-    if any(h in layer for h in AMMO_HINTS):
-        return True
-    step = run.checklist.step(record.get("step") or "")
-    return step is not None and any("round" in e.key for e in step.evidence)
+def _ammo_layers(run: Run) -> set[str]:
+    """The layers of a run that count ammunition: those with a step whose evidence counts
+    rounds per lot (by evidence type, never by a step or key name)."""
+    return {
+        layer.id
+        for layer, step in run.checklist.steps()
+        if any(spec.kind.counts_lots for spec in step.evidence)
+    }
 
 
 def build_report(
@@ -227,7 +233,7 @@ def build_report(
     sections = [
         _crew_section(state, records),
         _meeting_section(state, opening, clock),
-        _ammo_section(state, day_runs, by_run, clock),
+        _ammo_section(state, day, day_runs, by_run, clock),
         *_run_sections(state, day_runs, by_run, clock),
         _holds_section(state, records, clock),
         _refusals_section(records, clock),
@@ -301,14 +307,15 @@ def _meeting_section(state: State, opening: Run | None, clock: _Clock) -> Sectio
     section = Section("Safety meeting", empty="NO SAFETY MEETING was signed on this day.")
     if opening is None:
         return section
-    first_layer = opening.checklist.layers[0].id
-    wanted = "safety-meeting" if opening.checklist.layer_of("meeting-held") else first_layer
+    # The meeting is the layer whose steps read out open incidents (the first layer otherwise).
+    meeting = [layer.id for layer, step in opening.checklist.steps() if step.acknowledges]
+    wanted = meeting[0] if meeting else opening.checklist.layers[0].id
     for done in opening.history:
         layer = opening.layer_of(done.step)
         if layer.id != wanted:
             continue
         step = opening.checklist.step(done.step)
-        labels = {e.key: e.label for e in step.evidence} if step else {}
+        specs = {e.key: e for e in step.evidence} if step else {}
         section.lines.append(
             f"{clock(done.time)} — {done.result.upper()}: {step.title if step else done.step}"
         )
@@ -317,7 +324,9 @@ def _meeting_section(state: State, opening: Run | None, clock: _Clock) -> Sectio
             f" witnessed by {_people(done.witnesses) or 'nobody'}."
         )
         for key, value in done.evidence.items():
-            section.lines.append(f"{labels.get(key, key)}: {_value(value)}")
+            spec = specs.get(key)
+            shown = spec.kind.show(value) if spec is not None else _value(value)
+            section.lines.append(f"{spec.label if spec is not None else key}: {shown}")
         if done.note:
             section.lines.append(f"Note: {done.note}")
     if section.lines:
@@ -327,6 +336,7 @@ def _meeting_section(state: State, opening: Run | None, clock: _Clock) -> Sectio
 
 def _ammo_section(
     state: State,
+    day: Day,
     runs: list[Run],
     by_run: dict[str, list[dict[str, Any]]],
     clock: _Clock,
@@ -339,16 +349,12 @@ def _ammo_section(
     )
     rows: list[tuple[str, ...]] = []
     strong = set()
-    expended = 0
     for run in runs:
+        counting = _ammo_layers(run)
         for r in by_run.get(run.id, []):
-            if r["kind"] != ev.SIGNED or not _is_ammo_check(run, r):
-                continue
             data = r.get("data") or {}
-            evidence = data.get("evidence", {})
-            spent = evidence.get("rounds-expended")
-            if r.get("result") == "pass" and isinstance(spent, int):
-                expended += spent
+            if r["kind"] != ev.SIGNED or data.get("layer") not in counting:
+                continue
             if r.get("result") == "fail":
                 strong.add(len(rows))
             rows.append(
@@ -359,7 +365,7 @@ def _ammo_section(
                     (r.get("result") or "").upper(),
                     f"{r['by']} ({_role(r.get('role'))})",
                     _people(data.get("witnesses", [])),
-                    _evidence(evidence),
+                    _evidence(run, r.get("step"), data.get("evidence", {})),
                 )
             )
     checks = Table(
@@ -369,13 +375,48 @@ def _ammo_section(
         frozenset(strong),
         caption="Ammunition checks, in order",
     )
-    lines = [f"Rounds expended in passed returns: {expended}."] if rows else []
+    lines, tables = _ammo_ledger(state, day, runs)
+    tables = [lots, *tables, checks] if rows else [lots, *tables]
     return Section(
         "Ammunition",
         lines,
-        [lots, checks] if rows else [lots],
+        tables,
         empty="No ammunition check was signed on this day.",
     )
+
+
+def _ammo_ledger(state: State, day: Day, runs: list[Run]) -> tuple[list[str], list[Table]]:
+    """Rounds per lot from the fold: counted at opening, expended by the day's handoffs (their
+    lot-count evidence), expected at wrap, and counted at wrap."""
+    ledger = state.ammo_ledger(day) if day.opening_run in state.runs else {}
+    wraps = [r for r in runs if r.checklist.scope == "wrap"]
+    counted = run_lot_counts(wraps[-1]) if wraps else {}
+    lots = [*ledger, *[lot for lot in counted if lot not in ledger]]
+    if not lots:
+        return [], []
+    spent = ", ".join(f"{lot}: {ledger[lot][1]}" for lot in ledger) or "none"
+    rows: list[tuple[str, ...]] = []
+    strong = set()
+    for lot in lots:
+        morning, expended, expected = ledger.get(lot, (0, 0, 0))
+        at_wrap = str(counted[lot]) if lot in counted else ("not counted" if wraps else "")
+        if wraps and counted.get(lot) != expected:
+            strong.add(len(rows))
+        rows.append((lot, str(morning), str(expended), str(expected), at_wrap))
+    table = Table(
+        (
+            "Lot",
+            "Counted at opening",
+            "Expended in handoffs",
+            "Expected at wrap",
+            "Counted at wrap",
+        ),
+        rows,
+        (2, 2, 2, 2, 2),
+        frozenset(strong),
+        caption="Rounds per lot",
+    )
+    return [f"Rounds expended in the day's handoffs, per lot: {spent}."], [table]
 
 
 def _run_caption(state: State, run: Run, clock: _Clock) -> str:
@@ -413,7 +454,7 @@ def _run_sections(
                     f"{r['by']} ({_role(r.get('role'))})",
                     _people(data.get("witnesses", [])),
                     clock(r["time"]),
-                    _evidence(data.get("evidence", {})),
+                    _evidence(run, r.get("step"), data.get("evidence", {})),
                     r.get("note") or "",
                 )
                 if r.get("result") == "fail":
@@ -519,7 +560,7 @@ def _incidents_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Sect
         if not r["kind"].startswith("incident"):
             continue
         data = {k: v for k, v in (r.get("data") or {}).items() if k not in ev.SECRET_KEYS}
-        rows.append((clock(r["time"]), r["kind"], r.get("by") or "", r["note"], _evidence(data)))
+        rows.append((clock(r["time"]), r["kind"], r.get("by") or "", r["note"], _details(data)))
     table = Table(("Time", "Kind", "By", "Note", "Details"), rows, (1.3, 2, 2.4, 6, 5))
     stops = [
         f"Stop-work hold {(r.get('data') or {}).get('hold')} by {r.get('by')}: {r['note']}"

@@ -277,16 +277,20 @@ class State:
 
     def ammo_reconciliation(self) -> dict[str, tuple[int, int, int]]:
         """For the open day, per lot: (morning count, rounds expended by its handoffs, expected
-        count now). Morning counts are the opening run's `lot-counts` evidence; expended are the
-        `lot-counts` evidence of the day's handoff runs."""
+        count now). See `ammo_ledger`."""
         day = self.day
-        if day is None:
-            return {}
-        morning = _lot_counts(self.runs[day.opening_run])
+        return self.ammo_ledger(day) if day is not None else {}
+
+    def ammo_ledger(self, day: Day) -> dict[str, tuple[int, int, int]]:
+        """For one day, per lot: (morning count, rounds expended by its handoffs, expected
+        count). Morning counts are the opening run's lot-count evidence; expended are the
+        lot-count evidence of the day's handoff runs (as signed now: a layer signed again
+        replaces its earlier counts)."""
+        morning = run_lot_counts(self.runs[day.opening_run])
         expended: dict[str, int] = {}
         for run in self.runs.values():
             if run.day == day.number and run.checklist.scope == "handoff":
-                for lot, n in _lot_counts(run).items():
+                for lot, n in run_lot_counts(run).items():
                     expended[lot] = expended.get(lot, 0) + n
         lots = list(morning) + [lot for lot in expended if lot not in morning]
         return {
@@ -317,7 +321,8 @@ class State:
         self.head_hash = record.get("hash", self.head_hash)
 
 
-def _lot_counts(run: Run) -> dict[str, int]:
+def run_lot_counts(run: Run) -> dict[str, int]:
+    """Rounds per lot that a run's current sign-offs count (its lot-count evidence, summed)."""
     out: dict[str, int] = {}
     for _, step in run.checklist.steps():
         done = run.signoffs.get(step.id)
