@@ -105,7 +105,7 @@ class Plan:
                 started = repo.do(engine.start_run, gen.CHECKLISTS["handoff"], firearm=serial,
                                   performer=actor[0], scene="bench")  # fmt: skip
                 assert started.ok, started.refused
-                run = started.events[0]["run"]
+                run = started.run_id
                 for sid, by, witnesses, evidence in gen.handoff_steps(actor, chambers):
                     creds = [gen.cred(w) for w in witnesses]
                     t = time.perf_counter()

@@ -104,7 +104,7 @@ class Producer:
         return decision
 
     def start(self, checklist: str, **context: Any) -> str:
-        return str(self.ok(engine.start_run, CHECKLISTS[checklist], **context).events[0]["run"])
+        return str(self.ok(engine.start_run, CHECKLISTS[checklist], **context).run_id)
 
     def sign(self, run: str, step: Step) -> Decision:
         sid, by, witnesses, evidence = step
@@ -135,7 +135,7 @@ def open_day(p: Producer, number: int) -> None:
     p.walk(run, OPENING[:2])
     if number % 3 == 0:  # a failed step, its hold, and the two-signature resolution
         failed = p.sign(run, ("lots-listed", ARMORER, (AD,), {"lots": "D-1=36", "unlabelled": "1"}))
-        hold = next(e for e in failed.events if e["kind"] == "hold-raised")["data"]["hold"]
+        hold = failed.hold_id
         p.ok(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)],
              "Unlabelled box removed from set and quarantined; lots recounted")  # fmt: skip
     p.walk(run, OPENING[2:])

@@ -20,6 +20,7 @@ import click
 from safetyapp import __version__
 from safetyapp.checklists import load_bundled, load_file
 from safetyapp.domain import engine
+from safetyapp.domain import events as ev
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.checklist import ChecklistError
 from safetyapp.domain.engine import Credential, Decision
@@ -491,7 +492,7 @@ def run_start(
         repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )
     _outcome(decision)
-    run_id = decision.events[0]["run"]
+    run_id = decision.run_id
     if as_json:
         _emit_json({"id": run_id})
     else:
@@ -545,18 +546,17 @@ def run_sign(
     signed = decision.events[0]
     _say(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
     for extra in decision.events[1:]:
-        if extra["kind"] == "hold-raised":
-            hold = extra["data"]["hold"]
-            _say(f"HOLD {hold}: {extra['note']}", err=True)
-        elif extra["kind"] == "run-completed":
+        if extra["kind"] == ev.HOLD_RAISED:
+            _say(f"HOLD {extra['data']['hold']}: {extra['note']}", err=True)
+        elif extra["kind"] == ev.RUN_COMPLETED:
             _say(f"{run_id} complete")
-        elif extra["kind"] == "flag-raised":
+        elif extra["kind"] == ev.FLAG_RAISED:
             flag_id = extra["data"]["flag"]
             _say(f"FLAG {flag_id}: {extra['note']} (a safety supervisor acknowledges it"
                        f" with `safetyapp flag ack {flag_id}` before any handoff)", err=True)  # fmt: skip
-        elif extra["kind"] == "incident-reported":
+        elif extra["kind"] == ev.INCIDENT_REPORTED:
             _say(f"incident {extra['data']['incident']} recorded: {extra['note']}", err=True)
-        elif extra["kind"] == "custody-changed":
+        elif extra["kind"] == ev.CUSTODY_CHANGED:
             data = extra["data"]
             who = f" ({data['name']})" if data["name"] else ""
             _say(f"custody: {data['serial']} {data['previous']} -> {data['holder']}{who}")
@@ -642,8 +642,7 @@ def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -
     """Stop work (anyone, any time). PIN on stdin."""
     (cred,) = _credentials([name])
     decision = _act(ctx, engine.raise_hold, cred, reason, run=run_id)
-    raised = decision.events[0]
-    _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
+    _say(f"HOLD {decision.hold_id} raised: {decision.events[0]['note']}")
 
 
 @hold.command("resolve")
@@ -679,15 +678,15 @@ def incident_report(
     """Report an incident. All but a near miss hold the whole day until reviewed."""
     (cred,) = _credentials([name])
     decision = _act(ctx, engine.report_incident, cred, kind, note, firearm=serial)
-    data = decision.events[0]["data"]
+    incident_id, hold_id = decision.incident_id, decision.hold_id
     if as_json:
-        _emit_json({"id": data["incident"], "hold": data["hold"]})
+        _emit_json({"id": incident_id, "hold": hold_id})
         return
-    click.echo(f"incident {data['incident']} recorded ({kind})")
-    if data["hold"]:
+    click.echo(f"incident {incident_id} recorded ({kind})")
+    if hold_id:
         _say(
-            f"HOLD {data['hold']}: the day is on hold until a safety supervisor and the armorer"
-            f" sign `safetyapp incident review {data['incident']}`",
+            f"HOLD {hold_id}: the day is on hold until a safety supervisor and the armorer"
+            f" sign `safetyapp incident review {incident_id}`",
             err=True,
         )
     else:

@@ -553,11 +553,11 @@ def _refusals_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Secti
 
 
 def _incidents_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
-    # Hook for incident reports (issue 4): every event whose kind starts with "incident" is
-    # listed here generically until they have a layout of their own.
+    # Hook for incident reports (issue 4): every incident event is listed here generically
+    # until they have a layout of their own.
     rows = []
     for r in records:
-        if not r["kind"].startswith("incident"):
+        if r["kind"] not in ev.INCIDENT_EVENTS:
             continue
         data = {k: v for k, v in (r.get("data") or {}).items() if k not in ev.SECRET_KEYS}
         rows.append((clock(r["time"]), r["kind"], r.get("by") or "", r["note"], _details(data)))

@@ -7,51 +7,61 @@ anything specific to a kind lives under `data`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-PRODUCTION_CREATED = "production-created"
-CREW_ADDED = "crew-added"
-CREW_PIN_SET = "crew-pin-set"
-FIREARM_ADDED = "firearm-added"
-AMMO_ADDED = "ammo-added"
-RUN_STARTED = "run-started"
-SIGNED = "signed"
-LAYER_STALE = "layer-stale"
-RUN_COMPLETED = "run-completed"
-DAY_OPENED = "day-opened"
-DAY_WRAPPED = "day-wrapped"
-HOLD_RAISED = "hold-raised"
-HOLD_RESOLVED = "hold-resolved"
-REFUSED = "refused"
-LOCKOUT = "lockout"
-CUSTODY_CHANGED = "custody-changed"
-CUSTODY_BREAK = "custody-break"
-INCIDENT_REPORTED = "incident-reported"
-FLAG_RAISED = "flag-raised"
-FLAG_ACKNOWLEDGED = "flag-acknowledged"
 
-KINDS = (
-    PRODUCTION_CREATED,
-    CREW_ADDED,
-    CREW_PIN_SET,
-    FIREARM_ADDED,
-    AMMO_ADDED,
-    RUN_STARTED,
-    SIGNED,
-    LAYER_STALE,
-    RUN_COMPLETED,
-    DAY_OPENED,
-    DAY_WRAPPED,
-    HOLD_RAISED,
-    HOLD_RESOLVED,
-    REFUSED,
-    LOCKOUT,
-    CUSTODY_CHANGED,
-    CUSTODY_BREAK,
-    INCIDENT_REPORTED,
-    FLAG_RAISED,
-    FLAG_ACKNOWLEDGED,
-)
+class EventKind(StrEnum):
+    """Every kind of event. A member is its stored string (`EventKind.SIGNED == "signed"`),
+    so records read back compare equal and the stored JSON is unchanged."""
+
+    PRODUCTION_CREATED = "production-created"
+    CREW_ADDED = "crew-added"
+    CREW_PIN_SET = "crew-pin-set"
+    FIREARM_ADDED = "firearm-added"
+    AMMO_ADDED = "ammo-added"
+    RUN_STARTED = "run-started"
+    SIGNED = "signed"
+    LAYER_STALE = "layer-stale"
+    RUN_COMPLETED = "run-completed"
+    DAY_OPENED = "day-opened"
+    DAY_WRAPPED = "day-wrapped"
+    HOLD_RAISED = "hold-raised"
+    HOLD_RESOLVED = "hold-resolved"
+    REFUSED = "refused"
+    LOCKOUT = "lockout"
+    CUSTODY_CHANGED = "custody-changed"
+    CUSTODY_BREAK = "custody-break"
+    INCIDENT_REPORTED = "incident-reported"
+    FLAG_RAISED = "flag-raised"
+    FLAG_ACKNOWLEDGED = "flag-acknowledged"
+
+
+# The members under their old names, for `ev.SIGNED` and friends.
+PRODUCTION_CREATED = EventKind.PRODUCTION_CREATED
+CREW_ADDED = EventKind.CREW_ADDED
+CREW_PIN_SET = EventKind.CREW_PIN_SET
+FIREARM_ADDED = EventKind.FIREARM_ADDED
+AMMO_ADDED = EventKind.AMMO_ADDED
+RUN_STARTED = EventKind.RUN_STARTED
+SIGNED = EventKind.SIGNED
+LAYER_STALE = EventKind.LAYER_STALE
+RUN_COMPLETED = EventKind.RUN_COMPLETED
+DAY_OPENED = EventKind.DAY_OPENED
+DAY_WRAPPED = EventKind.DAY_WRAPPED
+HOLD_RAISED = EventKind.HOLD_RAISED
+HOLD_RESOLVED = EventKind.HOLD_RESOLVED
+REFUSED = EventKind.REFUSED
+LOCKOUT = EventKind.LOCKOUT
+CUSTODY_CHANGED = EventKind.CUSTODY_CHANGED
+CUSTODY_BREAK = EventKind.CUSTODY_BREAK
+INCIDENT_REPORTED = EventKind.INCIDENT_REPORTED
+FLAG_RAISED = EventKind.FLAG_RAISED
+FLAG_ACKNOWLEDGED = EventKind.FLAG_ACKNOWLEDGED
+
+KINDS: tuple[EventKind, ...] = tuple(EventKind)
+# Incident events, listed together in the report (only the report so far; issue 4).
+INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
 # Data keys that are secrets: kept in the store, never shown or exported.
 SECRET_KEYS = ("pin",)
@@ -67,7 +77,7 @@ def parse_time(text: str) -> datetime:
 
 
 def event(
-    kind: str,
+    kind: EventKind,
     now: datetime,
     /,
     *,
@@ -80,7 +90,7 @@ def event(
     **data: Any,
 ) -> dict[str, Any]:
     return {
-        "kind": kind,
+        "kind": str(kind),  # the plain string: a record is plain JSON data
         "time": iso(now),
         "by": by,
         "role": role,

@@ -32,6 +32,27 @@ class Decision:
     def ok(self) -> bool:
         return self.refused is None
 
+    @property
+    def run_id(self) -> str | None:
+        """The run this decision is about: the one it started, or the step's run it signed."""
+        return next((e["run"] for e in self.events if e.get("run")), None)
+
+    @property
+    def hold_id(self) -> str | None:
+        """The hold this decision raised, if it raised one."""
+        return self._data_of(ev.HOLD_RAISED, "hold")
+
+    @property
+    def incident_id(self) -> str | None:
+        """The incident this decision recorded, if it recorded one."""
+        return self._data_of(ev.INCIDENT_REPORTED, "incident")
+
+    def _data_of(self, kind: ev.EventKind, key: str) -> str | None:
+        for e in self.events:
+            if e["kind"] == kind:
+                return str(e["data"][key])
+        return None
+
 
 class _Refusal(Exception):
     def __init__(

@@ -129,7 +129,7 @@ class BoardScreen(SafetyScreen):
             self.app.bell()
             self.notify(decision.refused or "", title="Refused", severity="error", markup=False)
             return
-        self.open_run(str(decision.events[0]["run"]))
+        self.open_run(str(decision.run_id))
 
     def open_run(self, run_id: str) -> None:
         from safetyapp.tui.screens.walk import WalkScreen
