@@ -1,14 +1,14 @@
-"""The Textual app: a thin shell that owns the repository and wires screens and bindings."""
+"""The Textual app: a thin shell that owns the repository and wires screens and bindings.
+
+It imports its screens and dialogs; they reach it only through `SafetyContext`
+(safetyapp/tui/context.py), which it implements, so nothing imports this module back."""
 
 from __future__ import annotations
 
 import gc
-import os
-import traceback
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -18,9 +18,15 @@ from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
-from safetyapp.paths import log_dir
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
+from safetyapp.tui.context import SafetyContext
+from safetyapp.tui.crash import write_crash_log
+from safetyapp.tui.dialogs.holds import RaiseHoldModal
+from safetyapp.tui.dialogs.incidents import ReportIncidentModal
+from safetyapp.tui.screens import board
+from safetyapp.tui.screens.board import BoardScreen
+from safetyapp.tui.screens.welcome import StoreErrorScreen, WelcomeScreen
 
 
 class SafetyApp(App[None]):
@@ -60,9 +66,6 @@ class SafetyApp(App[None]):
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:
-        from safetyapp.tui.screens.board import BoardScreen
-        from safetyapp.tui.screens.welcome import StoreErrorScreen, WelcomeScreen
-
         try:
             self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
         except StoreMissing:
@@ -80,8 +83,6 @@ class SafetyApp(App[None]):
 
     def use_repository(self, repo: Repository) -> None:
         """Called by the welcome screen once a production or the demo exists."""
-        from safetyapp.tui.screens.board import BoardScreen
-
         self.repo = repo
         self._after_open()
         self.switch_screen(BoardScreen())
@@ -135,17 +136,12 @@ class SafetyApp(App[None]):
             self.ensure_loaded()
 
     def _show_store_failure(self) -> None:
-        from safetyapp.tui.screens.welcome import StoreErrorScreen
-
         if self.store_failure is not None and not isinstance(self.screen, StoreErrorScreen):
             self.push_screen(StoreErrorScreen(self.store_failure))
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
         """Any screen but the board needs the whole record: wait for it first (briefly, right
         after start); if the store turns out unreadable, show that instead."""
-        from safetyapp.tui.screens.board import BoardScreen
-        from safetyapp.tui.screens.welcome import StoreErrorScreen
-
         wanted = not isinstance(screen, BoardScreen | StoreErrorScreen)
         if wanted and self.repo is not None and not self.ensure_loaded():
             screen = StoreErrorScreen(self.store_failure or "")
@@ -213,8 +209,6 @@ class SafetyApp(App[None]):
     def action_raise_hold(self) -> None:
         if self.repo is None:
             return
-        from safetyapp.tui.screens.holds import RaiseHoldModal
-
         run_id = getattr(self.screen, "run_id", None)
         self.push_screen(RaiseHoldModal(run_id))
 
@@ -225,16 +219,12 @@ class SafetyApp(App[None]):
     def action_report_incident(self) -> None:
         if self.repo is None:
             return
-        from safetyapp.tui.screens.incidents import ReportIncidentModal
-
         self.push_screen(ReportIncidentModal())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if self.repo is None:
             return
-        from safetyapp.tui.screens import board
-
         yield SystemCommand("Raise a HOLD", "Stop work: anyone, any time", self.action_raise_hold)
         yield SystemCommand(
             "Report an incident", "Discharge, misfire, injury, missing, near miss, concern",
@@ -244,8 +234,6 @@ class SafetyApp(App[None]):
             yield SystemCommand(title, help_text, _board_action(self, name))
 
     def switch_to_board(self) -> None:
-        from safetyapp.tui.screens.board import BoardScreen
-
         while len(self.screen_stack) > 2 and not isinstance(self.screen, BoardScreen):
             self.pop_screen()
 
@@ -259,6 +247,10 @@ class SafetyApp(App[None]):
         # Textual's default prints a traceback *with local variables* (PINs among them): never.
         self.bell()
         self._close_messages_no_wait()
+
+
+if TYPE_CHECKING:
+    _implements: type[SafetyContext] = SafetyApp  # mypy holds the app to what screens use
 
 
 def _settle_memory() -> None:
@@ -276,18 +268,6 @@ def _board_action(app: SafetyApp, name: str) -> Callable[[], Any]:
         app.call_later(app.run_action, f"screen.{name}")
 
     return run
-
-
-def write_crash_log(error: BaseException) -> Path | None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    try:
-        directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"error-{stamp}-{os.getpid()}.log"
-        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
-    except OSError:
-        return None
-    return path
 
 
 def run_tui(path: Path, *, create_dirs: bool) -> None:

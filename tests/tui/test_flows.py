@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.widgets import Static
 from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
 
+from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.screens.board import BoardScreen
-from safetyapp.tui.screens.signoff import SignOffModal
 from safetyapp.tui.screens.walk import WalkScreen
 from safetyapp.tui.widgets.banner import StatusBanner
 

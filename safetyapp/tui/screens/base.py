@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header
 
 from safetyapp.domain.state import State
+from safetyapp.store.repository import Repository
+from safetyapp.tui.context import SafetyContext, safety_of
+from safetyapp.tui.crash import write_crash_log
 from safetyapp.tui.widgets.banner import StatusBanner
 from safetyapp.tui.widgets.footer import SteadyFooter
-
-if TYPE_CHECKING:
-    from safetyapp.store.repository import Repository
-    from safetyapp.tui.app import SafetyApp
 
 
 class SafetyScreen(Screen[None]):
     """A screen that shows the banner and re-renders whenever the record changes."""
 
     @property
-    def safety(self) -> SafetyApp:
-        from safetyapp.tui.app import SafetyApp
-
-        return cast(SafetyApp, self.app) if isinstance(self.app, SafetyApp) else self.app  # type: ignore[return-value]
+    def safety(self) -> SafetyContext:
+        return safety_of(self)
 
     @property
     def repo(self) -> Repository:
@@ -72,8 +67,6 @@ class SafetyScreen(Screen[None]):
             # A preview that cannot be drawn: a malformed snapshot (loading the whole record
             # compares the two and says so) or a bug; either way, draw the full fold instead,
             # and leave the details where a bug report can find them.
-            from safetyapp.tui.app import write_crash_log
-
             log = write_crash_log(exc)
             if self.safety.ensure_loaded():
                 self.notify(

@@ -143,7 +143,7 @@ class BoardScreen(SafetyScreen):
         self._start("wrap")
 
     def action_new_handoff(self) -> None:
-        from safetyapp.tui.screens.handoff import StartHandoffModal
+        from safetyapp.tui.dialogs.handoff import StartHandoffModal
 
         def started(choice: tuple[str, str, str] | None) -> None:
             if choice is not None:
@@ -167,7 +167,7 @@ class BoardScreen(SafetyScreen):
             self.open_run(key)
 
     def action_resolve_hold(self) -> None:
-        from safetyapp.tui.screens.holds import ResolveHoldModal
+        from safetyapp.tui.dialogs.holds import ResolveHoldModal
 
         if not self.state.open_holds():
             self.notify("There is no open hold.", markup=False)
@@ -175,7 +175,7 @@ class BoardScreen(SafetyScreen):
         self.app.push_screen(ResolveHoldModal())
 
     def action_acknowledge_flag(self) -> None:
-        from safetyapp.tui.screens.incidents import AcknowledgeFlagModal
+        from safetyapp.tui.dialogs.incidents import AcknowledgeFlagModal
 
         if not self.state.open_flags():
             self.notify("There is no open flag.", markup=False)
@@ -183,7 +183,7 @@ class BoardScreen(SafetyScreen):
         self.app.push_screen(AcknowledgeFlagModal())
 
     def action_custody(self) -> None:
-        from safetyapp.tui.screens.custody import CustodyModal
+        from safetyapp.tui.dialogs.custody import CustodyModal
 
         self.app.push_screen(CustodyModal())
 

@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
 from textual.widgets import Button, DataTable, Input, SelectionList, Static
 
 from safetyapp.domain import engine
@@ -16,6 +15,7 @@ from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.roles import ROLE_TITLES, ROLES
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
+from safetyapp.tui.widgets.error_line import ErrorLine
 from safetyapp.tui.widgets.signer import SignerField, people_with
 
 
@@ -47,7 +47,7 @@ class CrewScreen(SafetyScreen):
                 yield Input(id="new-pin", password=True, type="integer", placeholder="new PIN")
                 yield Input(id="new-pin2", password=True, type="integer", placeholder="again")
             yield Button("Set PIN", id="set-pin")
-            yield Static(id="crew-error", classes="error")
+            yield ErrorLine(id="crew-error")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -110,9 +110,7 @@ class CrewScreen(SafetyScreen):
         return pin
 
     def _say(self, message: str) -> None:
-        if message:
-            self.app.bell()
-        self.query_one("#crew-error", Static).update(Content(message))
+        self.query_one("#crew-error", ErrorLine).say(message)
 
     def action_back(self) -> None:
         self.app.pop_screen()

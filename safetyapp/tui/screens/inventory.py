@@ -6,12 +6,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from safetyapp.domain import engine
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
+from safetyapp.tui.widgets.error_line import ErrorLine
 
 AMMO_CHOICES = [("dummy", "dummy"), ("blank", "blank"), ("live (never valid)", "live")]
 
@@ -41,7 +41,7 @@ class InventoryScreen(SafetyScreen):
             with Horizontal(classes="form"):
                 yield Input(id="source", placeholder="source (where it came from)")
                 yield Button("Declare lot", id="add-lot", variant="primary")
-            yield Static(id="inventory-error", classes="error")
+            yield ErrorLine(id="inventory-error")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -96,9 +96,7 @@ class InventoryScreen(SafetyScreen):
         self._say("")
 
     def _say(self, message: str) -> None:
-        if message:
-            self.app.bell()
-        self.query_one("#inventory-error", Static).update(Content(message))
+        self.query_one("#inventory-error", ErrorLine).say(message)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Run
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import short_time, visible, word
+from safetyapp.tui.widgets.error_line import ErrorLine
 
 YES_NO = [("yes", "yes"), ("no", "no")]
 
@@ -48,7 +49,7 @@ class WalkScreen(SafetyScreen):
             with VerticalScroll(id="step-pane"):
                 yield Static(id="step-detail")
                 yield Vertical(id="evidence")
-                yield Static(id="walk-error", classes="error")
+                yield ErrorLine(id="walk-error")
                 with Horizontal(classes="buttons", id="step-buttons"):
                     yield Button("✔ Pass (p)", id="btn-pass", variant="success", compact=True)
                     yield Button("✖ Fail (x)", id="btn-fail", variant="error", compact=True)
@@ -113,7 +114,7 @@ class WalkScreen(SafetyScreen):
         """Fresh inputs for the open step. No widget ids: old ones may still be unmounting."""
         box = self.query_one("#evidence", Vertical)
         box.remove_children()
-        self.evidence_widgets: dict[str, Input | Select[str]] = {}
+        self.evidence_widgets = {}
         self.query_one("#walk-error", Static).update("")
         if step is None:
             return
@@ -165,7 +166,7 @@ class WalkScreen(SafetyScreen):
         self.action_sign("na")
 
     def action_sign(self, result: str) -> None:
-        from safetyapp.tui.screens.signoff import SignOffModal
+        from safetyapp.tui.dialogs.signoff import SignOffModal
 
         run = self.run
         step = run.next_step()
@@ -173,14 +174,14 @@ class WalkScreen(SafetyScreen):
             self.app.bell()
             return
         if result == "na" and not step.na_allowed:
-            self._error(f"'{step.title}' cannot be marked not applicable.")
+            self._say(f"'{step.title}' cannot be marked not applicable.")
             return
         values = self.evidence_values(step)
         missing = [e.label for e in step.evidence if e.key not in values]
         if result == "pass" and missing:
-            self._error("Fill in before passing: " + "; ".join(missing))
+            self._say("Fill in before passing: " + "; ".join(missing))
             return
-        self._error("")
+        self._say("")
         self.app.push_screen(SignOffModal(run.id, step, result, values), self._signed)
 
     def _signed(self, decision: Decision | None) -> None:
@@ -188,16 +189,14 @@ class WalkScreen(SafetyScreen):
             self._shown_step = "?"
             self.refresh_view()
 
-    def _error(self, message: str) -> None:
-        self.query_one("#walk-error", Static).update(Content(message))
-        if message:
-            self.app.bell()
+    def _say(self, message: str) -> None:
+        self.query_one("#walk-error", ErrorLine).say(message)
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_resolve(self) -> None:
-        from safetyapp.tui.screens.holds import ResolveHoldModal
+        from safetyapp.tui.dialogs.holds import ResolveHoldModal
 
         if self.state.holds_blocking(self.run_id):
             self.app.push_screen(ResolveHoldModal())

@@ -13,6 +13,8 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from safetyapp.checklists import load_bundled
 from safetyapp.store.journal import StoreError
 from safetyapp.store.repository import Repository
+from safetyapp.tui.context import SafetyContext, safety_of
+from safetyapp.tui.widgets.error_line import ErrorLine
 
 WELCOME = """Welcome to safetyapp.
 
@@ -37,7 +39,7 @@ class WelcomeScreen(Screen[None]):
             yield Static(WELCOME, classes="hint")
             yield Static("Production name", classes="field-label")
             yield Input(id="production", placeholder="e.g. Dusk Rider")
-            yield Static(id="error", classes="error")
+            yield ErrorLine(id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Create production", id="create", variant="primary")
                 yield Button("Load the demo (d)", id="demo")
@@ -45,60 +47,55 @@ class WelcomeScreen(Screen[None]):
             yield Static(Content("Demo crew and their practice PINs:\n" + crew), classes="hint")
         yield Footer()
 
-    def _path_ready(self) -> bool:
-        from safetyapp.tui.app import SafetyApp
+    @property
+    def safety(self) -> SafetyContext:
+        return safety_of(self)
 
-        app = self.app
-        assert isinstance(app, SafetyApp)
+    def _path_ready(self) -> bool:
+        app = self.safety
         if app.create_dirs:
             try:
                 app.store_path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                self._error(f"cannot create {app.store_path.parent}: {exc.strerror}")
+                self._say(f"cannot create {app.store_path.parent}: {exc.strerror}")
                 return False
         return True
 
     @on(Input.Submitted, "#production")
     @on(Button.Pressed, "#create")
     def create(self) -> None:
-        from safetyapp.tui.app import SafetyApp
-
-        app = self.app
-        assert isinstance(app, SafetyApp)
+        app = self.safety
         name = self.query_one("#production", Input).value.strip()
         if not name:
-            self._error("Give the production a name.")
+            self._say("Give the production a name.")
             return
         if not self._path_ready():
             return
         try:
             repo = Repository.create(app.store_path, name, load_bundled(), app.clock)
         except (StoreError, ValueError) as exc:
-            self._error(str(exc))
+            self._say(str(exc))
             return
         app.use_repository(repo)
-        app.notify("Production created. Add the crew next (c on the board).", markup=False)
+        self.app.notify("Production created. Add the crew next (c on the board).", markup=False)
 
     @on(Button.Pressed, "#demo")
     def action_demo(self) -> None:
         from safetyapp.demo import seed_demo
-        from safetyapp.tui.app import SafetyApp
 
-        app = self.app
-        assert isinstance(app, SafetyApp)
+        app = self.safety
         if not self._path_ready():
             return
         try:
             seed_demo(app.store_path, app.clock)
             repo = Repository.open(app.store_path, load_bundled(), app.clock)
         except StoreError as exc:
-            self._error(str(exc))
+            self._say(str(exc))
             return
         app.use_repository(repo)
 
-    def _error(self, message: str) -> None:
-        self.app.bell()
-        self.query_one("#error", Static).update(Content(message))
+    def _say(self, message: str) -> None:
+        self.query_one("#error", ErrorLine).say(message)
 
 
 class StoreErrorScreen(Screen[None]):

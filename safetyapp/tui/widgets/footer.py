@@ -27,7 +27,7 @@ class SteadyFooter(Footer):
         self._rebuild_pending = False
         self._shown: object = None
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
             return

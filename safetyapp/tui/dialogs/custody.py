@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Input, Select, SelectionList, Static
+from textual.widgets import Input, Select, SelectionList, Static
 
 from safetyapp.domain import engine
-from safetyapp.tui.screens.holds import _HoldModal, _repo
+from safetyapp.tui.dialogs.holds import _HoldModal
 from safetyapp.tui.widgets.signer import SignerField, people_with
 
 ACTIONS = [
@@ -23,7 +23,7 @@ class CustodyModal(_HoldModal):
     ammunition check."""
 
     def compose(self) -> ComposeResult:
-        state = _repo(self).state
+        state = self.repo.state
         with VerticalScroll(classes="dialog"):
             yield Static("Custody", classes="title")
             yield Static(
@@ -43,10 +43,7 @@ class CustodyModal(_HoldModal):
                               people_with(state.crew, None), id="who")  # fmt: skip
             yield Static("Reason (required)", classes="field-label")
             yield Input(id="reason", placeholder="e.g. lunch")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Record", id="submit", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
+            yield from self.compose_buttons("Record")
 
     def submit(self) -> None:
         kind = self.query_one("#action-kind", Select).value

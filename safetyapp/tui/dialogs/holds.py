@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from safetyapp.domain import engine
 from safetyapp.domain.engine import Decision
-from safetyapp.store.repository import Repository
+from safetyapp.tui.dialogs.base import Dialog
 from safetyapp.tui.widgets.signer import SignerField, people_with, role_label
 
 
-def _repo(screen: ModalScreen[Decision | None]) -> Repository:
-    from safetyapp.tui.app import SafetyApp
-
-    app = screen.app
-    assert isinstance(app, SafetyApp) and app.repo is not None
-    return app.repo
-
-
-class _HoldModal(ModalScreen[Decision | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-
-    def on_mount(self) -> None:
-        """Start at the first chooser: the whole dialog is keyboard-first."""
-        self.query(Select).first().focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+class _HoldModal(Dialog[Decision | None]):
+    """A dialog whose submit runs one engine action: refused, PINs are cleared and the
+    reason is shown; recorded, it dismisses with the decision."""
 
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:
@@ -49,22 +34,15 @@ class _HoldModal(ModalScreen[Decision | None]):
     def submit(self) -> None:
         raise NotImplementedError
 
-    def _act(self, action: object, *args: object, **kwargs: object) -> None:
-        from safetyapp.tui.app import SafetyApp
-
-        app = self.app
-        assert isinstance(app, SafetyApp)
-        decision = app.act(action, *args, **kwargs)  # type: ignore[arg-type]
+    def _act(self, action: Callable[..., Decision], *args: object, **kwargs: object) -> None:
+        app = self.safety
+        decision = app.act(action, *args, **kwargs)
         if decision.ok:
             self.dismiss(decision)
             return
         for field in self.query(SignerField):
             field.clear_pin()
         self._refuse(f"REFUSED: {decision.refused}")
-
-    def _refuse(self, message: str) -> None:
-        self.app.bell()
-        self.query_one("#refusal", Static).update(Content(message))
 
 
 class RaiseHoldModal(_HoldModal):
@@ -75,7 +53,7 @@ class RaiseHoldModal(_HoldModal):
         self.run_id = run_id
 
     def compose(self) -> ComposeResult:
-        crew = _repo(self).state.crew
+        crew = self.repo.state.crew
         scope = f"run {self.run_id}" if self.run_id else "the WHOLE DAY"
         with VerticalScroll(classes="dialog"):
             yield Static(f"■ Raise a HOLD on {scope}", classes="title")
@@ -87,10 +65,7 @@ class RaiseHoldModal(_HoldModal):
             yield SignerField("Who is raising it", people_with(crew, None), id="raiser")
             yield Static("Reason (required)", classes="field-label")
             yield Input(id="reason", placeholder="what is unsafe")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Raise HOLD", id="submit", variant="error")
-                yield Button("Cancel (Esc)", id="cancel")
+            yield from self.compose_buttons("Raise HOLD", variant="error")
 
     def submit(self) -> None:
         cred = self.query_one("#raiser", SignerField).credential()
@@ -105,7 +80,7 @@ class ResolveHoldModal(_HoldModal):
     """Pick an open hold, record the corrective action, two people sign."""
 
     def compose(self) -> ComposeResult:
-        state = _repo(self).state
+        state = self.repo.state
         holds = state.open_holds()
         with VerticalScroll(classes="dialog"):
             yield Static("Resolve a HOLD", classes="title")
@@ -116,10 +91,7 @@ class ResolveHoldModal(_HoldModal):
             yield SignerField("Second signer", people_with(state.crew, None), id="second")
             yield Static("Corrective action taken (required)", classes="field-label")
             yield Input(id="action", placeholder="what was done about it")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Resolve", id="submit", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
+            yield from self.compose_buttons("Resolve")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -127,7 +99,7 @@ class ResolveHoldModal(_HoldModal):
 
     @on(Select.Changed, "#hold")
     def _explain(self) -> None:
-        state = _repo(self).state
+        state = self.repo.state
         hold = state.holds.get(str(self.query_one("#hold", Select).value))
         if hold is None:
             return

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
+from safetyapp.tui.dialogs.base import Dialog
 
-class StartHandoffModal(ModalScreen[tuple[str, str, str] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
+class StartHandoffModal(Dialog[tuple[str, str, str] | None]):
     def compose(self) -> ComposeResult:
-        from safetyapp.tui.app import SafetyApp
-
-        app = self.app
-        assert isinstance(app, SafetyApp) and app.repo is not None
-        state = app.repo.state
+        state = self.repo.state
         firearms = [
             (Content(f"{f.serial} · {f.description}"), f.serial) for f in state.firearms.values()
         ]
@@ -32,18 +26,7 @@ class StartHandoffModal(ModalScreen[tuple[str, str, str] | None]):
             yield Select(performers, prompt="to which performer?", id="performer")
             yield Static("Scene / setup", classes="field-label")
             yield Input(id="scene", placeholder="e.g. 12A rehearsal")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Start", id="submit", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        """Start at the first chooser: the whole dialog is keyboard-first."""
-        self.query(Select).first().focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield from self.compose_buttons("Start")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
@@ -51,8 +34,7 @@ class StartHandoffModal(ModalScreen[tuple[str, str, str] | None]):
         firearm = self.query_one("#firearm", Select).value
         performer = self.query_one("#performer", Select).value
         if firearm is Select.NULL or performer is Select.NULL:
-            self.app.bell()
-            self.query_one("#refusal", Static).update("Choose the firearm and the performer.")
+            self._refuse("Choose the firearm and the performer.")
             return
         scene = self.query_one("#scene", Input).value.strip()
         self.dismiss((str(firearm), str(performer), scene))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
 from safetyapp.domain import engine
 from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_KINDS, INCIDENT_TITLES
-from safetyapp.tui.screens.holds import _HoldModal, _repo
+from safetyapp.tui.dialogs.holds import _HoldModal
 from safetyapp.tui.widgets.signer import SignerField, people_with
 
 
@@ -18,7 +18,7 @@ class ReportIncidentModal(_HoldModal):
     """A discharge, misfire, injury, missing firearm or ammunition, near miss or concern."""
 
     def compose(self) -> ComposeResult:
-        state = _repo(self).state
+        state = self.repo.state
         kinds = [(INCIDENT_TITLES[k], k) for k in INCIDENT_KINDS]
         firearms = [(Content(f.serial), f.serial) for f in state.firearms.values()]
         with VerticalScroll(classes="dialog"):
@@ -35,10 +35,7 @@ class ReportIncidentModal(_HoldModal):
             yield Select(firearms, prompt="no firearm", id="firearm")
             yield Static("What happened (required)", classes="field-label")
             yield Input(id="reason", placeholder="what, where, who")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Report", id="submit", variant="error")
-                yield Button("Cancel (Esc)", id="cancel")
+            yield from self.compose_buttons("Report", variant="error")
 
     @on(Select.Changed, "#kind")
     def _kind_chosen(self, event: Select.Changed) -> None:
@@ -63,7 +60,7 @@ class AcknowledgeFlagModal(_HoldModal):
     """A safety supervisor acknowledges a flag and records what was decided."""
 
     def compose(self) -> ComposeResult:
-        state = _repo(self).state
+        state = self.repo.state
         flags = state.open_flags()
         with VerticalScroll(classes="dialog"):
             yield Static("⚑ Acknowledge a flag", classes="title")
@@ -77,10 +74,7 @@ class AcknowledgeFlagModal(_HoldModal):
             )
             yield Static("What was decided (required)", classes="field-label")
             yield Input(id="reason", placeholder="e.g. props covered by the props assistant")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Acknowledge", id="submit", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
+            yield from self.compose_buttons("Acknowledge")
 
     def submit(self) -> None:
         flag_id = str(self.query_one("#flag", Select).value)

@@ -4,33 +4,26 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Static
 
 from safetyapp.domain import engine
 from safetyapp.domain.checklist import Step
 from safetyapp.domain.engine import Decision
+from safetyapp.tui.dialogs.base import Dialog
 from safetyapp.tui.widgets.signer import SignerField, people_with, role_label
 
 RESULT_WORDS = {"pass": "✔ PASS", "fail": "✖ FAIL", "na": "– NOT APPLICABLE"}
 
 
-class SignOffModal(ModalScreen[Decision | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-
+class SignOffModal(Dialog[Decision | None]):
     def __init__(self, run_id: str, step: Step, result: str, evidence: dict[str, str]) -> None:
         super().__init__()
         self.run_id, self.step, self.result, self.evidence = run_id, step, result, evidence
 
     def compose(self) -> ComposeResult:
-        from safetyapp.tui.app import SafetyApp
-
-        app = self.app
-        assert isinstance(app, SafetyApp) and app.repo is not None
-        crew = app.repo.state.crew
+        crew = self.repo.state.crew
         step = self.step
         with VerticalScroll(classes="dialog"):
             yield Static(
@@ -59,14 +52,7 @@ class SignOffModal(ModalScreen[Decision | None]):
             label = {"fail": "What failed (required)", "na": "Why not applicable (required)"}
             yield Static(label.get(self.result, "Note (optional)"), classes="field-label")
             yield Input(id="note", placeholder="note")
-            yield Static(id="refusal", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Sign", id="sign", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        """Start at the first chooser: the whole dialog is keyboard-first."""
-        self.query(Select).first().focus()
+            yield from self.compose_buttons("Sign", button_id="sign")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -79,15 +65,8 @@ class SignOffModal(ModalScreen[Decision | None]):
     def _sign_pressed(self) -> None:
         self.sign()
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     def sign(self) -> None:
-        from safetyapp.tui.app import SafetyApp
-
-        app = self.app
-        assert isinstance(app, SafetyApp)
+        app = self.safety
         fields = list(self.query(SignerField))
         creds = [f.credential() for f in fields]
         if any(c is None for c in creds):
@@ -115,7 +94,3 @@ class SignOffModal(ModalScreen[Decision | None]):
             self._refuse(f"REFUSED: {decision.refused}")
             return
         self.dismiss(decision)
-
-    def _refuse(self, message: str) -> None:
-        self.app.bell()
-        self.query_one("#refusal", Static).update(Content(message))
