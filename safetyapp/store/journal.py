@@ -563,6 +563,11 @@ class Journal:
             )
             return
         self._head = head
+        if head.seq > self.last_seq:
+            # Another process may have appended (and moved the head) after this one read the
+            # file: read what it added before calling it a cut.
+            self.refresh()
+            partial = self._size_seen - self._offset
         self._compare_head(head, partial)
 
     def _check_snapshot_witness(self, partial: int) -> None:
