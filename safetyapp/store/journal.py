@@ -46,6 +46,7 @@ from safetyapp.store.chain import (
     seal_line,
     verify_chain,
 )
+from safetyapp.store.head import Head, HeadDamaged, chain_fault, head_path, read_head, write_head
 
 __all__ = [
     "AppendOnlyError",
@@ -61,6 +62,10 @@ __all__ = [
 Record = dict[str, Any]
 EVENTS_TABLE = "events"
 _LOCK_POLL_SECONDS = 0.002
+_SECOND = (
+    "a second writer that ignored the writer lock (another safetyapp on a network folder, "
+    "or another program)"
+)
 
 
 # --------------------------------------------------------------------------- errors
@@ -300,6 +305,11 @@ class Journal:
         # Opened at a mark (see open_at): _records holds only the events after it until the
         # earlier part is read (read_prefix / adopt_prefix, or records() on demand).
         self._base: Mark | None = None
+        # The write gate: the first event whose hash or link does not hold (seq, verify's
+        # words), found when the lines were read; appends refuse while it is set.
+        self._chain_fault: tuple[int, str] | None = None
+        self._prefix_fault: tuple[int, str] | None = None  # from read_prefix, for adopt_prefix
+        self._head: Head | None = None  # the acknowledged head read at open (<path>.head)
 
     # ------------------------------------------------------------------ construction
 
@@ -343,6 +353,12 @@ class Journal:
         j._records = records
         j._offset = j._size_seen = len(data)
         j._last_line = _last_line(data)
+        if os.path.lexists(head_path(path)):
+            j.warnings.append(
+                f"{head_path(path)} was left by a store that is no longer at {path}; it now "
+                "records the new store's head"
+            )
+        j._write_head()
         return j
 
     @classmethod
@@ -366,8 +382,16 @@ class Journal:
         j._size_seen = len(data)
         j._last_line = _last_line(body)
         j._file_id = file_id
+        j._chain_fault = chain_fault(body, j._records, GENESIS)
+        j._check_head(len(data) - end)  # a cut or rewrite raises before anything is changed
         if end < len(data):
-            j._recover_torn_tail_on_open()
+            if j._chain_fault is None:
+                j._recover_torn_tail_on_open()
+            else:
+                j.warnings.append(
+                    f"{j.path} ends with {len(data) - end} bytes of an unfinished write; its "
+                    "chain does not verify, so they were left in place and ignored"
+                )
         return j
 
     @classmethod
@@ -422,6 +446,8 @@ class Journal:
         j._offset = mark.offset + end
         j._size_seen = st.st_size
         j._last_line = _last_line(complete) if end else line
+        j._chain_fault = chain_fault(complete, j._records, mark.hash)
+        j._check_head(0)  # an acknowledged head before the mark is checked in read_prefix
         return j
 
     @property
@@ -449,6 +475,10 @@ class Journal:
             raise StoreCorrupt(
                 self.path, base.seq, "changed by another program: this line moved or changed"
             )
+        self._prefix_fault = chain_fault(data, records, GENESIS)
+        head = self._head
+        if head is not None and head.seq <= base.seq and records[head.seq - 1]["hash"] != head.hash:
+            raise StoreCorrupt(self.path, head.seq, self._rewritten(head, records[head.seq - 1]))
         return records
 
     def adopt_prefix(self, prefix: list[Record]) -> None:
@@ -461,6 +491,8 @@ class Journal:
         prefix.extend(self._records)
         self._records = prefix
         self._base = None
+        if self._prefix_fault is not None:
+            self._chain_fault = self._prefix_fault  # the earlier fault is the first one
 
     def since(self, seq: int) -> list[Record]:
         """The events after event ``seq`` (which must not be before the opening mark)."""
@@ -496,6 +528,99 @@ class Journal:
             ) from e
         finally:
             os.close(fd)
+
+    # ------------------------------------------------------------------ the acknowledged head
+
+    def _read_head(self) -> Head | None:
+        hp = head_path(self.path)
+        try:
+            return read_head(self.path)
+        except HeadDamaged as e:
+            raise StoreCorrupt(
+                self.path,
+                None,
+                f"{e}: the record of what the app acknowledged is damaged, so a cut cannot be "
+                f"ruled out (if you know this store is complete, move {hp} aside and reopen)",
+            ) from None
+        except OSError as e:
+            raise StoreError(
+                f"cannot read {hp}, which records the last event the app acknowledged for "
+                f"{self.path}: {_strerror(e)}; check its permissions",
+                self.path,
+            ) from e
+
+    def _check_head(self, partial: int) -> None:
+        """On open: the file must hold the acknowledged head (StoreCorrupt: cut or rewritten);
+        a missing head file is a warning (a store from before heads, or the file removed)."""
+        head = self._read_head()
+        if head is None:
+            self._check_snapshot_witness(partial)
+            self.warnings.append(
+                f"{self.path} has no head file ({head_path(self.path)}), which records the last "
+                "event the app acknowledged, so whether events were cut from its end cannot be "
+                "checked (a store from an older version, or the file was removed); it is "
+                "written with the next event recorded"
+            )
+            return
+        self._head = head
+        if head.seq > self.last_seq:
+            # Another process may have appended (and moved the head) after this one read the
+            # file: read what it added before calling it a cut.
+            self.refresh()
+            partial = self._size_seen - self._offset
+        self._compare_head(head, partial)
+
+    def _check_snapshot_witness(self, partial: int) -> None:
+        """Without a head file, a snapshot tied to a later event than the file holds is a
+        witness of a cut all the same."""
+        from safetyapp.store.snapshot import read_snapshot
+
+        saved = read_snapshot(self.path)
+        if saved is not None and saved[0].seq > self.last_seq:
+            mark = saved[0]
+            raise StoreCorrupt(self.path, None, self._cut(
+                Head(mark.seq, mark.hash, mark.offset, mark.length), partial,
+                f"the app's snapshot {self.path}.snapshot"))  # fmt: skip
+
+    def _cut(self, head: Head, partial: int, witness: str) -> str:
+        n = self.last_seq
+        extra = f" and {partial} bytes of a partial line" if partial else ""
+        return (
+            f"the record was cut: the app acknowledged {head.seq} events (head "
+            f"{head.hash[:12]}…), the file holds {n}{extra}; events {n + 1} to {head.seq} are "
+            f"missing (recorded in {witness}; if you restored an older copy on purpose, move "
+            "that file aside)"
+        )
+
+    def _rewritten(self, head: Head, rec: Record) -> str:
+        return (
+            f"the record was rewritten: event {head.seq} is not the event the app acknowledged "
+            f"(head {head.hash[:12]}…, the file has {str(rec['hash'])[:12]}…; recorded in "
+            f"{head_path(self.path)}; if you restored another copy on purpose, move that file "
+            "aside)"
+        )
+
+    def _compare_head(self, head: Head, partial: int) -> None:
+        if head.seq > self.last_seq:
+            raise StoreCorrupt(self.path, None, self._cut(head, partial, str(head_path(self.path))))
+        first = self._base.seq if self._base is not None else 0
+        if head.seq > first:
+            rec = self._records[head.seq - first - 1]
+            if rec["hash"] != head.hash:
+                raise StoreCorrupt(self.path, head.seq, self._rewritten(head, rec))
+
+    def _write_head(self) -> None:
+        """Record where the store ends now as the acknowledged head (before an append returns)."""
+        try:
+            write_head(self.path, self.last_seq, self.head_hash, self._offset, len(self._last_line))
+        except (OSError, HeadDamaged) as e:
+            # The events are on disk; only the cut check lags behind them.
+            self.warnings.append(
+                f"could not update {head_path(self.path)} ({e}); the events were recorded, but "
+                "a cut of them could go unnoticed until the next write updates it"
+            )
+        else:
+            self._head = Head(self.last_seq, self.head_hash, self._offset, len(self._last_line))
 
     def _recover_torn_tail_on_open(self) -> None:
         try:
@@ -602,14 +727,15 @@ class Journal:
                     self.path,
                     None,
                     f"changed by another program: it is now {size} bytes, shorter than the "
-                    f"{self._offset} bytes already read",
+                    f"{self._offset} bytes already read (cut, or written over by {_SECOND})",
                 )
             n = len(self._last_line)
             if _pread_exact(fd, n, self._offset - n) != self._last_line:
                 raise StoreCorrupt(
                     self.path,
                     self.last_seq,
-                    "changed by another program: this line is not what was read earlier",
+                    f"changed by another program: event {self.last_seq} is not what this "
+                    f"process read or wrote there (the chain forked: written over by {_SECOND})",
                 )
             if size == self._offset:
                 self._size_seen = size
@@ -620,9 +746,22 @@ class Journal:
         if end == 0:
             return []
         complete = chunk[:end]
-        new = _parse_lines(self.path, complete, self.last_seq + 1)
+        try:
+            new = _parse_lines(self.path, complete, self.last_seq + 1)
+        except StoreCorrupt as e:
+            raise StoreCorrupt(self.path, e.line, self._forked(e.problem)) from None
+        fault = chain_fault(complete, new, self.head_hash)
+        if fault is not None:
+            raise StoreCorrupt(self.path, fault[0], self._forked(fault[1]))
         self._extend(new, complete)
         return new
+
+    def _forked(self, problem: str) -> str:
+        return (
+            f"what was appended after event {self.last_seq} (head {self.head_hash[:12]}…, the "
+            f"last event this process read or wrote) does not follow it: {problem}; the chain "
+            f"forked - {_SECOND} wrote to it; nothing more is written to it"
+        )
 
     def verify(self) -> VerifyResult:
         """Re-read the file from disk and check the whole chain (seq, hashes, links).
@@ -700,6 +839,19 @@ class Journal:
         if not payloads:
             return []
         with self.locked():
+            if self._base is not None:
+                self.records()  # the earlier part read and checked first
+            if self._chain_fault is not None:
+                raise StoreError(
+                    f"refused to write to {self.path}: its hash chain does not verify "
+                    f"({self._chain_fault[1]}); nothing was recorded - run `safetyapp verify`, "
+                    "keep a copy, and restore the store from a backup (or copy its intact part "
+                    "to a new file with `safetyapp verify --salvage NEW_FILE`)",
+                    self.path,
+                )
+            head = self._read_head()
+            if head is not None:
+                self._compare_head(head, self._size_seen - self._offset)
             if self._size_seen > self._offset:
                 # A writer crashed mid-append since we opened: set its bytes aside first.
                 try:
@@ -725,6 +877,7 @@ class Journal:
             data = ("\n".join(lines) + "\n").encode("utf-8")
             self._write_locked(data)
             self._extend(sealed, data)
+            self._write_head()
         return sealed
 
     def _write_locked(self, data: bytes) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from safetyapp.store.chain import GENESIS, canonical, record_hash
+from safetyapp.store.head import HeadDamaged, write_head
 from safetyapp.store.journal import (
     StoreCorrupt,
     StoreError,
@@ -125,6 +127,10 @@ def salvage(source: Path, target: Path) -> SalvageResult:
             source,
         )
     _create_exclusive(target, data[:end])
+    # The copy is a store of its own: its head is its last event (see safetyapp.store.head).
+    last = data[data.rfind(b"\n", 0, end - 1) + 1 : end]
+    with suppress(OSError, HeadDamaged):
+        write_head(target, kept, head, end, len(last))
     rest = data[end:]
     lines_cut = rest.count(b"\n") + (0 if not rest or rest.endswith(b"\n") else 1)
     return SalvageResult(source, target, kept, head, bad_line, problem, lines_cut, len(rest))

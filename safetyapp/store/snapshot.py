@@ -65,10 +65,18 @@ def _read_regular(path: Path) -> bytes:
 
 def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
     """Replace the snapshot beside ``store`` (atomically); False if it cannot be written
-    (a read-only folder, a full disk): start-up is then slower, nothing else changes."""
+    (a read-only folder, a full disk): start-up is then slower, nothing else changes.
+    Never moves it back: False when the snapshot there is tied to a later event, or to
+    another event at the same seq (the store was cut or rewritten, see
+    :mod:`safetyapp.store.head`)."""
     if view.get("last_seq") != mark.seq:
         raise ValueError(f"view of event {view.get('last_seq')} tied to event {mark.seq}")
     target = snapshot_path(store)
+    current = read_snapshot(store)
+    if current is not None and (
+        current[0].seq > mark.seq or (current[0].seq == mark.seq and current[0].hash != mark.hash)
+    ):
+        return False  # never moves back: a later (or other) event on disk is a cut's witness
     body = {
         "format": FORMAT,
         "mark": {"seq": mark.seq, "hash": mark.hash, "offset": mark.offset, "length": mark.length},

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rel_support import AD, ARMORER, build_store, pins_for, run_cli, start_opening
 
+from safetyapp.store.head import head_path
 from safetyapp.store.journal import Journal
 
 
@@ -125,33 +126,48 @@ def test_verify_names_the_first_bad_event_of_a_damaged_store(tmp_path: Path) -> 
     assert "verify --salvage NEW_FILE" in out.stderr
 
 
-def test_torn_tail_is_set_aside_and_a_deeper_cut_is_caught_against_a_checkpoint(
-    tmp_path: Path,
-) -> None:
+def test_torn_tail_is_set_aside_and_a_deeper_cut_is_refused_as_a_cut(tmp_path: Path) -> None:
     db = tmp_path / "record.jsonl"
     build_store(db)
     checkpoint = json.loads(run_cli(db, "verify", "--json").stdout)["head_hash"]
     lines = _lines(db)
     n = len(lines)
+    whole = b"".join(lines)
 
-    # A crash mid-append: the last record cut short (never acknowledged).
+    # A crash mid-append: a partial line past the acknowledged head (never acknowledged).
     torn = lines[-1][:40]
-    db.write_bytes(b"".join(lines[:-1]) + torn)
+    db.write_bytes(whole + torn)
     out = run_cli(db, "firearm", "list")
     assert out.code == 0
     (side,) = tmp_path.glob("record.jsonl.torn-*")
     assert side.read_bytes() == torn
     assert f"moved to {side}" in out.stderr and "unfinished write" in out.stderr
-    assert db.read_bytes() == b"".join(lines[:-1])
-    # The chain is valid, but it no longer holds the head printed earlier.
-    assert run_cli(db, "verify").code == 0
-    out = run_cli(db, "verify", "--against", checkpoint)
-    assert out.code == 1 and f"checkpoint {checkpoint} is NOT in this record" in out.stderr
+    assert db.read_bytes() == whole
+    side.unlink()
 
-    # A cut through the middle of an acknowledged record: same story, caught the same way.
+    # The last acknowledged line cut short is no torn tail: a cut, refused, nothing changed.
+    db.write_bytes(b"".join(lines[:-1]) + torn)
+    for args in (("firearm", "list"), ("crew", "add", "Zed", "--role", "armorer"), ("verify",)):
+        out = run_cli(db, *args)
+        assert out.code == 1, args
+        assert (
+            f"the record was cut: the app acknowledged {n} events (head {checkpoint[:12]}…), "
+            f"the file holds {n - 1} and 40 bytes of a partial line" in out.stderr
+        )
+        assert db.read_bytes() == b"".join(lines[:-1]) + torn
+    assert not list(tmp_path.glob("record.jsonl.torn-*"))
+
+    # A cut through the middle of an acknowledged record: the same.
     db.write_bytes(b"".join(lines[: n - 3]) + lines[n - 3][:25])
-    assert run_cli(db, "crew", "list").code == 0
-    assert run_cli(db, "verify").code == 0
+    out = run_cli(db, "crew", "list")
+    assert out.code == 1 and f"events {n - 2} to {n} are missing" in out.stderr
+    assert run_cli(db, "verify").code == 1
+
+    # Without the head file (a store from an older version): a warning, and the cut is
+    # visible only against a checkpoint, as before.
+    head_path(db).unlink()
+    out = run_cli(db, "crew", "list")
+    assert out.code == 0 and "has no head file" in out.stderr
     assert run_cli(db, "verify", "--against", checkpoint).code == 1
     earlier = json.loads(lines[n - 4])["hash"]
     out = run_cli(db, "verify", "--against", earlier)

@@ -14,6 +14,7 @@ import pytest
 from store_testutil import event, lines_of, make_store
 
 from safetyapp.store.chain import GENESIS, contains_checkpoint, verify_chain
+from safetyapp.store.head import head_path
 from safetyapp.store.journal import (
     Journal,
     StoreCorrupt,
@@ -197,9 +198,13 @@ def test_verify_detects_deletion_swap_insertion(store_path: Path) -> None:
         assert res.first_bad_seq in (3, 4), name
         with pytest.raises(StoreCorrupt):
             Journal.open(store_path)
-    # deleting the last events is only visible against a recorded head hash
+    # deleting the last events: the head file beside the store names the cut ...
     store_path.write_bytes(b"".join(original[:4]))
     assert j.verify().ok
+    with pytest.raises(StoreCorrupt, match="the record was cut: the app acknowledged 6 events"):
+        Journal.open(store_path)
+    # ... and without it, it is only visible against a recorded head hash
+    head_path(store_path).unlink()
     assert contains_checkpoint(Journal.open(store_path).records(), j.head_hash) is None
 
 
@@ -222,6 +227,7 @@ def test_checkpoint_after_more_appends_and_after_tail_cut(store_path: Path) -> N
     assert contains_checkpoint(Journal.open(store_path).records(), checkpoint) == 5
 
     lines = lines_of(store_path)
+    head_path(store_path).unlink()  # (with it, any cut is refused: tests/store/test_head.py)
     store_path.write_bytes(b"".join(lines[:5]))  # cut exactly at the checkpoint: still there
     assert contains_checkpoint(Journal.open(store_path).records(), checkpoint) == 5
     store_path.write_bytes(b"".join(lines[:4]))  # cut below it: gone
