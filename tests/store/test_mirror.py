@@ -178,9 +178,7 @@ def test_fork_in_the_store_is_reported_nothing_written(setup: tuple[Cli, Path, P
 
 
 @pytest.mark.parametrize("where", ["whole-lines", "mid-line"])
-def test_cut_store_is_reported_nothing_written(
-    setup: tuple[Cli, Path, Path], where: str
-) -> None:
+def test_cut_store_is_reported_nothing_written(setup: tuple[Cli, Path, Path], where: str) -> None:
     cli, store, usb = setup
     cli("mirror", "--to", str(usb))
     data = store.read_bytes()
