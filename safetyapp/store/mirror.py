@@ -303,7 +303,7 @@ def _line_ending_at(data: bytes, end: int) -> bytes:
 def _hash_of_line(line: bytes) -> str | None:
     try:
         rec = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = rec.get("hash") if isinstance(rec, dict) else None
     return value if isinstance(value, str) else None
@@ -320,7 +320,10 @@ def _check_new_lines(store: Path, data: bytes, start: int) -> None:
     text.pop()
     for line in text:
         seq += 1
-        rec = parse_canonical(line)
+        try:
+            rec = parse_canonical(line)
+        except RecursionError:  # nested deeper than JSON can be read here
+            rec = None
         problem = None
         if type(rec) is not dict:
             problem = "the line is not an event in the form the app writes"
