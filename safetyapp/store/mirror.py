@@ -601,6 +601,7 @@ class AutoMirror:
 
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
+        self._config = str(config_path(self.store))  # checked on every decision: kept cheap
         self.status: MirrorStatus | None = None
         self._cond = threading.Condition()
         self._pending = False
@@ -608,7 +609,7 @@ class AutoMirror:
         self._thread: threading.Thread | None = None
 
     def configured(self) -> bool:
-        return config_path(self.store).exists()
+        return os.path.exists(self._config)
 
     def kick(self) -> None:
         """Ask for a sync (returns at once). Does nothing when no mirror is configured."""
