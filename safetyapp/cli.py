@@ -109,9 +109,32 @@ def _outcome(decision: Decision) -> None:
 def _do(repo: Repository, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
     """`repo.do`, with a store that cannot be written (disk full, read-only...) a refusal."""
     try:
-        return repo.do(action, *args, **kw)
+        decision = repo.do(action, *args, **kw)
     except StoreError as exc:
         raise Refused(str(exc)) from None
+    if decision.events:
+        _await_mirror(repo)
+    return decision
+
+
+MIRROR_WAIT_SECONDS = 5.0
+
+
+def _await_mirror(repo: Repository) -> None:
+    """A configured mirror is synced after the append (in the background); give it a few
+    seconds before the process ends, and warn - never fail - when it could not be."""
+    if not repo.mirror.configured():
+        return
+    status = repo.mirror.wait(MIRROR_WAIT_SECONDS)
+    if status is None or (status.state == "ok" and status.events >= repo.journal.last_seq):
+        return
+    if status.state == "ok":
+        detail = f"still syncing after {MIRROR_WAIT_SECONDS:g} s"
+    elif status.state == "unreachable":
+        detail = f"unreachable: {status.directory}"
+    else:
+        detail = status.message
+    _say(f"safetyapp: warning: recorded, but not mirrored: {detail}", err=True)
 
 
 def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
@@ -866,6 +889,36 @@ def _salvage(path: Path, target: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--to",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The mirror folder (an existing folder on a USB stick or a share); remembered.",
+)
+@click.pass_context
+def mirror(ctx: click.Context, directory: str) -> None:
+    """Append the store's new events to its mirror in DIR, after checking it is a prefix."""
+    from safetyapp.store.mirror import mirror_to
+
+    path = _store_path(ctx)
+    if not path.exists():
+        raise Refused(f"no store at {path}; check the path (or --db / SAFETYAPP_DB)")
+    try:
+        result = mirror_to(path, Path(directory))
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    verb = "created" if result.created else "updated"
+    if result.appended or result.created:
+        _say(
+            f"mirror {verb}: {result.mirror} now holds {result.events} events "
+            f"({result.appended} new); mirroring after each decision"
+        )
+    else:
+        _say(f"mirror up to date: {result.mirror} holds all {result.events} events")
+
+
+@cli.command()
 @click.option("--against", "checkpoint", default=None, help="A head hash printed earlier.")
 @click.option(
     "--salvage",
@@ -875,18 +928,29 @@ def _salvage(path: Path, target: Path, as_json: bool) -> None:
     help="Copy the intact events (those before the first bad one) of a damaged store to this "
     "NEW file; the store itself is never changed.",
 )
+@click.option(
+    "--against-mirror",
+    "mirror_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="A mirror folder: check the store still extends the mirror there.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def verify(
-    ctx: click.Context, checkpoint: str | None, salvage_to: str | None, as_json: bool
+    ctx: click.Context,
+    checkpoint: str | None,
+    salvage_to: str | None,
+    mirror_dir: str | None,
+    as_json: bool,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first bad event."""
     from safetyapp.store.chain import contains_checkpoint
 
     path = _store_path(ctx)
     if salvage_to is not None:
-        if checkpoint is not None:
-            raise click.UsageError("--salvage and --against exclude each other")
+        if checkpoint is not None or mirror_dir is not None:
+            raise click.UsageError("--salvage excludes --against and --against-mirror")
         _salvage(path, Path(salvage_to), as_json)
         return
     journal, damaged = _open_for_verify(path)
@@ -894,7 +958,16 @@ def verify(
     found = None
     if checkpoint is not None and result.ok and damaged is None:
         found = contains_checkpoint(journal.records(), checkpoint.strip().lower())
+    mirrored, mirror_problem = None, None
+    if mirror_dir is not None and result.ok and damaged is None:
+        from safetyapp.store.mirror import check_against_mirror
+
+        try:
+            mirrored = check_against_mirror(path, Path(mirror_dir))
+        except StoreError as exc:
+            mirror_problem = str(exc)
     ok = result.ok and damaged is None and (checkpoint is None or found is not None)
+    ok = ok and mirror_problem is None
     if as_json:
         _emit_json(
             {
@@ -904,6 +977,14 @@ def verify(
                 "first_bad_seq": result.first_bad_seq,
                 "problem": result.problem if damaged is None else damaged.problem,
                 "checkpoint_seq": found,
+                **(
+                    {
+                        "mirror_events": mirrored.events if mirrored else None,
+                        "mirror_problem": mirror_problem,
+                    }
+                    if mirror_dir is not None
+                    else {}
+                ),
             }
         )
     salvage_hint = (
@@ -918,10 +999,17 @@ def verify(
         raise Refused(
             f"checkpoint {checkpoint} is NOT in this record: events were cut or rewritten since"
         )
+    if mirror_problem is not None:
+        raise Refused(f"the store does NOT extend its mirror: {mirror_problem}")
     if not as_json:
         click.echo(f"chain OK: {result.count} events, head {result.head_hash}")
         if found is not None:
             click.echo(f"checkpoint found at event {found}")
+        if mirrored is not None:
+            _say(
+                f"mirror OK: the store extends {mirrored.mirror} ({mirrored.events} events "
+                f"covered, {mirrored.store_events - mirrored.events} not yet mirrored)"
+            )
 
 
 # -- reports, exports, browser view -----------------------------------------------------------

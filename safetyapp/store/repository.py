@@ -29,6 +29,7 @@ from safetyapp.domain.state import State
 from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import canonical
 from safetyapp.store.journal import Journal, Record, StoreError
+from safetyapp.store.mirror import AutoMirror
 from safetyapp.store.snapshot import read_snapshot, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
@@ -73,6 +74,8 @@ class Repository:
         self.snapshot_mismatch = False  # the snapshot differed from the full fold
         self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
         self._rest: _Rest | None = None
+        # When a mirror is configured, each append is mirrored (in a background thread).
+        self.mirror = AutoMirror(journal.path)
         if _preview is not None:
             self._state, self._rest, self.snapshot_seq = _preview
             self._folded = self._state.last_seq
@@ -222,6 +225,8 @@ class Repository:
             if decision.events:
                 self._journal.append(decision.events)
                 self._catch_up()
+        if decision.events:
+            self.mirror.kick()  # best effort, never blocks: see safetyapp.store.mirror
         return decision
 
     def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:

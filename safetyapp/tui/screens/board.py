@@ -50,6 +50,7 @@ class BoardScreen(SafetyScreen):
             yield Static("Firearms", classes="section")
             yield DataTable(id="firearms", cursor_type="row")
             yield Static(id="demo-pins", classes="hint")
+        yield Static(id="mirror-status", classes="hint", markup=False)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -62,11 +63,14 @@ class BoardScreen(SafetyScreen):
         )
         super().on_mount()
         self.query_one("#runs", DataTable).focus()
+        self.repo.mirror.kick()  # a configured mirror: sync (in its thread) and show how it is
+        self.set_interval(1.0, self._show_mirror_status)
 
     def refresh_view(self) -> None:
         super().refresh_view()
         state = self.view_state
         self._show_demo_pins(state)
+        self._show_mirror_status()
         runs = self.query_one("#runs", DataTable)
         runs.clear()
         for run in _runs_to_show(state):
@@ -107,6 +111,14 @@ class BoardScreen(SafetyScreen):
         for serial, fa in state.firearms.items():
             where, inspected = _whereabouts(state, serial)
             firearms.add_row(lit(serial), fa.kind, lit(where), lit(inspected))
+
+    def _show_mirror_status(self) -> None:
+        """The configured mirror's state from its last sync (no IO here: it syncs in a thread)."""
+        line = self.query_one("#mirror-status", Static)
+        status = self.repo.mirror.status
+        line.display = status is not None
+        if status is not None:
+            line.update(status.describe(self.repo.view.last_seq))
 
     def _show_demo_pins(self, state: State) -> None:
         """On the demo production only: its practice PINs, so a new user can walk a day."""
