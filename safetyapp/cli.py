@@ -958,7 +958,7 @@ def report(ctx: click.Context, day_spec: str | None, out: str, fmt: str | None) 
         written = write_day_report(
             repo, target, day_spec=day_spec, fmt=fmt, now=datetime.now(UTC), tz=_local_tz()
         )
-    except ReportError as exc:
+    except (ReportError, StoreError) as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:
         raise Refused(f"could not write {target}: {exc.strerror or exc}") from None
