@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -26,6 +26,7 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.paths import log_dir, resolve_store
+from safetyapp.store.chain import receipt
 from safetyapp.store.journal import Journal, StoreCorrupt, StoreError, StoreMissing
 from safetyapp.store.repository import Repository
 from safetyapp.views import firearm_view, flag_view, hold_view, incident_view, run_view
@@ -544,10 +545,11 @@ def run_sign(
     _outcome(decision)
     signed = decision.events[0]
     _say(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
-    for extra in decision.events[1:]:
+    click.echo(_receipt_line(repo))
+    for index, extra in enumerate(decision.events[1:], 1):
         if extra["kind"] == "hold-raised":
             hold = extra["data"]["hold"]
-            _say(f"HOLD {hold}: {extra['note']}", err=True)
+            _say(f"HOLD {hold}: {extra['note']} ({_receipt_line(repo, index)})", err=True)
         elif extra["kind"] == "run-completed":
             _say(f"{run_id} complete")
         elif extra["kind"] == "flag-raised":
@@ -629,7 +631,10 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
     _list(
         rows,
         as_json,
-        lambda row: f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}",
+        lambda row: (
+            f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}"
+            f"\treceipt {row['receipt'] or '-'}"
+        ),
     )
 
 
@@ -641,9 +646,12 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
 def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -> None:
     """Stop work (anyone, any time). PIN on stdin."""
     (cred,) = _credentials([name])
-    decision = _act(ctx, engine.raise_hold, cred, reason, run=run_id)
+    repo = _open(ctx)
+    decision = _do(repo, engine.raise_hold, cred, reason, run=run_id)
+    _outcome(decision)
     raised = decision.events[0]
     _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
+    click.echo(_receipt_line(repo))
 
 
 @hold.command("resolve")
@@ -824,6 +832,20 @@ def audit(
             )
 
 
+def _event_line(record: Mapping[str, Any]) -> str:
+    """One event, named for a person: seq, kind, time, hash."""
+    return (
+        f"seq {record.get('seq')}, {record.get('kind')}, {record.get('time') or 'no time'}, "
+        f"hash {record.get('hash')}"
+    )
+
+
+def _receipt_line(repo: Repository, index: int = 0) -> str:
+    """The receipt of the ``index``-th event the last action recorded."""
+    sealed = repo.last_appended[index]
+    return f"receipt {receipt(str(sealed['hash']))} (event {sealed['seq']})"
+
+
 def _open_for_verify(path: Path) -> tuple[Journal, StoreCorrupt | None]:
     """The journal to verify. A damaged file is read raw (never changed) so that verify can
     name the first bad event; the open error is returned alongside."""
@@ -882,7 +904,7 @@ def verify(
     ctx: click.Context, checkpoint: str | None, salvage_to: str | None, as_json: bool
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first bad event."""
-    from safetyapp.store.chain import contains_checkpoint
+    from safetyapp.store.chain import MIN_PREFIX, contains_checkpoint, matching_events
 
     path = _store_path(ctx)
     if salvage_to is not None:
@@ -890,11 +912,29 @@ def verify(
             raise click.UsageError("--salvage and --against exclude each other")
         _salvage(path, Path(salvage_to), as_json)
         return
+    wanted = None
+    if checkpoint is not None:
+        wanted = checkpoint.strip().lower()
+        if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
+            raise click.UsageError(
+                f"--against takes a head hash or receipt: {MIN_PREFIX} to 64 hex characters "
+                f"(0-9, a-f), got {checkpoint!r}"
+            )
     journal, damaged = _open_for_verify(path)
     result = journal.verify()
     found = None
-    if checkpoint is not None and result.ok and damaged is None:
-        found = contains_checkpoint(journal.records(), checkpoint.strip().lower())
+    matched: dict[str, Any] | None = None
+    if wanted is not None and result.ok and damaged is None:
+        hits = matching_events(journal.records(), wanted)
+        if len(hits) > 1:
+            listed = "; ".join(_event_line(h) for h in hits[:5])
+            raise Refused(
+                f"{checkpoint} is ambiguous: {len(hits)} events start with it ({listed}); "
+                "give more characters of the hash"
+            )
+        if hits:
+            matched = dict(hits[0])
+            found = contains_checkpoint(journal.records(), str(matched["hash"]))
     ok = result.ok and damaged is None and (checkpoint is None or found is not None)
     if as_json:
         _emit_json(
@@ -905,6 +945,9 @@ def verify(
                 "first_bad_seq": result.first_bad_seq,
                 "problem": result.problem if damaged is None else damaged.problem,
                 "checkpoint_seq": found,
+                "checkpoint_hash": matched["hash"] if matched is not None else None,
+                "checkpoint_kind": matched["kind"] if matched is not None else None,
+                "checkpoint_time": matched.get("time") if matched is not None else None,
             }
         )
     salvage_hint = (
@@ -917,12 +960,13 @@ def verify(
         raise Refused(str(damaged))
     if checkpoint is not None and found is None:
         raise Refused(
-            f"checkpoint {checkpoint} is NOT in this record: events were cut or rewritten since"
+            f"checkpoint {checkpoint} is NOT in this record (no event's hash starts with it): "
+            "events were cut or rewritten since, or it was mistyped"
         )
     if not as_json:
         click.echo(f"chain OK: {result.count} events, head {result.head_hash}")
-        if found is not None:
-            click.echo(f"checkpoint found at event {found}")
+        if found is not None and matched is not None:
+            _say(f"checkpoint found at event {found}: {_event_line(matched)}")
 
 
 # -- reports, exports, browser view -----------------------------------------------------------

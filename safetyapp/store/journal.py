@@ -61,6 +61,9 @@ __all__ = [
 Record = dict[str, Any]
 EVENTS_TABLE = "events"
 _LOCK_POLL_SECONDS = 0.002
+# Reads never block on opening: a FIFO (or a device) given as a store would otherwise hang the
+# open forever; the regular-file check that follows names it instead.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 # --------------------------------------------------------------------------- errors
@@ -155,9 +158,14 @@ def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
                 rec = loads(line_text)
             except ValueError:
                 raise StoreCorrupt(path, n, "the line is not valid JSON") from None
+            except RecursionError:
+                raise StoreCorrupt(path, n, _TOO_DEEP) from None
             _check_record(path, n, rec)
             append(rec)
     return out
+
+
+_TOO_DEEP = "the line is nested too deeply to be a safetyapp event (not written by the app)"
 
 
 def _line_fault(text: str) -> str:
@@ -166,6 +174,8 @@ def _line_fault(text: str) -> str:
         value = json.loads(text)
     except ValueError:
         return "the line is not valid JSON"
+    except RecursionError:
+        return _TOO_DEEP
     if type(value) is not dict:
         return "the line is not a JSON object"
     return "the stored text was edited (it is not in the form the app writes)"
@@ -384,7 +394,7 @@ class Journal:
         if mark.seq < 1 or start < 0 or mark.length < 2:
             return None
         try:
-            fd = os.open(j.path, os.O_RDONLY)
+            fd = os.open(j.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreMissing(j.path) from None
         except OSError:
@@ -471,7 +481,7 @@ class Journal:
 
     def _read_file(self) -> tuple[bytes, tuple[int, int]]:
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreMissing(self.path) from None
         except OSError as e:
@@ -576,7 +586,7 @@ class Journal:
         """A read descriptor on the file this journal read before (and its stat); StoreCorrupt
         if it was removed, renamed or replaced since."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreCorrupt(
                 self.path, None, "the file was removed or renamed by another program"
