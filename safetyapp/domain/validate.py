@@ -8,7 +8,6 @@ time or a field of the wrong type. Pure: no IO.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -19,17 +18,25 @@ __all__ = ["field_problem"]
 
 Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
 
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+def _time_ok(value: Any) -> bool:
+    """Exactly the form events.iso() writes: YYYY-MM-DDTHH:MM:SS.ffffffZ, a real moment."""
+    if type(value) is not str or len(value) != 27 or value[26] != "Z" or not value.isascii():
+        return False
+    try:
+        moment = datetime.fromisoformat(value[:26])
+    except ValueError:
+        return False
+    # Round trip: the same text back means the same digits and separators, nothing else.
+    return moment.tzinfo is None and moment.isoformat(timespec="microseconds") == value[:26]
 
 
 def _time(value: Any) -> str | None:
-    if type(value) is not str or _TIME.fullmatch(value) is None:
-        return f"expected a UTC time like 2026-03-02T07:00:00.000000Z, found {_show(value)}"
-    try:
-        datetime.fromisoformat(value[:-1])
-    except ValueError:
-        return f"not a real date and time: {_show(value)}"
-    return None
+    if _time_ok(value):
+        return None
+    if type(value) is str and len(value) == 27 and value.endswith("Z"):
+        return f"not a real UTC date and time: {_show(value)}"
+    return f"expected a UTC time like 2026-03-02T07:00:00.000000Z, found {_show(value)}"
 
 
 def _show(value: Any) -> str:
@@ -182,6 +189,67 @@ def field_problem(record: Mapping[str, Any]) -> tuple[str, str] | None:
     kind = record.get("kind")
     if kind not in _KNOWN:
         return None
+    # The common case, every field fine, checked without a call per field (this runs on every
+    # event read); anything else is looked at again, field by field, to say what is wrong.
+    try:
+        data = record["data"]
+        fine = (
+            type(data) is dict
+            and type(record["note"]) is str
+            and type(record["by"]) in _STR_OR_NONE
+            and type(record["role"]) in _STR_OR_NONE
+            and type(record["run"]) in _STR_OR_NONE
+            and type(record["step"]) in _STR_OR_NONE
+            and type(record["result"]) in _STR_OR_NONE
+            and _time_ok(record["time"])
+            and _FAST.get(kind, _rest_ok)(kind, record, data)
+        )
+    except KeyError:
+        fine = False
+    return None if fine else _first_problem(kind, record)
+
+
+_STR_OR_NONE = (str, type(None))
+
+
+def _rest_ok(kind: str, record: Mapping[str, Any], data: dict[str, Any]) -> bool:
+    for name, check in _REQUIRED_TOP.get(kind, {}).items():
+        if check(record[name]) is not None:
+            return False
+    for name, (check, required) in _DATA.get(kind, {}).items():
+        if name in data:
+            if check(data[name]) is not None:
+                return False
+        elif required:
+            return False
+    return True
+
+
+def _signed_ok(kind: str, record: Mapping[str, Any], data: dict[str, Any]) -> bool:
+    # The same checks as _REQUIRED_TOP and _DATA say for a sign-off, unrolled: most events are.
+    witnesses = data.get("witnesses", ())
+    return (
+        type(record["run"]) is str
+        and type(record["step"]) is str
+        and type(record["by"]) is str
+        and type(record["role"]) is str
+        and record["result"] in _RESULTS
+        and type(data.get("evidence", _EMPTY)) is dict
+        and (type(witnesses) is list or witnesses == ())
+        and all(
+            type(w) is dict and type(w.get("name")) is str and type(w.get("role")) is str
+            for w in witnesses
+        )
+        and ("read_out" not in data or _str_list(data["read_out"]) is None)
+    )
+
+
+_RESULTS = frozenset(("pass", "fail", "na"))
+_EMPTY: dict[str, Any] = {}
+_FAST = {ev.SIGNED: _signed_ok}
+
+
+def _first_problem(kind: str, record: Mapping[str, Any]) -> tuple[str, str] | None:
     for name, check in _COMMON.items():
         if name not in record:
             return name, "missing"
