@@ -136,22 +136,33 @@ def test_a_fifo_as_the_store_is_refused_at_once(tmp_path: Path, args: list[str])
     assert "not a regular file" in out.stderr and str(fifo) in out.stderr
 
 
+_TUI_ON_FIFO = """
+import asyncio, sys
+from pathlib import Path
+from safetyapp.tui.app import SafetyApp
+from safetyapp.tui.screens.welcome import StoreErrorScreen
+
+async def go() -> None:
+    app = SafetyApp(Path(sys.argv[1]))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, StoreErrorScreen), app.screen
+        print("ERROR SCREEN:", app.screen.message)
+
+asyncio.run(go())
+"""
+
+
 def test_a_fifo_as_the_store_does_not_hang_the_app(tmp_path: Path) -> None:
-    import asyncio
-
-    from safetyapp.tui.app import SafetyApp
-    from safetyapp.tui.screens.welcome import StoreErrorScreen
-
     fifo = tmp_path / "record.jsonl"
     os.mkfifo(fifo)
-
-    async def go() -> None:
-        app = SafetyApp(fifo)
-        async with app.run_test() as pilot:
-            await pilot.pause()
-            assert isinstance(app.screen, StoreErrorScreen)
-
-    asyncio.run(asyncio.wait_for(go(), 20))
+    # In a subprocess with a timeout: a blocking open would hang the app's own event loop.
+    out = subprocess.run(
+        [sys.executable, "-c", _TUI_ON_FIFO, str(fifo)],
+        capture_output=True, text=True, timeout=30, env={**os.environ, "SAFETYAPP_DB": ""},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "not a regular file" in out.stdout
 
 
 def test_a_device_as_the_store_is_refused(tmp_path: Path) -> None:
@@ -314,4 +325,6 @@ def test_run_sign_prints_a_receipt(tmp_path: Path) -> None:
               "concerns-read=yes", stdin="2222\n1111\n")  # fmt: skip
     assert out.returncode == 0, out.stderr
     code, seq = _receipt(out.stdout)
+    records = [json.loads(x) for x in store.read_text(encoding="utf-8").splitlines()]
+    assert records[seq - 1]["kind"] == "signed" and records[seq - 1]["hash"].startswith(code)
     assert run(store, "verify", "--against", code).returncode == 0
