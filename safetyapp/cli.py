@@ -914,7 +914,8 @@ def verify(
         return
     wanted = None
     if checkpoint is not None:
-        wanted = checkpoint.strip().lower()
+        # As shown on screen or paper: "19f8d039ab…" (a trailing ellipsis is not part of it).
+        wanted = checkpoint.strip().rstrip("…. ").lower()
         if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
             raise click.UsageError(
                 f"--against takes a head hash or receipt: {MIN_PREFIX} to 64 hex characters "

@@ -277,6 +277,8 @@ def test_verify_against_an_8_character_prefix(store: Path) -> None:
     out = run(store, "verify", "--against", target["hash"][:8].upper())
     assert out.returncode == 0, out.stderr
     assert f"checkpoint found at event 5: seq 5, {target['kind']}" in out.stdout
+    shown = run(store, "verify", "--against", target["hash"][:16] + "…")  # as the app shows it
+    assert shown.returncode == 0 and "checkpoint found at event 5" in shown.stdout
     short = run(store, "verify", "--against", target["hash"][:7])
     assert short.returncode == 2 and "8 to 64 hex" in short.stderr
     missing = run(store, "verify", "--against", "f" * 12 if not target["hash"].startswith("f")
