@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -27,6 +27,7 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.paths import log_dir, resolve_store
+from safetyapp.store.chain import receipt
 from safetyapp.store.journal import Journal, StoreCorrupt, StoreError, StoreMissing
 from safetyapp.store.repository import Repository
 from safetyapp.views import firearm_view, flag_view, hold_view, incident_view, run_view
@@ -568,9 +569,11 @@ def run_sign(
     _outcome(decision)
     signed = decision.events[0]
     _say(f"{run_id} {step_id}: {signed['result'].upper()} by {signed['by']}")
-    for extra in decision.events[1:]:
+    click.echo(_receipt_line(repo))
+    for index, extra in enumerate(decision.events[1:], 1):
         if extra["kind"] == ev.HOLD_RAISED:
-            _say(f"HOLD {extra['data']['hold']}: {extra['note']}", err=True)
+            hold = extra["data"]["hold"]
+            _say(f"HOLD {hold}: {extra['note']} ({_receipt_line(repo, index)})", err=True)
         elif extra["kind"] == ev.RUN_COMPLETED:
             _say(f"{run_id} complete")
         elif extra["kind"] == ev.FLAG_RAISED:
@@ -652,7 +655,10 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
     _list(
         rows,
         as_json,
-        lambda row: f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}",
+        lambda row: (
+            f"{row['id']}\t{row['state'].upper()}\t{row['run'] or 'DAY'}\t{row['reason']}"
+            f"\treceipt {row['receipt'] or '-'}"
+        ),
     )
 
 
@@ -664,8 +670,12 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
 def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -> None:
     """Stop work (anyone, any time). PIN on stdin."""
     (cred,) = _credentials([name])
-    decision = _act(ctx, engine.raise_hold, cred, reason, run=run_id)
-    _say(f"HOLD {decision.hold_id} raised: {decision.events[0]['note']}")
+    repo = _open(ctx)
+    decision = _do(repo, engine.raise_hold, cred, reason, run=run_id)
+    _outcome(decision)
+    raised = decision.events[0]
+    _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
+    click.echo(_receipt_line(repo))
 
 
 @hold.command("resolve")
@@ -846,6 +856,20 @@ def audit(
             )
 
 
+def _event_line(record: Mapping[str, Any]) -> str:
+    """One event, named for a person: seq, kind, time, hash."""
+    return (
+        f"seq {record.get('seq')}, {record.get('kind')}, {record.get('time') or 'no time'}, "
+        f"hash {record.get('hash')}"
+    )
+
+
+def _receipt_line(repo: Repository, index: int = 0) -> str:
+    """The receipt of the ``index``-th event the last action recorded."""
+    sealed = repo.last_appended[index]
+    return f"receipt {receipt(str(sealed['hash']))} (event {sealed['seq']})"
+
+
 def _open_for_verify(path: Path) -> tuple[Journal, StoreCorrupt | None]:
     """The journal to verify. A damaged file is read raw (never changed) so that verify can
     name the first bad event; the open error is returned alongside."""
@@ -945,7 +969,7 @@ def verify(
     as_json: bool,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first bad event."""
-    from safetyapp.store.chain import contains_checkpoint
+    from safetyapp.store.chain import MIN_PREFIX, contains_checkpoint, matching_events
 
     path = _store_path(ctx)
     if salvage_to is not None:
@@ -953,11 +977,30 @@ def verify(
             raise click.UsageError("--salvage excludes --against and --against-mirror")
         _salvage(path, Path(salvage_to), as_json)
         return
+    wanted = None
+    if checkpoint is not None:
+        # As shown on screen or paper: "19f8d039ab…" (a trailing ellipsis is not part of it).
+        wanted = checkpoint.strip().rstrip("…. ").lower()
+        if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
+            raise click.UsageError(
+                f"--against takes a head hash or receipt: {MIN_PREFIX} to 64 hex characters "
+                f"(0-9, a-f), got {checkpoint!r}"
+            )
     journal, damaged = _open_for_verify(path)
     result = journal.verify()
     found = None
-    if checkpoint is not None and result.ok and damaged is None:
-        found = contains_checkpoint(journal.records(), checkpoint.strip().lower())
+    matched: dict[str, Any] | None = None
+    if wanted is not None and result.ok and damaged is None:
+        hits = matching_events(journal.records(), wanted)
+        if len(hits) > 1:
+            listed = "; ".join(_event_line(h) for h in hits[:5])
+            raise Refused(
+                f"{checkpoint} is ambiguous: {len(hits)} events start with it ({listed}); "
+                "give more characters of the hash"
+            )
+        if hits:
+            matched = dict(hits[0])
+            found = contains_checkpoint(journal.records(), str(matched["hash"]))
     mirrored, mirror_problem = None, None
     if mirror_dir is not None and result.ok and damaged is None:
         from safetyapp.store.mirror import check_against_mirror
@@ -977,6 +1020,9 @@ def verify(
                 "first_bad_seq": result.first_bad_seq,
                 "problem": result.problem if damaged is None else damaged.problem,
                 "checkpoint_seq": found,
+                "checkpoint_hash": matched["hash"] if matched is not None else None,
+                "checkpoint_kind": matched["kind"] if matched is not None else None,
+                "checkpoint_time": matched.get("time") if matched is not None else None,
                 **(
                     {
                         "mirror_events": mirrored.events if mirrored else None,
@@ -997,14 +1043,15 @@ def verify(
         raise Refused(str(damaged))
     if checkpoint is not None and found is None:
         raise Refused(
-            f"checkpoint {checkpoint} is NOT in this record: events were cut or rewritten since"
+            f"checkpoint {checkpoint} is NOT in this record (no event's hash starts with it): "
+            "events were cut or rewritten since, or it was mistyped"
         )
     if mirror_problem is not None:
         raise Refused(f"the store does NOT extend its mirror: {mirror_problem}")
     if not as_json:
         click.echo(f"chain OK: {result.count} events, head {result.head_hash}")
-        if found is not None:
-            click.echo(f"checkpoint found at event {found}")
+        if found is not None and matched is not None:
+            _say(f"checkpoint found at event {found}: {_event_line(matched)}")
         if mirrored is not None:
             _say(
                 f"mirror OK: the store extends {mirrored.mirror} ({mirrored.events} events "
@@ -1045,7 +1092,7 @@ def report(ctx: click.Context, day_spec: str | None, out: str, fmt: str | None) 
         written = write_day_report(
             repo, target, day_spec=day_spec, fmt=fmt, now=datetime.now(UTC), tz=_local_tz()
         )
-    except ReportError as exc:
+    except (ReportError, StoreError) as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:
         raise Refused(f"could not write {target}: {exc.strerror or exc}") from None

@@ -7,6 +7,7 @@ from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.state import Firearm, Flag, Hold, Incident, Run, State
+from safetyapp.store.chain import receipt
 
 
 def hold_view(hold: Hold) -> dict[str, Any]:
@@ -23,6 +24,7 @@ def hold_view(hold: Hold) -> dict[str, Any]:
         "resolved_at": hold.resolved_at,
         "resolvers": hold.resolvers,
         "incident": hold.incident,
+        "receipt": receipt(hold.raised_hash) if hold.raised_hash else None,
     }
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetyapp.domain import events as ev
+from safetyapp.store.files import check_output
 
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
@@ -122,10 +123,11 @@ To check the record later: `safetyapp --db store/{store} verify --against {head_
 def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | None = None) -> Bundle:
     """Write the archive bundle to `out` (a new or empty folder). Everything in it comes from
     one snapshot of the record, taken under the store's lock. The folder appears complete or
-    not at all."""
+    not at all. OutputRefused (a StoreError) if `out` is a store's file or folder, or a link."""
     from safetyapp.audit.report import build_report, day_records, render_markdown, render_pdf
 
     out = Path(out)
+    check_output(out, repo.path)  # never onto the store's files, its mirror, or a link
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} already exists and is not an empty folder; choose a new one")
     if not out.parent.is_dir():

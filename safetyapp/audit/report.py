@@ -10,9 +10,7 @@ from the `Report`, so the PDF and the Markdown say the same thing.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -25,6 +23,7 @@ from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Custody, Day, Run, State, run_lot_counts
 from safetyapp.store.chain import VerifyResult
+from safetyapp.store.files import check_output, write_output
 
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
@@ -711,10 +710,11 @@ def pdf_text(text: str) -> str:
     return "".join(out)
 
 
-def render_pdf(report: Report, path: Path) -> int:
+def render_pdf(report: Report, path: Path, *, store: Path | None = None) -> int:
     """Write the report as a PDF (A4 landscape, black and white); return the page count.
 
-    Written to a temporary file first, so a failure never leaves half a PDF at `path`."""
+    Written to a temporary file first, so a failure never leaves half a PDF at `path`; never
+    onto a file of `store` (:func:`safetyapp.store.files.write_output`)."""
     from fpdf import FPDF
 
     footer_text = pdf_text(report.footer)
@@ -778,18 +778,8 @@ def render_pdf(report: Report, path: Path) -> int:
             _Grid(pdf).draw(table)
             pdf.ln(1)
     pages = pdf.page_no()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a report is an ordinary file
-        pdf.output(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Exclusive temporary file, never onto the store's files or through a link: see files.py.
+    write_output(Path(path), bytes(pdf.output()), store=store)
     return pages
 
 
@@ -927,18 +917,18 @@ def write_day_report(
     """Build one day's report from the store and write it (PDF or Markdown) atomically.
 
     Shared by `safetyapp report` and the TUI's audit screen. Raises ReportError (no such day)
-    or OSError (cannot write).
+    or OSError (cannot write), OutputRefused (a StoreError: the target is one of the store's
+    files, or a link).
     """
+    check_output(target, repo.path)  # before the work of drawing it; checked again on writing
     state = repo.state
     day = find_day(state, day_spec)
     records = day_records(state, repo.journal.records(), day)
     verified = repo.journal.verify()
     built = build_report(state, records, verified, day=day, generated_at=now, tz=tz)
     if fmt == "pdf":
-        what = f"{render_pdf(built, target)} page(s)"
+        what = f"{render_pdf(built, target, store=repo.path)} page(s)"
     else:
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(render_markdown(built), encoding="utf-8")
-        os.replace(tmp, target)
+        write_output(target, render_markdown(built).encode("utf-8"), store=repo.path)
         what = "Markdown"
     return Written(built, what, verified)

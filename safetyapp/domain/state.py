@@ -157,6 +157,7 @@ class Hold:
     resolution: str | None = None
     resolvers: list[dict[str, str]] = field(default_factory=list)
     incident: str | None = None
+    raised_hash: str | None = None  # the hash of the event that raised it (its receipt)
 
     @property
     def open(self) -> bool:
@@ -522,6 +523,7 @@ def _hold_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         run=r.get("run"),
         layer=d.get("layer"),
         incident=d.get("incident"),
+        raised_hash=r.get("hash"),
     )
     if r.get("by"):
         _authenticated(s, r["by"])

@@ -48,13 +48,16 @@ def parse_canonical(text: str) -> Any:
     except ValueError:
         value = None
     else:
-        if _encode(value) == text:
-            return value
+        try:
+            if _encode(value) == text:
+                return value
+        except RecursionError:  # nested too deeply to be an event: not in canonical form
+            return None
     try:
         value = json.loads(text)
-    except ValueError:
+        return value if _encode(value) == text else None
+    except (ValueError, RecursionError):
         return None
-    return value if _encode(value) == text else None
 
 
 def canonical(obj: Any) -> str:
@@ -235,3 +238,18 @@ def contains_checkpoint(records: Iterable[Mapping[str, Any]], head_hash: str) ->
     """
     result, stopped = _walk(records, head_hash)
     return result.count if stopped else None
+
+
+RECEIPT_LENGTH = 10  # hex characters: short enough for a call sheet, unique in any real record
+MIN_PREFIX = 8  # the shortest prefix `verify --against` accepts
+
+
+def receipt(event_hash: str) -> str:
+    """The short receipt of an event (the first hex characters of its hash), shown after each
+    sign-off and hold; `verify --against RECEIPT` finds the event again."""
+    return event_hash[:RECEIPT_LENGTH]
+
+
+def matching_events(records: Iterable[Mapping[str, Any]], prefix: str) -> list[Mapping[str, Any]]:
+    """The records whose hash starts with ``prefix`` (lower-case hex), in order."""
+    return [r for r in records if isinstance(h := r.get("hash"), str) and h.startswith(prefix)]

@@ -248,3 +248,14 @@ def _cut_hash(line: bytes, claimed: str) -> bytes | None:
     if before == 0x7B:  # "{"
         return line[:i] + line[j + 1 :] if line[j : j + 1] == b"," else line[:i] + line[j:]
     return None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a store: event ``seq`` (with its ``hash``) is the line that ends at byte
+    ``offset`` and is ``length`` bytes long, newline included. A snapshot is tied to one."""
+
+    seq: int
+    hash: str
+    offset: int
+    length: int

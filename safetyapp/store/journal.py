@@ -29,7 +29,6 @@ import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,16 @@ from safetyapp.store.chain import (
     seal_line,
     verify_chain,
 )
-from safetyapp.store.head import Head, HeadDamaged, chain_fault, head_path, read_head, write_head
+from safetyapp.store.head import (
+    Head,
+    HeadDamaged,
+    Mark,
+    chain_fault,
+    head_path,
+    read_head,
+    write_head,
+)
+from safetyapp.store.snapshot import read_snapshot
 
 __all__ = [
     "AppendOnlyError",
@@ -66,6 +74,9 @@ _SECOND = (
     "a second writer that ignored the writer lock (another safetyapp on a network folder, "
     "or another program)"
 )
+# Reads never block on opening: a FIFO (or a device) given as a store would otherwise hang the
+# open forever; the regular-file check that follows names it instead.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 # --------------------------------------------------------------------------- errors
@@ -160,9 +171,14 @@ def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
                 rec = loads(line_text)
             except ValueError:
                 raise StoreCorrupt(path, n, "the line is not valid JSON") from None
+            except RecursionError:
+                raise StoreCorrupt(path, n, _TOO_DEEP) from None
             _check_record(path, n, rec)
             append(rec)
     return out
+
+
+_TOO_DEEP = "the line is nested too deeply to be a safetyapp event (not written by the app)"
 
 
 def _line_fault(text: str) -> str:
@@ -171,6 +187,8 @@ def _line_fault(text: str) -> str:
         value = json.loads(text)
     except ValueError:
         return "the line is not valid JSON"
+    except RecursionError:
+        return _TOO_DEEP
     if type(value) is not dict:
         return "the line is not a JSON object"
     return "the stored text was edited (it is not in the form the app writes)"
@@ -225,17 +243,6 @@ def _strerror(e: OSError) -> str:
 
 
 # --------------------------------------------------------------------------- journal
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A position in a store: event ``seq`` (with its ``hash``) is the line that ends at byte
-    ``offset`` and is ``length`` bytes long, newline included. A snapshot is tied to one."""
-
-    seq: int
-    hash: str
-    offset: int
-    length: int
 
 
 def create_new_file(
@@ -408,7 +415,7 @@ class Journal:
         if mark.seq < 1 or start < 0 or mark.length < 2:
             return None
         try:
-            fd = os.open(j.path, os.O_RDONLY)
+            fd = os.open(j.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreMissing(j.path) from None
         except OSError:
@@ -503,7 +510,7 @@ class Journal:
 
     def _read_file(self) -> tuple[bytes, tuple[int, int]]:
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreMissing(self.path) from None
         except OSError as e:
@@ -573,8 +580,6 @@ class Journal:
     def _check_snapshot_witness(self, partial: int) -> None:
         """Without a head file, a snapshot tied to a later event than the file holds is a
         witness of a cut all the same."""
-        from safetyapp.store.snapshot import read_snapshot
-
         saved = read_snapshot(self.path)
         if saved is not None and saved[0].seq > self.last_seq:
             mark = saved[0]
@@ -701,7 +706,7 @@ class Journal:
         """A read descriptor on the file this journal read before (and its stat); StoreCorrupt
         if it was removed, renamed or replaced since."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, _READ_FLAGS)
         except FileNotFoundError:
             raise StoreCorrupt(
                 self.path, None, "the file was removed or renamed by another program"

@@ -26,6 +26,7 @@ from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.snapshot import from_view, to_view
 from safetyapp.domain.state import State
+from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import canonical
 from safetyapp.store.journal import Journal, Record, StoreError
@@ -48,6 +49,23 @@ class StoreUnreadable(StoreError):
             path,
         )
         self.seq = seq
+
+
+class EventMalformed(StoreUnreadable):
+    """The chain is intact but an event's field is malformed (see safetyapp.domain.validate):
+    an event the app never wrote. Named by file, line and field; the file is not changed."""
+
+    def __init__(self, path: Path, seq: int, kind: object, field: str, problem: str) -> None:
+        StoreError.__init__(
+            self,
+            f"store {path}, line {seq} (event {seq}, kind {kind!r}): field '{field}' is "
+            f"malformed: {problem}; the app never writes such an event and the file was not "
+            "changed - run `safetyapp verify` and restore the store from a backup (or copy the "
+            "events before it with `safetyapp verify --salvage NEW_FILE`)",
+            path,
+        )
+        self.seq = seq
+        self.field = field
 
 
 Clock = Callable[[], datetime]
@@ -76,6 +94,8 @@ class Repository:
         self._rest: _Rest | None = None
         # When a mirror is configured, each append is mirrored (in a background thread).
         self.mirror = AutoMirror(journal.path)
+        # The sealed records (with their hashes: the receipts) of the last action recorded.
+        self.last_appended: list[Record] = []
         if _preview is not None:
             self._state, self._rest, self.snapshot_seq = _preview
             self._folded = self._state.last_seq
@@ -117,6 +137,7 @@ class Repository:
             saved_text = canonical(view)  # here, not deep in the loading thread's stack
             preview = from_view(view)
             for record in journal.since(mark.seq):
+                _check_fields(path, record)
                 preview.apply(record)
         except Exception:  # an odd snapshot (it is only a cache) or event: fold it all
             return cls.open(path, checklists, clock)
@@ -203,6 +224,7 @@ class Repository:
         if self._rest is not None:
             try:
                 for record in new:
+                    _check_fields(self.path, record)
                     self._state.apply(record)
                     self._folded += 1
             except _FOLD_ERRORS:
@@ -223,7 +245,7 @@ class Repository:
             self._catch_up()
             decision = decide(self._state, self.clock())
             if decision.events:
-                self._journal.append(decision.events)
+                self.last_appended = self._journal.append(decision.events)
                 self._catch_up()
         if decision.events:
             self.mirror.kick()  # best effort, never blocks: see safetyapp.store.mirror
@@ -282,10 +304,20 @@ class _Rest:
 
 
 def _apply(path: Path, state: State, record: Record) -> None:
-    """Fold one event; an event this version cannot fold is a :class:`StoreUnreadable`."""
+    """Fold one event; an event this version cannot fold is a :class:`StoreUnreadable`, one
+    with a malformed field an :class:`EventMalformed`."""
+    _check_fields(path, record)
     try:
         state.apply(record)
     except _FOLD_ERRORS as exc:
         seq = record.get("seq", state.last_seq + 1)
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
         raise StoreUnreadable(path, seq, record.get("kind"), detail) from exc
+
+
+def _check_fields(path: Path, record: Record) -> None:
+    """The read boundary: every event's fields are checked once, before it is folded."""
+    found = field_problem(record)
+    if found is not None:
+        seq = record.get("seq", 0)
+        raise EventMalformed(path, seq, record.get("kind"), *found)

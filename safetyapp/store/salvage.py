@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safetyapp.store.chain import GENESIS, canonical, record_hash
+from safetyapp.store.files import check_output
 from safetyapp.store.head import HeadDamaged, write_head
 from safetyapp.store.journal import (
+    _TOO_DEEP,
+    Journal,
     StoreCorrupt,
     StoreError,
-    StoreMissing,
     _check_record,
     _strerror,
     _write_hint,
@@ -84,6 +86,8 @@ def _line_problem(path: Path, line_no: int, raw: bytes, prev: str) -> str | None
         rec = json.loads(text)
     except ValueError:
         return "the line is not valid JSON"
+    except RecursionError:
+        return _TOO_DEEP
     try:
         _check_record(path, line_no, rec)
     except StoreCorrupt as e:
@@ -110,14 +114,9 @@ def salvage(source: Path, target: Path) -> SalvageResult:
             "choose the name of a new file",
             target,
         )
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise StoreMissing(source) from None
-    except OSError as e:
-        raise StoreError(
-            f"cannot read the store {source}: {_strerror(e)}; check its permissions", source
-        ) from e
+    check_output(target, source)  # never one of the store's own files (its head, a mirror...)
+    # Read as a store is read: a FIFO or a device is refused at once, never waited on.
+    data, _ = Journal(source)._read_file()
     end, kept, head, bad_line, problem = intact_prefix(source, data)
     if kept == 0:
         why = f"line 1: {problem}" if problem else "the file is empty"

@@ -1,7 +1,7 @@
 """The start-up snapshot: ``<store>.snapshot``, a JSON file beside the store.
 
 It holds the state's view (:mod:`safetyapp.domain.snapshot`) as of one event, tied to that
-event's position and hash (:class:`~safetyapp.store.journal.Mark`). It is a cache, never the
+event's position and hash (:class:`~safetyapp.store.head.Mark`). It is a cache, never the
 truth: a snapshot that is missing, unreadable, from another version, or whose event is not
 where it says in the store is ignored (the record is folded instead), and the app checks every
 snapshot it uses against a full fold of the record. It is replaced atomically and never
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from safetyapp.domain.snapshot import View
-from safetyapp.store.journal import Mark
+from safetyapp.store.head import Mark
 
 FORMAT = "safetyapp-snapshot/1"
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view

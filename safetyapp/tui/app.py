@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
+from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
 from safetyapp.tui.context import SafetyContext
@@ -166,8 +167,23 @@ class SafetyApp(App[None]):
             decision = self.repo.do(action, *args, **kwargs)
         except StoreError as exc:
             decision = Decision([], f"not recorded: {exc}")
+        if decision.ok and decision.events:
+            self._show_receipts()
         self.changed()
         return decision
+
+    def _show_receipts(self) -> None:
+        """A toast with the receipt of each sign-off just recorded (holds: see changed)."""
+        assert self.repo is not None
+        for sealed in self.repo.last_appended:
+            if sealed["kind"] == "signed":
+                self.notify(
+                    f"{sealed['run']} {sealed['step']}: {str(sealed['result']).upper()} by "
+                    f"{sealed['by']} · receipt {receipt(sealed['hash'])} (event {sealed['seq']})",
+                    title="Signed",
+                    markup=False,
+                    timeout=15,
+                )
 
     def poll_store(self) -> None:
         """Pick up what other processes (the CLI, a second terminal) appended."""
@@ -189,8 +205,9 @@ class SafetyApp(App[None]):
         if new:
             self.bell()
             for hold in new:
+                shown = f" · receipt {receipt(hold.raised_hash)}" if hold.raised_hash else ""
                 self.notify(
-                    f"{hold.id}: {hold.reason}", title="HOLD", severity="error", markup=False
+                    f"{hold.id}: {hold.reason}{shown}", title="HOLD", severity="error", markup=False
                 )
         self._keep_snapshot_fresh()
         self.revision += 1

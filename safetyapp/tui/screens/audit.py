@@ -21,6 +21,8 @@ from safetyapp.audit.export import to_csv
 from safetyapp.audit.query import AuditFilter, matching, prepare
 from safetyapp.domain import events as ev
 from safetyapp.store.chain import VerifyResult
+from safetyapp.store.files import write_output
+from safetyapp.store.journal import StoreError
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import visible
 from safetyapp.tui.widgets.event_log import HEADER, EventLog
@@ -176,8 +178,9 @@ class AuditScreen(SafetyScreen):
         path = folder / f"audit-{stamp}.{fmt}"
         try:
             folder.mkdir(exist_ok=True)
-            path.write_text(_export_text(log.rows, fmt), encoding="utf-8")
-        except OSError as exc:
+            data = _export_text(log.rows, fmt).encode("utf-8")
+            write_output(path, data, store=self.repo.path)
+        except (OSError, StoreError) as exc:
             self.notify(f"Export failed: {exc}", severity="error", markup=False)
             return
         self.notify(f"{len(log.rows)} events exported to {path}", markup=False, timeout=10)
@@ -194,7 +197,7 @@ class AuditScreen(SafetyScreen):
             written = write_day_report(
                 self.repo, path, now=datetime.now(UTC), tz=datetime.now().astimezone().tzinfo or UTC
             )
-        except (ReportError, OSError) as exc:
+        except (ReportError, OSError, StoreError) as exc:
             self.app.bell()
             self.notify(f"No report: {exc}", severity="error", markup=False, timeout=15)
             return

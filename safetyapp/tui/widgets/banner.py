@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from safetyapp.domain.state import State
+from safetyapp.store.chain import receipt
 from safetyapp.tui.text import visible
 
 
@@ -30,6 +31,7 @@ class StatusBanner(Static):
                 ("■ HOLD ", "bold"),
                 f"{first.id} · {scope}: ",
                 visible(first.reason),
+                f" · receipt {receipt(first.raised_hash)}" if first.raised_hash else "",
                 more,
                 " — resolve with [r] on the board",
             )
