@@ -36,8 +36,8 @@ MUTATIONS = [
         "test_ammunition_from_several_sources_loose_dummies_and_live_rounds",
         EVIDENCE,
         "            if lot not in lots:",
-        "        if False:",
-        "engine: lot counts only for declared lots",
+        "            if False:",
+        "evidence: lot counts only for declared lots",
     ),
     (
         "test_a_live_round_was_in_the_revolver",
