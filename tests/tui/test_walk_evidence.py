@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safetyapp.tui.screens.signoff import SignOffModal
 from textual.widgets import Input, Select, Static
 from tuikit import Clock, fill_evidence, make_store, new_app, sign_in_modal
 
+from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.screens.walk import WalkScreen
 
 A, AD = "Alex Reyes", "Jordan Lee"
