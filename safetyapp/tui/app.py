@@ -167,23 +167,8 @@ class SafetyApp(App[None]):
             decision = self.repo.do(action, *args, **kwargs)
         except StoreError as exc:
             decision = Decision([], f"not recorded: {exc}")
-        if decision.ok and decision.events:
-            self._show_receipts()
         self.changed()
         return decision
-
-    def _show_receipts(self) -> None:
-        """A toast with the receipt of each sign-off just recorded (holds: see changed)."""
-        assert self.repo is not None
-        for sealed in self.repo.last_appended:
-            if sealed["kind"] == "signed":
-                self.notify(
-                    f"{sealed['run']} {sealed['step']}: {str(sealed['result']).upper()} by "
-                    f"{sealed['by']} · receipt {receipt(sealed['hash'])} (event {sealed['seq']})",
-                    title="Signed",
-                    markup=False,
-                    timeout=15,
-                )
 
     def poll_store(self) -> None:
         """Pick up what other processes (the CLI, a second terminal) appended."""

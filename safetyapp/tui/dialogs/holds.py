@@ -12,7 +12,6 @@ from textual.widgets import Button, Input, Select, Static
 
 from safetyapp.domain import engine
 from safetyapp.domain.engine import Decision
-from safetyapp.store.chain import receipt
 from safetyapp.tui.dialogs.base import Dialog
 from safetyapp.tui.widgets.signer import SignerField, people_with, role_label
 
@@ -112,9 +111,8 @@ class ResolveHoldModal(_HoldModal):
             if hold.layer
             else ""
         )
-        shown = f"Receipt {receipt(hold.raised_hash)}. " if hold.raised_hash else ""
         self.query_one("#needs", Static).update(
-            Content(f"{shown}Signed by the {need}, two different people.{reopen}")
+            Content(f"Signed by the {need}, two different people.{reopen}")
         )
 
     def submit(self) -> None:
