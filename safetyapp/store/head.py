@@ -3,8 +3,8 @@
 ``<store>.head`` holds the highest head the app has acknowledged for the store beside it: the
 last event's seq and hash and where its line ends (its byte offset and length). It is written
 when a store is created (a new file: temporary file created with ``O_EXCL``, fsynced, renamed
-into place, folder fsynced; mode 0600) and then updated in place with each append, under the
-writer lock, before the append returns. A store shorter than it, or holding another event at its
+into place, folder fsynced; mode 0600) and then updated in place (``pwrite`` + ``fdatasync``)
+with each append, under the writer lock, before the append returns. A store shorter than it, or holding another event at its
 seq, was cut or rewritten: never a crash, since a crash can only leave a partial line *past* it.
 
 Layout: two fixed-size slots of :data:`SLOT` bytes, each one ASCII line
@@ -152,9 +152,15 @@ def write_head(store: Path, seq: int, digest: str, offset: int, length: int) -> 
         data = _slot(Head(seq, digest, offset, length, newest + 1))
         if os.pwrite(fd, data, target * SLOT) != len(data):
             raise OSError(5, "short write of the head file")
-        os.fsync(fd)
+        # In place, same size: the data is all there is to sync (no size or block change).
+        _datasync(fd)
     finally:
         os.close(fd)
+
+
+def _datasync(fd: int) -> None:
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
 def _create(path: Path, head: Head) -> None:
