@@ -20,6 +20,7 @@ import click
 from safetyapp import __version__
 from safetyapp.checklists import load_bundled, load_file
 from safetyapp.domain import engine
+from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.checklist import ChecklistError
 from safetyapp.domain.engine import Credential, Decision
@@ -85,6 +86,10 @@ def _new_store_path(ctx: click.Context) -> Path:
 
 
 def _open(ctx: click.Context) -> Repository:
+    """The store, opened once per command (name lookups and the action share it)."""
+    cached: Repository | None = ctx.obj.get("repo")
+    if cached is not None:
+        return cached
     path = _store_path(ctx)
     try:
         repo = Repository.open(path, load_bundled())
@@ -97,12 +102,30 @@ def _open(ctx: click.Context) -> Repository:
         raise Refused(str(exc)) from None
     for warning in repo.journal.warnings:
         _say(f"safetyapp: warning: {warning}", err=True)
+    ctx.obj["repo"] = repo
     return repo
+
+
+def _person(name: str) -> str:
+    """The crew member a typed name means, forgiving case, width and spacing. A name that means
+    nobody is passed on as typed (the engine refuses it, on the record), with a "did you mean"
+    kept for the message."""
+    ctx = click.get_current_context()
+    crew = _open(ctx).state.crew
+    found = naming.find(name, crew)
+    if found is not None:
+        return found
+    guess = naming.did_you_mean(name, crew)
+    if guess is not None:
+        ctx.obj.setdefault("hints", []).append(f"'{name}': did you mean '{guess}'?")
+    return name
 
 
 def _outcome(decision: Decision) -> None:
     if not decision.ok:
-        raise Refused(f"refused: {decision.refused}")
+        ctx = click.get_current_context(silent=True)
+        hints = ctx.obj.get("hints", []) if ctx is not None and ctx.obj else []
+        raise Refused(" ".join([f"refused: {decision.refused}", *hints]))
 
 
 def _do(repo: Repository, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
@@ -155,6 +178,7 @@ def _read_secret_lines(labels: Sequence[str], *, confirm: bool = False) -> list[
 
 
 def _credentials(names: Sequence[str]) -> list[Credential]:
+    names = [_person(n) for n in names]
     pins = _read_secret_lines([f"PIN for {n}" for n in names])
     return [Credential(n, p) for n, p in zip(names, pins, strict=True)]
 
@@ -248,11 +272,13 @@ def crew() -> None:
 def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     """Add a crew member; their PIN is entered twice (stdin: two lines)."""
     repo = _open(ctx)
-    if name.strip() in repo.state.crew:
-        raise Refused(f"refused: there is already a crew member named '{name.strip()}'")
+    name = naming.normalise(name)
+    problem = naming.new_name_problem(name, repo.state.crew)  # before anyone types a PIN
+    if problem:
+        raise Refused(f"refused: {problem}")
     pin = _new_pin(name)
     _outcome(_do(repo, engine.add_crew, name, list(roles), pin))
-    _say(f"added {name.strip()} ({', '.join(roles)})")
+    _say(f"added {name} ({', '.join(roles)})")
 
 
 @crew.command("pin")
@@ -261,6 +287,7 @@ def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
 @click.pass_context
 def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
     """Change NAME's PIN (their current PIN), or reset it (a supervisor's PIN)."""
+    name = _person(name)
     authoriser = by or name
     (cred,) = _credentials([authoriser])
     pin = _new_pin(name)
@@ -487,6 +514,8 @@ def run_start(
     if checklist is None:
         known = ", ".join(repo.checklists)
         raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
+    if performer is not None:
+        performer = _person(performer)
     decision = _do(
         repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )
@@ -802,7 +831,7 @@ def audit(
     flt = AuditFilter(
         since=_parse_when(since, end=False),
         until=_parse_when(until, end=True),
-        by=by,
+        by=_person(by) if by is not None else None,
         firearm=serial,
         kind=kind,
         flagged=flagged,
