@@ -192,14 +192,16 @@ def new_name_problem(name: str, existing: Iterable[str]) -> str | None:
     for other in existing:
         if other == name:
             return f"there is already a crew member named '{other}'"
+        odd = [c for c in dict.fromkeys(name) if c not in other]
         if fold(name) == fold(other):
+            wide = [describe(c) for c in odd if not c.isascii()][:3]
+            detail = f" ({', '.join(wide)})" if wide else ""
             return (
                 f"'{name}' is '{other}', already on the crew, in other capitals, spacing or "
-                "character widths; a name must look different from every other crew name"
+                f"character widths{detail}; a name must look different from every other crew name"
             )
         if mine & _keys(other):
-            odd = [describe(c) for c in dict.fromkeys(name) if c not in other][:3]
-            detail = f" ({', '.join(odd)})" if odd else ""
+            detail = f" ({', '.join(describe(c) for c in odd[:3])})" if odd else ""
             return (
                 f"'{name}' can be confused with '{other}', already on the crew{detail}; "
                 "a name must look different from every other crew name"
