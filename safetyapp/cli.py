@@ -102,6 +102,7 @@ def _open(ctx: click.Context) -> Repository:
         raise Refused(str(exc)) from None
     for warning in repo.journal.warnings:
         _say(f"safetyapp: warning: {warning}", err=True)
+    repo.read_only = ctx.obj.get("read_only", False)
     ctx.obj["repo"] = repo
     return repo
 
@@ -200,16 +201,19 @@ def _new_pin(name: str) -> dict[str, Any]:
     type=click.Path(dir_okay=False),
     help="Store file (default: $SAFETYAPP_DB, else the user data dir).",
 )
+@click.option(
+    "--read-only", is_flag=True, help="Open the app as a view: the board and the audit only."
+)
 @click.version_option(__version__, prog_name="safetyapp")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, read_only: bool) -> None:
     """Layered firearm safety checks for film sets. With no command, opens the app."""
     path, is_default = resolve_store(db)
-    ctx.obj = {"db": path, "default": is_default}
+    ctx.obj = {"db": path, "default": is_default, "read_only": read_only}
     if ctx.invoked_subcommand is None:
         from safetyapp.tui.app import run_tui
 
-        run_tui(path, create_dirs=is_default)
+        run_tui(path, create_dirs=is_default and not read_only, read_only=read_only)
 
 
 @cli.command()
@@ -1037,13 +1041,20 @@ def _is_loopback(host: str) -> bool:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--read-only", is_flag=True, help="The board and the audit only: nothing can be written."
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the app to a web browser (needs the 'serve' extra: pip install 'safetyapp[serve]')."""
+def serve(ctx: click.Context, host: str, port: int, read_only: bool) -> None:
+    """Serve the app to a web browser (needs the 'serve' extra: pip install 'safetyapp[serve]').
+
+    It prints an address with a random access token: every request needs it, and a request
+    from another web page (a foreign Origin) is refused."""
+    import secrets
     import shlex
 
     try:
-        from textual_serve.server import Server
+        from safetyapp.serve import GuardedServer
     except ImportError:
         raise Refused(
             "the browser view needs the optional textual-serve package:"
@@ -1053,19 +1064,31 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     argv = [sys.executable, "-m", "safetyapp"]
     if not ctx.obj["default"]:
         argv += ["--db", str(path)]
+    if read_only:
+        argv += ["--read-only"]
     title = "safetyapp"
     if path.exists():
         title = f"safetyapp — {_open(ctx).state.production}"
-    url = f"http://{host}:{port}"
+    server = GuardedServer(
+        shlex.join(argv), host=host, port=port, title=title, token=secrets.token_urlsafe(32)
+    )
     if _is_loopback(host):
         where = "this computer only (localhost)"
     else:
         where = (
-            "EVERY MACHINE THAT CAN REACH THIS ONE: anyone on the network can open the app,"
-            " and PINs cross the network unencrypted"
+            "EVERY MACHINE THAT CAN REACH THIS ONE; the access token in the address is required"
+            " (always), but it and the PINs cross the network unencrypted"
         )
-    click.echo(f"safetyapp: serving the app for {path} at {url}, reachable from {where}", err=True)
-    Server(shlex.join(argv), host=host, port=port, title=title).serve()
+    mode = " read-only (the board and the audit)" if read_only else ""
+    click.echo(
+        f"safetyapp: serving the app{mode} for {path} at {server.public_url}, reachable from"
+        f" {where}.\nOpen it with its access token (keep it private):\n    {server.url}",
+        err=True,
+    )
+    try:
+        server.serve()
+    except OSError as exc:  # the address is not this machine's, the port is taken...
+        raise Refused(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 # -- entry point ------------------------------------------------------------------------------
