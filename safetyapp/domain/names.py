@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
-MAX_LENGTH = 80
+MAX_LENGTH = 120
 
 # Unicode general categories a name never needs: controls, format characters (zero-width
 # space/joiner, bidi embeddings and overrides, soft hyphen...), surrogates, private use,

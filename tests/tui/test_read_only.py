@@ -42,3 +42,29 @@ async def test_read_only_shows_the_board_and_the_audit_and_writes_nothing(tmp_pa
         assert isinstance(app.screen, AuditScreen)
     assert store.read_bytes() == before
     assert not Path(f"{store}.snapshot").exists()
+
+
+async def test_the_crew_screen_refuses_a_look_alike_name(tmp_path: Path) -> None:
+    from textual.widgets import Button, Input, SelectionList, Static
+
+    from safetyapp.tui.screens.crew import CrewScreen
+
+    clock = Clock()
+    store = make_store(tmp_path / "record.jsonl", clock)
+    before = store.read_bytes()
+    app = SafetyApp(store, clock=clock, poll_seconds=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CrewScreen)
+        screen.query_one("#name", Input).value = "Jordan L\u0435e"  # Cyrillic е
+        screen.query_one("#roles", SelectionList).select("supervisor")
+        screen.query_one("#pin", Input).value = "7777"
+        screen.query_one("#pin2", Input).value = "7777"
+        screen.query_one("#add", Button).press()
+        await pilot.pause()
+        said = str(screen.query_one("#crew-error", Static).render())
+        assert "can be confused with 'Jordan Lee'" in said, said
+        assert "U+0435 CYRILLIC SMALL LETTER IE" in said
+    assert store.read_bytes() == before
