@@ -1060,6 +1060,7 @@ def serve(ctx: click.Context, host: str, port: int, read_only: bool) -> None:
             "the browser view needs the optional textual-serve package:"
             " pip install 'safetyapp[serve]'"
         ) from None
+    read_only = read_only or ctx.obj["read_only"]  # `safetyapp --read-only serve` too
     path = _store_path(ctx)
     argv = [sys.executable, "-m", "safetyapp"]
     if not ctx.obj["default"]:
