@@ -21,6 +21,7 @@ from safetyapp import __version__
 from safetyapp.checklists import load_bundled, load_file
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.checklist import ChecklistError
 from safetyapp.domain.engine import Credential, Decision
@@ -87,6 +88,10 @@ def _new_store_path(ctx: click.Context) -> Path:
 
 
 def _open(ctx: click.Context) -> Repository:
+    """The store, opened once per command (name lookups and the action share it)."""
+    cached: Repository | None = ctx.obj.get("repo")
+    if cached is not None:
+        return cached
     path = _store_path(ctx)
     try:
         repo = Repository.open(path, load_bundled())
@@ -99,12 +104,31 @@ def _open(ctx: click.Context) -> Repository:
         raise Refused(str(exc)) from None
     for warning in repo.journal.warnings:
         _say(f"safetyapp: warning: {warning}", err=True)
+    repo.read_only = ctx.obj.get("read_only", False)
+    ctx.obj["repo"] = repo
     return repo
+
+
+def _person(name: str) -> str:
+    """The crew member a typed name means, forgiving case, width and spacing. A name that means
+    nobody is passed on as typed (the engine refuses it, on the record), with a "did you mean"
+    kept for the message."""
+    ctx = click.get_current_context()
+    crew = _open(ctx).state.crew
+    found = naming.find(name, crew)
+    if found is not None:
+        return found
+    guess = naming.did_you_mean(name, crew)
+    if guess is not None:
+        ctx.obj.setdefault("hints", []).append(f"'{name}': did you mean '{guess}'?")
+    return name
 
 
 def _outcome(decision: Decision) -> None:
     if not decision.ok:
-        raise Refused(f"refused: {decision.refused}")
+        ctx = click.get_current_context(silent=True)
+        hints = ctx.obj.get("hints", []) if ctx is not None and ctx.obj else []
+        raise Refused(" ".join([f"refused: {decision.refused}", *hints]))
 
 
 def _do(repo: Repository, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
@@ -180,6 +204,7 @@ def _read_secret_lines(labels: Sequence[str], *, confirm: bool = False) -> list[
 
 
 def _credentials(names: Sequence[str]) -> list[Credential]:
+    names = [_person(n) for n in names]
     pins = _read_secret_lines([f"PIN for {n}" for n in names])
     return [Credential(n, p) for n, p in zip(names, pins, strict=True)]
 
@@ -201,16 +226,19 @@ def _new_pin(name: str) -> dict[str, Any]:
     type=click.Path(dir_okay=False),
     help="Store file (default: $SAFETYAPP_DB, else the user data dir).",
 )
+@click.option(
+    "--read-only", is_flag=True, help="Open the app as a view: the board and the audit only."
+)
 @click.version_option(__version__, prog_name="safetyapp")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, read_only: bool) -> None:
     """Layered firearm safety checks for film sets. With no command, opens the app."""
     path, is_default = resolve_store(db)
-    ctx.obj = {"db": path, "default": is_default}
+    ctx.obj = {"db": path, "default": is_default, "read_only": read_only}
     if ctx.invoked_subcommand is None:
         from safetyapp.tui.app import run_tui
 
-        run_tui(path, create_dirs=is_default)
+        run_tui(path, create_dirs=is_default and not read_only, read_only=read_only)
 
 
 @cli.command()
@@ -273,11 +301,13 @@ def crew() -> None:
 def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     """Add a crew member; their PIN is entered twice (stdin: two lines)."""
     repo = _open(ctx)
-    if name.strip() in repo.state.crew:
-        raise Refused(f"refused: there is already a crew member named '{name.strip()}'")
+    name = naming.normalise(name)
+    problem = naming.new_name_problem(name, repo.state.crew)  # before anyone types a PIN
+    if problem:
+        raise Refused(f"refused: {problem}")
     pin = _new_pin(name)
     _outcome(_do(repo, engine.add_crew, name, list(roles), pin))
-    _say(f"added {name.strip()} ({', '.join(roles)})")
+    _say(f"added {name} ({', '.join(roles)})")
 
 
 @crew.command("pin")
@@ -286,6 +316,7 @@ def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
 @click.pass_context
 def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
     """Change NAME's PIN (their current PIN), or reset it (a supervisor's PIN)."""
+    name = _person(name)
     authoriser = by or name
     (cred,) = _credentials([authoriser])
     pin = _new_pin(name)
@@ -512,6 +543,8 @@ def run_start(
     if checklist is None:
         known = ", ".join(repo.checklists)
         raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
+    if performer is not None:
+        performer = _person(performer)
     decision = _do(
         repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )
@@ -834,7 +867,7 @@ def audit(
     flt = AuditFilter(
         since=_parse_when(since, end=False),
         until=_parse_when(until, end=True),
-        by=by,
+        by=_person(by) if by is not None else None,
         firearm=serial,
         kind=kind,
         flagged=flagged,
@@ -1142,35 +1175,55 @@ def _is_loopback(host: str) -> bool:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--read-only", is_flag=True, help="The board and the audit only: nothing can be written."
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the app to a web browser (needs the 'serve' extra: pip install 'safetyapp[serve]')."""
+def serve(ctx: click.Context, host: str, port: int, read_only: bool) -> None:
+    """Serve the app to a web browser (needs the 'serve' extra: pip install 'safetyapp[serve]').
+
+    It prints an address with a random access token: every request needs it, and a request
+    from another web page (a foreign Origin) is refused."""
+    import secrets
     import shlex
 
     try:
-        from textual_serve.server import Server
+        from safetyapp.serve import GuardedServer
     except ImportError:
         raise Refused(
             "the browser view needs the optional textual-serve package:"
             " pip install 'safetyapp[serve]'"
         ) from None
+    read_only = read_only or ctx.obj["read_only"]  # `safetyapp --read-only serve` too
     path = _store_path(ctx)
     argv = [sys.executable, "-m", "safetyapp"]
     if not ctx.obj["default"]:
         argv += ["--db", str(path)]
+    if read_only:
+        argv += ["--read-only"]
     title = "safetyapp"
     if path.exists():
         title = f"safetyapp — {_open(ctx).state.production}"
-    url = f"http://{host}:{port}"
+    server = GuardedServer(
+        shlex.join(argv), host=host, port=port, title=title, token=secrets.token_urlsafe(32)
+    )
     if _is_loopback(host):
         where = "this computer only (localhost)"
     else:
         where = (
-            "EVERY MACHINE THAT CAN REACH THIS ONE: anyone on the network can open the app,"
-            " and PINs cross the network unencrypted"
+            "EVERY MACHINE THAT CAN REACH THIS ONE; the access token in the address is required"
+            " (always), but it and the PINs cross the network unencrypted"
         )
-    click.echo(f"safetyapp: serving the app for {path} at {url}, reachable from {where}", err=True)
-    Server(shlex.join(argv), host=host, port=port, title=title).serve()
+    mode = " read-only (the board and the audit)" if read_only else ""
+    click.echo(
+        f"safetyapp: serving the app{mode} for {path} at {server.public_url}, reachable from"
+        f" {where}.\nOpen it with its access token (keep it private):\n    {server.url}",
+        err=True,
+    )
+    try:
+        server.serve()
+    except OSError as exc:  # the address is not this machine's, the port is taken...
+        raise Refused(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 # -- entry point ------------------------------------------------------------------------------

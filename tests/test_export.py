@@ -7,12 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -172,47 +166,6 @@ def test_export_bundle_holds_everything_with_a_manifest(tmp_path: Path) -> None:
 
 
 # -- the browser view -------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_serve_shows_the_page_on_loopback(tmp_path: Path) -> None:
-    pytest.importorskip("textual_serve")
-    cli = Cli(tmp_path)
-    write_store(setup_world(), cli.db)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "safetyapp", "--db", str(cli.db), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli.env,
-    )
-    try:
-        page, status = "", 0
-        for _ in range(150):  # bounded: at most ~30 s for the server to come up
-            if proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
-                    status, page = resp.status, resp.read().decode("utf-8")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        assert status == 200, proc.stderr.read() if proc.poll() is not None else "no answer"
-        assert "safetyapp — Test Production" in page
-    finally:
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-    assert f"at http://127.0.0.1:{port}, reachable from this computer only (localhost)" in err
 
 
 def test_which_addresses_count_as_this_computer_only() -> None:

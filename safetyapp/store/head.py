@@ -38,6 +38,9 @@ FORMAT = "safetyapp-head/1"
 SLOT = 192
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
+# Every file the store creates is readable by its owner only, whatever the umask.
+FILE_MODE = 0o600
+
 
 @dataclass(frozen=True)
 class Head:

@@ -46,6 +46,7 @@ from safetyapp.store.chain import (
     verify_chain,
 )
 from safetyapp.store.head import (
+    FILE_MODE,
     Head,
     HeadDamaged,
     Mark,
@@ -69,6 +70,8 @@ __all__ = [
 
 Record = dict[str, Any]
 EVENTS_TABLE = "events"
+# The store and every file created beside it (lock, snapshot, torn tail) are for the owner
+# only: the record names people and (today) holds PIN hashes.
 _LOCK_POLL_SECONDS = 0.002
 _SECOND = (
     "a second writer that ignored the writer lock (another safetyapp on a network folder, "
@@ -260,7 +263,7 @@ def create_new_file(
         raise StoreError(exists, path)
     tmp = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
             _write_all(fd, data)
             os.fsync(fd)
@@ -275,7 +278,7 @@ def create_new_file(
                 raise
             # No hard links on this filesystem: exclusive create + write + fsync instead.
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             except FileExistsError:
                 raise StoreError(exists, path) from None
             try:
@@ -301,7 +304,7 @@ class Journal:
         self.path = Path(path)
         self.warnings = []
         self._lock_timeout = lock_timeout
-        self._lock = filelock.FileLock(f"{self.path}.lock", timeout=lock_timeout)
+        self._lock = filelock.FileLock(f"{self.path}.lock", timeout=lock_timeout, mode=FILE_MODE)
         self._records: list[Record] = []
         self._offset = 0  # bytes of complete lines parsed into _records
         self._size_seen = 0  # file size at the last read (> _offset: unfinished bytes at the end)
@@ -657,7 +660,7 @@ class Journal:
             k = 1
             while True:
                 try:
-                    sfd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                    sfd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
                     break
                 except FileExistsError:
                     k += 1

@@ -91,6 +91,9 @@ class Repository:
         self.clock = clock
         self.snapshot_mismatch = False  # the snapshot differed from the full fold
         self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
+        # A read-only view (`serve --read-only`): execute() refuses before the lock and no
+        # snapshot is written, so nothing at all reaches the disk from here.
+        self.read_only = False
         self._rest: _Rest | None = None
         # When a mirror is configured, each append is mirrored (in a background thread).
         self.mirror = AutoMirror(journal.path)
@@ -201,6 +204,8 @@ class Repository:
 
     def save_snapshot(self) -> bool:
         """Write the snapshot for the current state (the full fold); False if not written."""
+        if self.read_only:
+            return False
         self.ensure_loaded()
         self._catch_up()
         state = self._state
@@ -240,6 +245,10 @@ class Repository:
         _apply(self.path, state, record)
 
     def execute(self, decide: Callable[[State, datetime], Decision]) -> Decision:
+        if self.read_only:
+            raise StoreError(
+                f"{self.path} is open read-only here: nothing can be recorded", self.path
+            )
         self.ensure_loaded()  # decisions only ever on the full fold
         with self._journal.locked():
             self._catch_up()

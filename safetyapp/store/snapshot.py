@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from safetyapp.domain.snapshot import View
-from safetyapp.store.head import Mark
+from safetyapp.store.head import FILE_MODE, Mark
 
 FORMAT = "safetyapp-snapshot/1"
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view
@@ -84,7 +84,10 @@ def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
     }
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
     try:
-        tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")), "utf-8")
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, target)
     except (OSError, ValueError, TypeError):
         with suppress(OSError):

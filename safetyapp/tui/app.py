@@ -50,8 +50,10 @@ class SafetyApp(App[None]):
         clock: Clock = utc_now,
         poll_seconds: float = 2.0,
         create_dirs: bool = False,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        self.read_only = read_only  # the board and the audit only: see check_action
         self.store_path = store
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -69,7 +71,11 @@ class SafetyApp(App[None]):
     def on_mount(self) -> None:
         try:
             self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
+            self.repo.read_only = self.read_only
         except StoreMissing:
+            if self.read_only:
+                self.push_screen(StoreErrorScreen(f"no store at {self.store_path} to show"))
+                return
             self.push_screen(WelcomeScreen())
             return
         except StoreError as exc:
@@ -161,6 +167,8 @@ class SafetyApp(App[None]):
     def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         """Run an engine action against the store; a store failure comes back as a refusal."""
         assert self.repo is not None
+        if self.read_only:
+            return Decision([], "not recorded: this is a read-only view")
         if not self.ensure_loaded():
             return Decision([], f"not recorded: {self.store_failure}")
         try:
@@ -215,8 +223,10 @@ class SafetyApp(App[None]):
         self.push_screen(RaiseHoldModal(run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hold and incident keys need a production: hidden on the welcome and error screens."""
-        return not (action in ("raise_hold", "report_incident") and self.repo is None)
+        """Hold and incident keys need a production (hidden on the welcome and error screens)
+        and a view that may write."""
+        writes = action in ("raise_hold", "report_incident")
+        return not (writes and (self.repo is None or self.read_only))
 
     def action_report_incident(self) -> None:
         if self.repo is None:
@@ -227,6 +237,12 @@ class SafetyApp(App[None]):
         yield from super().get_system_commands(screen)
         if self.repo is None:
             return
+        if self.read_only:
+            yield SystemCommand(
+                "Audit log", "Every event, filtered, verified", _board_action(self, "audit")
+            )
+            return
+
         yield SystemCommand("Raise a HOLD", "Stop work: anyone, any time", self.action_raise_hold)
         yield SystemCommand(
             "Report an incident", "Discharge, misfire, injury, missing, near miss, concern",
@@ -272,8 +288,8 @@ def _board_action(app: SafetyApp, name: str) -> Callable[[], Any]:
     return run
 
 
-def run_tui(path: Path, *, create_dirs: bool) -> None:
-    app = SafetyApp(path, create_dirs=create_dirs)
+def run_tui(path: Path, *, create_dirs: bool, read_only: bool = False) -> None:
+    app = SafetyApp(path, create_dirs=create_dirs, read_only=read_only)
     app.run()
     if app.crash_log is not None or app.return_code not in (0, None):
         where = app.crash_log or "(no log written)"

@@ -17,6 +17,7 @@ from rel_support import AD, ARMORER, build_store, pins_for, run_cli, start_openi
 
 from safetyapp.checklists import bundled_dir, load_file
 from safetyapp.cli import literal
+from safetyapp.domain import names as naming
 from safetyapp.domain.checklist import Checklist, ChecklistError, parse_checklist
 from safetyapp.store.journal import Journal
 
@@ -52,12 +53,20 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
 ) -> None:
     db = tmp_path / "record.jsonl"
     run = start_opening(build_store(db))
+    names: dict[str, str] = {}  # key -> the crew name used (issue 12: no invisible characters)
     for key, text in HOSTILE.items():
         name = f"{text} {key}"
-        assert (
-            run_cli(db, "crew", "add", "--role", "actor", "--", name, stdin="4321\n4321\n").code
-            == 0
-        )
+        added = run_cli(db, "crew", "add", "--role", "actor", "--", name, stdin="4321\n4321\n")
+        if naming.new_name_problem(naming.normalise(name), []) is None:
+            assert added.code == 0, added.stderr
+        else:  # refused, saying which character (or the length), and shown literally
+            assert added.code == 1 and ("U+" in added.stderr or "at most" in added.stderr)
+            assert not DANGEROUS.intersection(added.stderr)
+            name = f"Actor {key}"
+            assert (
+                run_cli(db, "crew", "add", "--role", "actor", name, stdin="4321\n4321\n").code == 0
+            )
+        names[key] = name
         serial = f"{key}-{text}"
         assert (
             run_cli(db, "firearm", "add", serial, "--description", text, "--kind", "rubber").code
@@ -76,7 +85,7 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
         for r in records
     }
     for key, text in HOSTILE.items():
-        assert ("crew-added", json.dumps(f"{text} {key}")) in stored
+        assert ("crew-added", json.dumps(names[key])) in stored
         assert ("firearm-added", json.dumps(f"{key}-{text}")) in stored
         assert ("hold-raised", json.dumps(text)) in stored
     sources = {r["data"]["source"] for r in records if r["kind"] == "ammo-added"}
@@ -90,7 +99,7 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
     audit = run_cli(db, "audit").stdout
     status = run_cli(db, "run", "status", run).stdout
     for key, text in HOSTILE.items():
-        _shown_literally(f"{text} {key}", crew)
+        _shown_literally(names[key], crew)
         _shown_literally(f"{key}-{text}", firearms)
         _shown_literally(text, firearms)
         _shown_literally(text, ammo)
@@ -104,7 +113,7 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
 
     # --json carries the exact strings.
     rows = json.loads(run_cli(db, "crew", "list", "--json").stdout)
-    assert {f"{t} {k}" for k, t in HOSTILE.items()} <= {r["name"] for r in rows}
+    assert set(names.values()) <= {r["name"] for r in rows}
     # Refusal messages that quote user text are literal too.
     out = run_cli(db, "hold", "raise", "--by", HOSTILE["ansi"], "--reason", "x", stdin="1\n")
     assert out.code == 1

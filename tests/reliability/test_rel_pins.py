@@ -219,12 +219,13 @@ def test_same_person_twice_and_separation_cannot_be_bypassed(tmp_path: Path) -> 
                   "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",
                   stdin=pins_for([dana, ARMORER]))  # fmt: skip
     assert out.code == 1 and "Dana Dual already acted as" in out.stderr, out.stderr
-    # Whitespace or case variants are not the same person, and are not anyone.
+    # Whitespace or case variants are the same person (lookups forgive them, issue 12), never a
+    # second one: with the real name beside them, the same person twice.
     for alias in (" Jordan Lee", "jordan lee", "Jordan  Lee"):
-        out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", alias, "--by", dana,
+        out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", alias, "--by", AD,
                       "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",
-                      stdin=pins_for([AD, dana]))  # fmt: skip
-        assert out.code == 1 and "no crew member named" in out.stderr, (alias, out.stderr)
+                      stdin=pins_for([AD, AD]))  # fmt: skip
+        assert out.code == 1 and "the same person appears twice" in out.stderr, (alias, out.stderr)
     # Dana, the armorer of this run, may witness the AD's confirmation as the armorer.
     out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", AD, "--by", dana,
                   "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -33,11 +34,9 @@ def create_production(state: State, name: str, now: datetime) -> Decision:
 def add_crew(
     state: State, name: str, roles: list[str], pin: dict[str, Any], now: datetime
 ) -> Decision:
-    name = name.strip()
-    if not name:
-        return Decision([], "a crew member needs a name")
-    if name in state.crew:
-        return Decision([], f"there is already a crew member named '{name}'")
+    name = naming.normalise(name)
+    if problem := naming.new_name_problem(name, state.crew):
+        return Decision([], problem)
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
         return Decision([], f"roles must be among: {', '.join(ROLES)}")

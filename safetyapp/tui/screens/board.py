@@ -25,6 +25,10 @@ PALETTE = [
     ("Firearms and ammunition", "Inventory and ammunition lots", "inventory"),
 ]
 
+# Board keys that lead to recording something (every one but the audit).
+_WRITING = {"open_day", "new_handoff", "wrap", "walk", "resolve_hold", "crew", "inventory",
+            "acknowledge_flag", "custody"}  # fmt: skip
+
 
 class BoardScreen(SafetyScreen):
     BINDINGS = [
@@ -39,6 +43,12 @@ class BoardScreen(SafetyScreen):
         Binding("k", "acknowledge_flag", "Ack flag", id="ack-flag"),
         Binding("l", "custody", "Lock/custody", id="custody"),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A read-only view (`serve --read-only`) offers the audit only: no key that writes."""
+        if getattr(self.app, "read_only", False) and action in _WRITING:
+            return False
+        return super().check_action(action, parameters)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
