@@ -81,7 +81,7 @@ def test_ammunition_from_several_sources_loose_dummies_and_live_rounds() -> None
     late = world.do(engine.start_run, CHECKLISTS["handoff"], firearm="COLT-1", performer=ACTOR[0])
     assert not late.ok and refused_code(world) == "no-open-day"
     # Declaring a live lot is refused and holds the whole day.
-    live = world.do(engine.add_ammo, "L-1", "live", 50, "range box")
+    live = world.do(engine.add_ammo, cred(ARMORER), "L-1", "live", 50, "range box")
     assert not live.ok and "L-1" not in world.state.lots
     assert world.state.open_holds()[-1].run is None
     assert world.state.open_holds()[-1].cause == "live-ammunition"
