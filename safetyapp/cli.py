@@ -855,7 +855,9 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 @click.option("--firearm", "serial", default=None)
 @click.option("--kind", default=None, help="Only this event kind.")
 @click.option(
-    "--flagged", is_flag=True, help="Only failures, refusals, holds, flags, incidents, breaks."
+    "--flagged",
+    is_flag=True,
+    help="Only failures, refusals, holds, flags, incidents, breaks, crew and inventory changes.",
 )
 @click.pass_context
 def audit(

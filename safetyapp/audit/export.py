@@ -123,7 +123,13 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
     """Write the archive bundle to `out` (a new or empty folder). Everything in it comes from
     one snapshot of the record, taken under the store's lock. The folder appears complete or
     not at all."""
-    from safetyapp.audit.report import build_report, day_records, render_markdown, render_pdf
+    from safetyapp.audit.report import (
+        build_report,
+        day_changes,
+        day_records,
+        render_markdown,
+        render_pdf,
+    )
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -155,6 +161,7 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
                 day=day,
                 generated_at=now,
                 tz=local,
+                changes=day_changes(state, records, day),
             )
             stem = f"day-{day.number:03d}-{report.date}"
             render_pdf(report, reports / f"{stem}.pdf")

@@ -418,13 +418,13 @@ def _production(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _crew(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.crew[d["name"]] = CrewMember(d["name"], list(d["roles"]), d["pin_id"])
+    s.crew[d["name"]] = CrewMember(d["name"], list(d["roles"]), d["credential"])
     _authorised(s, r)
 
 
 def _pin_set(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     member = s.crew[d["name"]]
-    member.pin_id, member.failures, member.locked_until = d["pin_id"], 0, None
+    member.pin_id, member.failures, member.locked_until = d["credential"], 0, None
     if r.get("by") != d["name"]:
         _authorised(s, r)
 

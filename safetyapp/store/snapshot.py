@@ -21,7 +21,7 @@ from typing import Any
 from safetyapp.domain.snapshot import View
 from safetyapp.store.journal import Mark
 
-FORMAT = "safetyapp-snapshot/2"  # 2: crew carry pin_id and active; the record's format
+FORMAT = "safetyapp-snapshot/1"
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view
 
 

@@ -44,7 +44,10 @@ def make_store(
 ) -> Path:
     """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
     people = crew or CREW
-    founder = next(p for p in people if "supervisor" in p[1])
+    founder = next((p for p in people if "supervisor" in p[1]), None)
+    if founder is None:  # every production has its safety supervisor from the start
+        founder = ("Pat Okafor", ["supervisor"], "5555")
+        people = [*people, founder]
     for name, _, pin in people:
         PINS.setdefault(name, pin)
 

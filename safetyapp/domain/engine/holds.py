@@ -212,8 +212,8 @@ def acknowledge_flag(
                 " acknowledges it",
                 "independence",
             )
-        run = state.runs.get(flag.run or "")
-        acted = run.roles_by_person.get(member.name) if run is not None else None
+        flag_run = state.runs.get(flag.run or "")
+        acted = flag_run.roles_by_person.get(member.name) if flag_run is not None else None
         if acted is not None and acted != "supervisor":
             raise _Refusal(
                 f"{member.name} acted as {_title(acted)} in run {flag.run}; one person cannot"

@@ -55,7 +55,7 @@ def create_production(
     first = ev.event(
         ev.CREW_ADDED, now, by=supervisor, role="supervisor", result="added",
         note="first safety supervisor, named when the production was created",
-        name=supervisor, roles=["supervisor"], pin_id=pin_id, founding=True,
+        name=supervisor, roles=["supervisor"], credential=pin_id, founding=True,
     )  # fmt: skip
     return Decision([created, first], credentials={pin_id: pin})
 
@@ -99,7 +99,7 @@ def add_crew(
     added = ev.event(
         ev.CREW_ADDED, now, by=supervisor, role="supervisor", result="added",
         note=f"{name} added as {', '.join(_title(r) for r in roles)}",
-        name=name, roles=roles, pin_id=pin_id,
+        name=name, roles=roles, credential=pin_id,
     )  # fmt: skip
     return Decision([added], credentials={pin_id: pin})
 
@@ -207,7 +207,7 @@ def set_pin(
         note += " (lockout ended)"
     event = ev.event(
         ev.CREW_PIN_SET, now, by=member.name, role=None if own else "supervisor",
-        result="changed" if own else "reset", note=note, name=name, pin_id=pin_id,
+        result="changed" if own else "reset", note=note, name=name, credential=pin_id,
     )  # fmt: skip
     return Decision([event], credentials={pin_id: pin})
 

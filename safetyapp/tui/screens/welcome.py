@@ -27,6 +27,10 @@ This store is empty. Create your production, or load the demo to practise a whol
 
 
 class WelcomeScreen(Screen[None]):
+    DEFAULT_CSS = """
+    WelcomeScreen .pins { height: auto; }
+    WelcomeScreen .pins Input { width: 1fr; }
+    """
     BINDINGS = [
         Binding("d", "demo", "Load demo", id="demo"),
         Binding("escape", "app.quit", "Quit", id="quit-welcome", show=False),
