@@ -35,6 +35,7 @@ from support import (
 )
 
 from safetyapp.domain import engine
+from safetyapp.domain import events as ev
 from safetyapp.domain.engine import Credential
 
 DUAL = ("Dual Role", ["armorer", "ad"], "7777")
@@ -50,8 +51,10 @@ def test_bulletin_adopted_on_paper_but_never_practised(tmp_path: Path) -> None:
     assert not attempt.ok and refused_code(world) == "no-open-day"
     assert world.state.days == [] and world.state.custody("COLT-1").holder == "locked"
     flagged = world.audit(flagged=True)
-    assert [e["data"]["code"] for e in flagged] == ["no-open-day"]
-    assert "complete the opening checklist" in flagged[0]["note"]
+    refusals = [e["data"]["code"] for e in flagged if e["kind"] == "refused"]
+    assert refusals == ["no-open-day"]  # (the rest flagged: the set-up's crew and inventory)
+    assert {e["kind"] for e in flagged} - {"refused"} <= set(ev.AUTHORITY_KINDS)
+    assert "complete the opening checklist" in flagged[-1]["note"]
     # The practised day: opening signed layer by layer, each with its signer on the record.
     opening = open_day(world)
     signed = world.audit(kind="signed")
