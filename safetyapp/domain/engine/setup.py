@@ -114,14 +114,6 @@ def _other_member(state: State, supervisor: str, name: str, verb: str) -> None:
         raise _Refusal(f"nobody {verb} their own roles: another safety supervisor does it", "self")
 
 
-def _supervisors_left(state: State, without: str) -> list[str]:
-    return [
-        m.name
-        for m in state.crew.values()
-        if m.active and m.name != without and "supervisor" in m.roles
-    ]
-
-
 def grant_role(state: State, by: Credential, name: str, role: str, now: datetime) -> Decision:
     """A safety supervisor gives another crew member one more role."""
     try:
