@@ -6,7 +6,6 @@ import gc
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -79,8 +78,7 @@ class Plan:
         per_day = min(per_day, 150) if self.tiny and per_day > 150 else per_day
         src = gen.store(Spec(events, per_day, wrapped), self.cache)
         dst = self.work / f"copy-{events}-{per_day}-{time.perf_counter_ns()}.jsonl"
-        shutil.copyfile(src, dst)
-        return dst
+        return gen.copy_store(src, dst)
 
     # ---------------------------------------------------------------- durable sign-off
     def signoff(self) -> list[Row]:
@@ -240,9 +238,7 @@ class Plan:
         empty = self.work / "empty.jsonl"
         p = gen.Producer()
         gen.setup(p)
-        from safetyapp.store.journal import Journal
-
-        Journal.create(empty, p.payloads)
+        gen.write_store(empty, p.payloads)
         big = self.store(self.big)
         n = 1 if self.tiny else 5
         bare = [_launch("bare")["start_ms"] for _ in range(n)]

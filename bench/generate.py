@@ -27,9 +27,10 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.state import State
+from safetyapp.store.credentials import credentials_path, write_credentials
 from safetyapp.store.journal import Journal
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"  # 5: format-2 records, PINs in the credentials file
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CHECKLISTS = load_bundled()
 CHEAP_N = 16
@@ -91,6 +92,8 @@ class Producer:
 
     def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         decision = action(self.state, *args, now=self.now, **kwargs)
+        if decision.events:
+            self.state.credentials.update(decision.credentials)
         for payload in decision.events:
             self.payloads.append(payload)
             self.state.apply({**payload, "seq": len(self.payloads)})
@@ -121,12 +124,26 @@ class Producer:
 
 
 def setup(p: Producer) -> None:
-    p.ok(engine.create_production, "Dusk Rider")
+    """Created with its safety supervisor, who adds the crew; the armorer adds the inventory."""
+    p.ok(engine.create_production, "Dusk Rider", SUPERVISOR[0], cheap_pin(*SUPERVISOR[::2]))
     for name, roles, pin in CREW:
-        p.ok(engine.add_crew, name, roles, cheap_pin(name, pin))
-    p.ok(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6)
-    p.ok(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15)
-    p.ok(engine.add_ammo, "D-1", "dummy", 36, "Prop house")
+        if name != SUPERVISOR[0]:
+            p.ok(engine.add_crew, cred(SUPERVISOR), name, roles, cheap_pin(name, pin))
+    p.ok(engine.add_firearm, cred(ARMORER), "COLT-1", "Revolver", "blank-firing", 6)
+    p.ok(engine.add_firearm, cred(ARMORER), "GLOCK-2", "Pistol", "blank-firing", 15)
+    p.ok(engine.add_ammo, cred(ARMORER), "D-1", "dummy", 36, "Prop house")
+
+
+def crew_credentials() -> dict[str, dict[str, Any]]:
+    """The credentials file's records for the generated crew (deterministic, cheap)."""
+    records = [cheap_pin(name, pin) for name, _, pin in CREW]
+    return {r["id"]: r for r in records}
+
+
+def write_store(path: Path, payloads: list[dict[str, Any]]) -> None:
+    """A generated store and its credentials file beside it."""
+    write_credentials(path, crew_credentials())
+    Journal.create(path, payloads)
 
 
 def open_day(p: Producer, number: int) -> None:
@@ -198,6 +215,7 @@ def store(spec: Spec, cache: Path) -> Path:
         tmp = cache / f".{name}.{os.getpid()}"
         if tmp.exists():
             tmp.unlink()
+        write_credentials(path, crew_credentials())
         Journal.create(tmp, produce(spec))
         os.replace(tmp, path)
     return path
@@ -205,4 +223,6 @@ def store(spec: Spec, cache: Path) -> Path:
 
 def copy_store(src: Path, dst: Path) -> Path:
     shutil.copyfile(src, dst)
+    shutil.copyfile(credentials_path(src), credentials_path(dst))
+    os.chmod(credentials_path(dst), 0o600)
     return dst

@@ -97,7 +97,8 @@ def _open(ctx: click.Context) -> Repository:
         repo = Repository.open(path, load_bundled())
     except StoreMissing:
         raise Refused(
-            f"no store at {path}; create one with `safetyapp init --production NAME`"
+            f"no store at {path}; create one with"
+            " `safetyapp init --production NAME --supervisor NAME`"
             " or try `safetyapp demo`"
         ) from None
     except StoreError as exc:
@@ -164,6 +165,18 @@ def _await_mirror(repo: Repository) -> None:
 
 def _act(ctx: click.Context, action: Callable[..., Decision], *args: Any, **kw: Any) -> Decision:
     decision = _do(_open(ctx), action, *args, **kw)
+    _outcome(decision)
+    return decision
+
+
+def _act_signed(
+    ctx: click.Context, by: str, action: Callable[..., Decision], *args: Any
+) -> Decision:
+    """An action signed by `by`: the store is opened (and a broken one refused) before their
+    PIN is read from stdin or a prompt."""
+    repo = _open(ctx)
+    (cred,) = _credentials([by])
+    decision = _do(repo, action, cred, *args)
     _outcome(decision)
     return decision
 
@@ -251,15 +264,24 @@ def locate(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--production", required=True, help="The production's name.")
+@click.option("--supervisor", required=True, help="The first safety supervisor's name.")
 @click.pass_context
-def init(ctx: click.Context, production: str) -> None:
-    """Create a new store for one production."""
+def init(ctx: click.Context, production: str, supervisor: str) -> None:
+    """Create a new store for one production, with its first safety supervisor (their PIN
+    twice: prompted, or two lines on stdin). From then on the supervisor signs crew changes."""
     path = _new_store_path(ctx)
+    if os.path.lexists(path):
+        raise Refused(
+            f"cannot create a store at {path}: something already exists there and was not"
+            " changed; open it instead, or choose another name"
+        )
+    pin = _new_pin(supervisor.strip() or supervisor)
     try:
-        Repository.create(path, production, load_bundled())
+        Repository.create(path, production, supervisor, pin, load_bundled())
     except (StoreError, ValueError) as exc:
         raise Refused(str(exc)) from None
-    _say(f"created store for '{production}' at {path}")
+    _say(f"created store for '{production.strip()}' at {path}")
+    _say(f"safety supervisor: {supervisor.strip()} (signs every crew change from now on)")
 
 
 @cli.command()
@@ -297,31 +319,69 @@ def crew() -> None:
 @click.option(
     "--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeatable."
 )
+@click.option("--by", "by", required=True, help="The safety supervisor who authorises.")
 @click.pass_context
-def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
-    """Add a crew member; their PIN is entered twice (stdin: two lines)."""
+def crew_add(ctx: click.Context, name: str, roles: tuple[str, ...], by: str) -> None:
+    """Add a crew member, signed by a safety supervisor (stdin: the supervisor's PIN, then the
+    new member's PIN twice)."""
     repo = _open(ctx)
     name = naming.normalise(name)
     problem = naming.new_name_problem(name, repo.state.crew)  # before anyone types a PIN
     if problem:
         raise Refused(f"refused: {problem}")
+    (cred,) = _credentials([by])
     pin = _new_pin(name)
-    _outcome(_do(repo, engine.add_crew, name, list(roles), pin))
-    _say(f"added {name} ({', '.join(roles)})")
+    _outcome(_do(repo, engine.add_crew, cred, name, list(roles), pin))
+    _say(f"added {name} ({', '.join(roles)}), signed by {by}")
+
+
+@crew.command("role")
+@click.argument("name")
+@click.option("--grant", type=click.Choice(ROLES), default=None, help="A role to give.")
+@click.option("--revoke", type=click.Choice(ROLES), default=None, help="A role to take away.")
+@click.option("--by", "by", required=True, help="The safety supervisor who authorises.")
+@click.pass_context
+def crew_role(
+    ctx: click.Context, name: str, grant: str | None, revoke: str | None, by: str
+) -> None:
+    """Grant or revoke one role of another crew member (stdin: the supervisor's PIN)."""
+    if (grant is None) == (revoke is None):
+        raise click.UsageError("give exactly one of --grant ROLE or --revoke ROLE")
+    if grant is not None:
+        _act_signed(ctx, by, engine.grant_role, name, grant)
+        _say(f"{name} now also crewed as {grant}, signed by {by}")
+    else:
+        assert revoke is not None
+        _act_signed(ctx, by, engine.revoke_role, name, revoke)
+        _say(f"{name} no longer crewed as {revoke}, signed by {by}")
+
+
+@crew.command("deactivate")
+@click.argument("name")
+@click.option("--by", "by", required=True, help="The safety supervisor who authorises.")
+@click.pass_context
+def crew_deactivate(ctx: click.Context, name: str, by: str) -> None:
+    """Deactivate a crew member: they sign nothing more (stdin: the supervisor's PIN)."""
+    _act_signed(ctx, by, engine.deactivate, name)
+    _say(f"{name} deactivated, signed by {by}")
 
 
 @crew.command("pin")
 @click.argument("name")
-@click.option("--by", "by", default=None, help="Who authorises (default: NAME themselves).")
+@click.option(
+    "--by", "by", default=None, help="A safety supervisor setting it (default: NAME themselves)."
+)
 @click.pass_context
 def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
-    """Change NAME's PIN (their current PIN), or reset it (a supervisor's PIN)."""
+    """Change your own PIN (stdin: your current PIN, then the new one twice), or, as a safety
+    supervisor with --by, set someone else's (your PIN, then theirs twice); that also ends a
+    lockout."""
     name = _person(name)
     authoriser = by or name
     (cred,) = _credentials([authoriser])
     pin = _new_pin(name)
     _act(ctx, engine.set_pin, name, cred, pin)
-    _say(f"PIN set for {name}")
+    _say(f"PIN set for {name}" + (f" by {authoriser}" if authoriser != name else ""))
 
 
 @crew.command("list")
@@ -330,8 +390,15 @@ def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
 def crew_list(ctx: click.Context, as_json: bool) -> None:
     """List the crew."""
     state = _open(ctx).state
-    rows = [{"name": m.name, "roles": m.roles} for m in state.crew.values()]
-    _list(rows, as_json, lambda row: f"{row['name']}\t{', '.join(row['roles'])}")
+    rows = [{"name": m.name, "roles": m.roles, "active": m.active} for m in state.crew.values()]
+    _list(
+        rows,
+        as_json,
+        lambda row: (
+            f"{row['name']}\t{', '.join(row['roles'])}"
+            + ("" if row["active"] else "\t(deactivated)")
+        ),
+    )
 
 
 # -- inventory --------------------------------------------------------------------------------
@@ -349,13 +416,14 @@ def firearm() -> None:
 @click.option(
     "--chambers", type=click.IntRange(min=1), default=None, help="Chambers/rounds it holds."
 )
+@click.option("--by", "by", required=True, help="The armorer. PIN on stdin.")
 @click.pass_context
 def firearm_add(
-    ctx: click.Context, serial: str, description: str, kind: str, chambers: int | None
+    ctx: click.Context, serial: str, description: str, kind: str, chambers: int | None, by: str
 ) -> None:
-    """Add a firearm by serial number."""
-    _act(ctx, engine.add_firearm, serial, description, kind, chambers)
-    _say(f"added firearm {serial.strip()}")
+    """Add a firearm by serial number, signed by an armorer."""
+    _act_signed(ctx, by, engine.add_firearm, serial, description, kind, chambers)
+    _say(f"added firearm {serial.strip()}, signed by {by}")
 
 
 @firearm.command("list")
@@ -440,11 +508,15 @@ def ammo() -> None:
 @click.option("--type", "ammo_type", required=True, type=click.Choice(["dummy", "blank", "live"]))
 @click.option("--count", required=True, type=click.IntRange(min=0))
 @click.option("--source", default="", help="Where the lot came from.")
+@click.option("--by", "by", required=True, help="The armorer. PIN on stdin.")
 @click.pass_context
-def ammo_add(ctx: click.Context, lot: str, ammo_type: str, count: int, source: str) -> None:
-    """Declare an ammunition lot. Live ammunition is refused and raises a hold."""
-    _act(ctx, engine.add_ammo, lot, ammo_type, count, source)
-    _say(f"declared lot {lot.strip()}: {count} {ammo_type}")
+def ammo_add(
+    ctx: click.Context, lot: str, ammo_type: str, count: int, source: str, by: str
+) -> None:
+    """Declare an ammunition lot, signed by an armorer. Live ammunition is refused and raises a
+    hold."""
+    _act_signed(ctx, by, engine.add_ammo, lot, ammo_type, count, source)
+    _say(f"declared lot {lot.strip()}: {count} {ammo_type}, signed by {by}")
 
 
 @ammo.command("list")
@@ -699,12 +771,17 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
 @click.option("--by", "name", required=True)
 @click.option("--reason", required=True)
 @click.option("--run", "run_id", default=None, help="Hold one run; without it, the whole day.")
+@click.option(
+    "--about", default=None, help="The crew member it is about (never one who resolves it)."
+)
 @click.pass_context
-def hold_raise(ctx: click.Context, name: str, reason: str, run_id: str | None) -> None:
+def hold_raise(
+    ctx: click.Context, name: str, reason: str, run_id: str | None, about: str | None
+) -> None:
     """Stop work (anyone, any time). PIN on stdin."""
     (cred,) = _credentials([name])
     repo = _open(ctx)
-    decision = _do(repo, engine.raise_hold, cred, reason, run=run_id)
+    decision = _do(repo, engine.raise_hold, cred, reason, run=run_id, about=about)
     _outcome(decision)
     raised = decision.events[0]
     _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
@@ -843,7 +920,9 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 @click.option("--firearm", "serial", default=None)
 @click.option("--kind", default=None, help="Only this event kind.")
 @click.option(
-    "--flagged", is_flag=True, help="Only failures, refusals, holds, flags, incidents, breaks."
+    "--flagged",
+    is_flag=True,
+    help="Only failures, refusals, holds, flags, incidents, breaks, crew and inventory changes.",
 )
 @click.pass_context
 def audit(

@@ -8,6 +8,7 @@ from pathlib import Path
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
+from safetyapp.domain.engine import Credential, Decision
 from safetyapp.store.repository import Clock, Repository, utc_now
 
 DEMO_PRODUCTION = "Dusk Rider (demo)"
@@ -30,14 +31,28 @@ DEMO_LOTS = [
 
 
 def seed_demo(path: Path, clock: Clock = utc_now) -> bool:
-    """Create the demo production at `path`; False when a store is already there."""
+    """Create the demo production at `path`; False when a store is already there. Seeded the
+    way a real production is: the safety supervisor named at creation adds the crew, the
+    armorer adds the firearms and lots, each signed with their (practice) PIN."""
     if path.exists():
         return False
-    repo = Repository.create(path, DEMO_PRODUCTION, load_bundled(), clock)
+    pins = {name: pin for name, _, pin in DEMO_CREW}
+    supervisor = next(name for name, roles, _ in DEMO_CREW if "supervisor" in roles)
+    armorer = next(name for name, roles, _ in DEMO_CREW if "armorer" in roles)
+    new_pin = hash_pin(pins[supervisor], os.urandom(16))
+    repo = Repository.create(path, DEMO_PRODUCTION, supervisor, new_pin, load_bundled(), clock)
+    by_supervisor = Credential(supervisor, pins[supervisor])
+    by_armorer = Credential(armorer, pins[armorer])
     for name, roles, pin in DEMO_CREW:
-        repo.do(engine.add_crew, name, roles, hash_pin(pin, os.urandom(16)))
+        if name != supervisor:
+            _ok(repo.do(engine.add_crew, by_supervisor, name, roles, hash_pin(pin, os.urandom(16))))
     for serial, description, kind, chambers in DEMO_FIREARMS:
-        repo.do(engine.add_firearm, serial, description, kind, chambers)
+        _ok(repo.do(engine.add_firearm, by_armorer, serial, description, kind, chambers))
     for lot, ammo_type, count, source in DEMO_LOTS:
-        repo.do(engine.add_ammo, lot, ammo_type, count, source)
+        _ok(repo.do(engine.add_ammo, by_armorer, lot, ammo_type, count, source))
     return True
+
+
+def _ok(decision: Decision) -> None:
+    if not decision.ok:
+        raise RuntimeError(f"the demo could not be seeded: {decision.refused}")

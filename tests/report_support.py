@@ -25,6 +25,7 @@ from support import (
 )
 
 from safetyapp.domain import engine
+from safetyapp.store.credentials import write_credentials
 from safetyapp.store.journal import Journal
 
 HOLD_ACTION = "Unlabelled box removed from set and quarantined; lots recounted"
@@ -73,6 +74,8 @@ def payloads(world: World) -> list[dict[str, Any]]:
 
 
 def write_store(world: World, path: Path) -> Path:
+    """The world's record as a store file, with its credentials file beside it."""
+    write_credentials(path, dict(world.state.credentials))
     Journal.create(path, payloads(world))
     return path
 

@@ -13,10 +13,11 @@ from support import (
     CHECKLISTS,
     CREW,
     OPENING,
-    PINS,
+    SUPERVISOR,
     World,
     cheap_pin,
     handoff_steps,
+    seed,
     sign,
     start,
     walk,
@@ -35,8 +36,13 @@ class StoreWorld(World):
 
     def __init__(self, path: Path) -> None:
         super().__init__()
-        self.repo = Repository.create(path, "Test Production", CHECKLISTS, clock=lambda: self.now)
+        founder = SUPERVISOR
+        self.repo = Repository.create(
+            path, "Test Production", founder[0], cheap_pin(founder[2]), CHECKLISTS,
+            clock=lambda: self.now,
+        )  # fmt: skip
         self.state = self.repo.state
+        self.created = True
 
     def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         decision = self.repo.do(action, *args, **kwargs)
@@ -50,20 +56,17 @@ class StoreWorld(World):
 
 def populate(world: World, crew: list[Person] | None = None) -> World:
     """Crew, two firearms, a dummy lot and a blank lot (the production already exists)."""
-    for name, roles, pin in crew or CREW:
-        PINS.setdefault(name, pin)
-        assert world.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
-    assert world.do(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6).ok
-    assert world.do(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
-    assert world.do(engine.add_ammo, "D-1", "dummy", 36, "Prop house").ok
-    assert world.do(engine.add_ammo, "B-1", "blank", 24, "Blank supplier").ok
+    created = getattr(world, "created", False)
+    _, arm = seed(world.do, crew or CREW, created=created)
+    assert world.do(engine.add_firearm, arm, "COLT-1", "Revolver", "blank-firing", 6).ok
+    assert world.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
+    assert world.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
+    assert world.do(engine.add_ammo, arm, "B-1", "blank", 24, "Blank supplier").ok
     return world
 
 
 def new_world(crew: list[Person] | None = None) -> World:
-    world = World()
-    assert world.do(engine.create_production, "Test Production").ok
-    return populate(world, crew)
+    return populate(World(), crew)
 
 
 def store_world(tmp_path: Path, crew: list[Person] | None = None) -> StoreWorld:

@@ -33,6 +33,38 @@ def cheap_pin(pin: str) -> dict[str, Any]:
     return hash_pin(pin, b"test-salt-16byte", n=16)
 
 
+Person = tuple[str, list[str], str]
+
+
+def seed(
+    do: Callable[..., Decision],
+    crew: list[Person],
+    production: str = "Test Production",
+    *,
+    pin: Callable[[Person], dict[str, Any]] = lambda p: cheap_pin(p[2]),
+    created: bool = False,
+) -> tuple[Credential, Credential]:
+    """Set up a production the way the product does: created with its first safety supervisor
+    (the first of `crew` crewed as one, else SUPERVISOR), who adds the rest of the crew; the
+    first armorer adds nothing here (see `stock`). Returns (supervisor, armorer) credentials."""
+    founder = next((p for p in crew if "supervisor" in p[1]), SUPERVISOR)
+    for name, _, p in [*crew, founder]:
+        PINS.setdefault(name, p)
+    if not created:
+        assert do(engine.create_production, production, founder[0], pin(founder)).ok
+    boss = Credential(founder[0], founder[2])
+    for person in crew:
+        name, roles, _ = person
+        if name == founder[0]:
+            assert roles == ["supervisor"], f"the founding supervisor {name} has one role"
+            continue
+        decision = do(engine.add_crew, boss, name, roles, pin(person))
+        assert decision.ok, decision.refused
+    armorer = next((p for p in crew if "armorer" in p[1]), None)
+    arm = Credential(armorer[0], armorer[2]) if armorer else boss
+    return boss, arm
+
+
 def cred(person: tuple[str, list[str], str] | str) -> Credential:
     name = person if isinstance(person, str) else person[0]
     return Credential(name, PINS[name])
@@ -51,6 +83,8 @@ class World:
 
     def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         decision = action(self.state, *args, now=self.now, **kwargs)
+        if decision.events:
+            self.state.credentials.update(decision.credentials)  # the credentials file's part
         for event in decision.events:
             event = {**event, "seq": len(self.log) + 1}
             self.log.append(event)
@@ -67,13 +101,10 @@ class World:
 
 def setup_world(crew: list[tuple[str, list[str], str]] | None = None) -> World:
     world = World()
-    assert world.do(engine.create_production, "Test Production").ok
-    for name, roles, pin in crew or CREW:
-        PINS.setdefault(name, pin)
-        assert world.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
-    assert world.do(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6).ok
-    assert world.do(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
-    assert world.do(engine.add_ammo, "D-1", "dummy", 36, "Prop house").ok
+    _, arm = seed(world.do, crew or CREW)
+    assert world.do(engine.add_firearm, arm, "COLT-1", "Revolver", "blank-firing", 6).ok
+    assert world.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
+    assert world.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
     return world
 
 

@@ -18,6 +18,7 @@ PINS = {
     "Riley Chen": "4444",
     "Pat Okafor": "5555",
 }
+SUPERVISOR, ARMORER = "Pat Okafor", "Alex Reyes"
 ROLES = {
     "Alex Reyes": "armorer",
     "Jordan Lee": "ad",
@@ -50,6 +51,21 @@ class Cli:
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
+    def setup(self, production: str) -> None:
+        """A production the way the product makes one: created with its first safety supervisor,
+        who adds the crew; the armorer adds firearms and lots (see `armorer`)."""
+        self("init", "--production", production, "--supervisor", SUPERVISOR,
+             stdin=f"{PINS[SUPERVISOR]}\n{PINS[SUPERVISOR]}\n")  # fmt: skip
+        for name, role in ROLES.items():
+            if name != SUPERVISOR:
+                pin = PINS[name]
+                self("crew", "add", name, "--role", role, "--by", SUPERVISOR,
+                     stdin=f"{PINS[SUPERVISOR]}\n{pin}\n{pin}\n")  # fmt: skip
+
+    def armorer(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
+        """A command signed by the armorer (`--by` and the PIN on stdin)."""
+        return self(*args, "--by", ARMORER, stdin=f"{PINS[ARMORER]}\n", code=code)
+
     def sign(
         self, run: str, step: str, by: Sequence[str], code: int | None = 0, **evidence: str
     ) -> subprocess.CompletedProcess[str]:
@@ -65,14 +81,11 @@ class Cli:
 def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A store with a production, crew, two firearms and a dummy lot, and the day opened."""
     cli = Cli(tmp_path_factory.mktemp("cli"))
-    cli("init", "--production", "Dusk Rider")
-    for name, role in ROLES.items():
-        pin = PINS[name]
-        cli("crew", "add", name, "--role", role, stdin=f"{pin}\n{pin}\n")
-    cli("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
-        "--chambers", "6")  # fmt: skip
-    cli("firearm", "add", "RUB-2", "--description", "Rubber pistol", "--kind", "rubber")
-    cli("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Prop house")
+    cli.setup("Dusk Rider")
+    cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
+                "--chambers", "6")  # fmt: skip
+    cli.armorer("firearm", "add", "RUB-2", "--description", "Rubber pistol", "--kind", "rubber")
+    cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Prop house")
     run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     armorer, ad = "Alex Reyes", "Jordan Lee"
     cli.sign(run, "meeting-held", [ad, armorer], attendees="24", concerns_read="yes")
@@ -146,21 +159,23 @@ def test_full_day_by_distinct_crew(day: Cli) -> None:
 
 
 @pytest.fixture(scope="module")
-def crewed_store(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A store with crew and a firearm, built once through the CLI; each test gets a copy."""
+def crewed_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """A store with crew and a firearm, built once through the CLI; each test gets a copy (of
+    the store and of its credentials file)."""
     cli = Cli(tmp_path_factory.mktemp("template"))
-    cli("init", "--production", "P")
-    for name, role in ROLES.items():
-        cli("crew", "add", name, "--role", role, stdin=f"{PINS[name]}\n{PINS[name]}\n")
-    cli("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
-        "--chambers", "6")  # fmt: skip
-    return cli.db.read_bytes()
+    cli.setup("P")
+    cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
+                "--chambers", "6")  # fmt: skip
+    return cli.db.read_bytes(), Path(f"{cli.db}.credentials").read_bytes()
 
 
 @pytest.fixture()
-def fresh(tmp_path: Path, crewed_store: bytes) -> Cli:
+def fresh(tmp_path: Path, crewed_store: tuple[bytes, bytes]) -> Cli:
     cli = Cli(tmp_path)
-    cli.db.write_bytes(crewed_store)
+    cli.db.write_bytes(crewed_store[0])
+    credentials = Path(f"{cli.db}.credentials")
+    credentials.write_bytes(crewed_store[1])
+    credentials.chmod(0o600)
     return cli
 
 
@@ -178,7 +193,7 @@ def test_refusals_exit_1_with_a_reason_and_are_recorded(fresh: Cli) -> None:
                     "Alex Reyes", stdin="973155550042\n1111\n", code=1)  # fmt: skip
     assert "wrong PIN" in bad_pin.stderr
     refused = json.loads(fresh("audit", "--json", "--flagged").stdout)
-    assert [e["data"]["code"] for e in refused] == [
+    assert [e["data"]["code"] for e in refused if e["kind"] == "refused"] == [
         "out-of-order", "wrong-role", "same-person", "wrong-pin",
     ]  # fmt: skip
     assert "973155550042" not in fresh.db.read_text()
@@ -214,7 +229,7 @@ def test_failed_step_holds_and_two_people_resolve(fresh: Cli) -> None:
 
 
 def test_live_ammunition_is_refused_and_holds_the_day(fresh: Cli) -> None:
-    out = fresh("ammo", "add", "L-1", "--type", "live", "--count", "5", code=1)
+    out = fresh.armorer("ammo", "add", "L-1", "--type", "live", "--count", "5", code=1)
     assert "live" in out.stderr
     holds = json.loads(fresh("hold", "list", "--json").stdout)
     assert holds[0]["cause"] == "live-ammunition" and holds[0]["run"] is None
@@ -231,7 +246,7 @@ def test_raise_hold_by_anyone(fresh: Cli) -> None:
 
 def test_lists_in_json(fresh: Cli) -> None:
     crew = json.loads(fresh("crew", "list", "--json").stdout)
-    assert {"name": "Alex Reyes", "roles": ["armorer"]} in crew
+    assert {"name": "Alex Reyes", "roles": ["armorer"], "active": True} in crew
     lists = json.loads(fresh("checklists", "list", "--json").stdout)
     assert {c["id"] for c in lists} >= {"opening", "handoff", "wrap"}
     assert set(lists[0]) == {"id", "title", "scope", "version"}
@@ -240,7 +255,7 @@ def test_lists_in_json(fresh: Cli) -> None:
 
 
 def test_usage_errors_exit_2(fresh: Cli) -> None:
-    fresh("crew", "add", "X", "--role", "producer", code=2)
+    fresh("crew", "add", "X", "--role", "producer", "--by", SUPERVISOR, code=2)
     fresh("run", "sign", "R0001", code=2)
     fresh("audit", "--since", "yesterday", code=2)
     missing_pins = fresh("run", "sign", "R0001", "meeting-held", "--by", "A", "--by", "B",
@@ -249,20 +264,21 @@ def test_usage_errors_exit_2(fresh: Cli) -> None:
 
 
 def test_pin_rules_on_crew_add(fresh: Cli) -> None:
-    short = fresh("crew", "add", "New", "--role", "actor", stdin="12\n12\n", code=2)
+    add = ["crew", "add", "New", "--role", "actor", "--by", SUPERVISOR]
+    short = fresh(*add, stdin="5555\n12\n12\n", code=2)
     assert "4 to 12 digits" in short.stderr
-    mismatch = fresh("crew", "add", "New", "--role", "actor", stdin="1234\n4321\n", code=2)
+    mismatch = fresh(*add, stdin="5555\n1234\n4321\n", code=2)
     assert "do not match" in mismatch.stderr
 
 
 def test_verify_names_the_first_bad_event_after_a_one_byte_change(fresh: Cli) -> None:
     raw = fresh.db.read_bytes()
     lines = raw.split(b"\n")
-    assert b"Jordan Lee" in lines[2]
-    lines[2] = lines[2].replace(b"Jordan Lee", b"Jordon Lee", 1)
+    assert b"Jordan Lee" in lines[3]  # production, its supervisor, the armorer, then Jordan
+    lines[3] = lines[3].replace(b"Jordan Lee", b"Jordon Lee", 1)
     fresh.db.write_bytes(b"\n".join(lines))
     out = fresh("verify", code=1)
-    assert "BROKEN" in out.stderr and "event 3" in out.stderr
+    assert "BROKEN" in out.stderr and "event 4" in out.stderr
 
 
 def test_missing_store_is_explained(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_cli import PINS, ROLES, Cli
+from test_cli import Cli
 
 ARMORER, AD, ACTOR, SUPERVISOR = "Alex Reyes", "Jordan Lee", "Casey Morgan", "Pat Okafor"
 
@@ -18,12 +18,10 @@ def as_json(proc: Any) -> Any:
 
 def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
     cli = Cli(tmp_path)
-    cli("init", "--production", "P")
-    for name, role in ROLES.items():
-        cli("crew", "add", name, "--role", role, stdin=f"{PINS[name]}\n{PINS[name]}\n")
-    cli("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
-        "--chambers", "6")  # fmt: skip
-    cli("ammo", "add", "B-1", "--type", "blank", "--count", "24", "--source", "Supplier")
+    cli.setup("P")
+    cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
+                "--chambers", "6")  # fmt: skip
+    cli.armorer("ammo", "add", "B-1", "--type", "blank", "--count", "24", "--source", "Supplier")
     (colt,) = as_json(cli("firearm", "list", "--json"))
     assert colt["custody"]["holder"] == "locked" and colt["last_verified"] is None
 

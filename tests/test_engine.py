@@ -355,13 +355,13 @@ def test_pin_change_needs_the_owner_or_a_supervisor() -> None:
 
 def test_live_ammunition_is_refused_and_holds_the_day() -> None:
     world = setup_world()
-    decision = world.do(engine.add_ammo, "L-9", "live", 50, "range box")
+    decision = world.do(engine.add_ammo, cred(ARMORER), "L-9", "live", 50, "range box")
     assert not decision.ok
     assert [e["kind"] for e in decision.events] == ["refused", "hold-raised"]
     assert "L-9" not in world.state.lots
     hold = world.state.open_holds()[0]
     assert hold.run is None and hold.cause == "live-ammunition"
-    assert world.do(engine.add_ammo, "B-2", "blank", 10, "supplier").ok
+    assert world.do(engine.add_ammo, cred(ARMORER), "B-2", "blank", 10, "supplier").ok
 
 
 def test_checklist_declared_distinct_signers_within_one_role() -> None:

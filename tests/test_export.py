@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from report_support import walked_day, write_store
-from support import CHECKLISTS, PINS, cheap_pin, cred, open_day, setup_world
+from support import CHECKLISTS, PINS, SUPERVISOR, cheap_pin, cred, open_day, setup_world
 from test_cli import Cli
 
 from safetyapp.audit.export import CSV_FIELDS, spreadsheet_safe, spreadsheet_unsafe, to_csv
@@ -44,7 +44,7 @@ def hostile(tmp_path: Path) -> Cli:
     world = setup_world()
     name = "=cmd|' /C calc'!A0"
     PINS[name] = "7777"
-    assert world.do(engine.add_crew, name, ["actor"], cheap_pin("7777")).ok
+    assert world.do(engine.add_crew, cred(SUPERVISOR), name, ["actor"], cheap_pin("7777")).ok
     open_day(world)
     for text in HOSTILE:
         assert world.do(engine.raise_hold, cred(name), text).ok, text

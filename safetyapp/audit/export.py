@@ -124,7 +124,13 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
     """Write the archive bundle to `out` (a new or empty folder). Everything in it comes from
     one snapshot of the record, taken under the store's lock. The folder appears complete or
     not at all. OutputRefused (a StoreError) if `out` is a store's file or folder, or a link."""
-    from safetyapp.audit.report import build_report, day_records, render_markdown, render_pdf
+    from safetyapp.audit.report import (
+        build_report,
+        day_changes,
+        day_records,
+        render_markdown,
+        render_pdf,
+    )
 
     out = Path(out)
     check_output(out, repo.path)  # never onto the store's files, its mirror, or a link
@@ -157,6 +163,7 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
                 day=day,
                 generated_at=now,
                 tz=local,
+                changes=day_changes(state, records, day),
             )
             stem = f"day-{day.number:03d}-{report.date}"
             render_pdf(report, reports / f"{stem}.pdf")

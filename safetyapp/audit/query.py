@@ -24,6 +24,7 @@ FLAGGED_KINDS = (
     ev.FLAG_RAISED,
     ev.INCIDENT_REPORTED,
     ev.CUSTODY_BREAK,
+    *ev.AUTHORITY_KINDS,  # who may sign and what is on set: every change flagged
 )
 AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "note")
 

@@ -207,9 +207,11 @@ def build_report(
     day: Day,
     generated_at: datetime,
     tz: tzinfo = UTC,
+    changes: Sequence[dict[str, Any]] | None = None,
 ) -> Report:
     """The report for `day` from its records (see `day_records`) and the state folded from the
-    whole record. Pure."""
+    whole record; `changes` are its crew and inventory changes (see `day_changes`; default:
+    those among `records`). Pure."""
     date = _day_date(state, day)
     clock = _Clock(tz, date)
     opening = state.runs.get(day.opening_run)
@@ -231,6 +233,12 @@ def build_report(
     ]
     sections = [
         _crew_section(state, records),
+        changes_section(
+            changes
+            if changes is not None
+            else [r for r in records if r["kind"] in ev.AUTHORITY_KINDS],
+            clock,
+        ),
         _meeting_section(state, opening, clock),
         _ammo_section(state, day, day_runs, by_run, clock),
         *_run_sections(state, day_runs, by_run, clock),
@@ -300,6 +308,63 @@ def _crew_section(state: State, records: Sequence[dict[str, Any]]) -> Section:
         [table] if rows else [],
         empty="Nobody signed anything on this day.",
     )
+
+
+def day_changes(state: State, records: Sequence[dict[str, Any]], day: Day) -> list[dict[str, Any]]:
+    """The changes to who may sign and to what is on set (crew added, roles granted or revoked,
+    people deactivated, PINs set, firearms and lots added) that a day's report lists: those
+    since the previous day's wrap (from the record's start for day 1) to this day's wrap. So
+    each change is in exactly one day's report, the first day it could matter; and the refused
+    attempts to make one are among the day's refusals."""
+    previous = next((d for d in state.days if d.number == day.number - 1), None)
+    start = 0
+    if previous is not None:
+        start = next(
+            (
+                i + 1
+                for i, r in enumerate(records)
+                if r["kind"] == ev.DAY_WRAPPED
+                and (r.get("data") or {}).get("day") == previous.number
+            ),
+            len(records),
+        )
+    out = []
+    for r in records[start:]:
+        if r["kind"] in ev.AUTHORITY_KINDS:
+            out.append(r)
+        if r["kind"] == ev.DAY_WRAPPED and (r.get("data") or {}).get("day") == day.number:
+            break
+    return out
+
+
+def changes_section(changes: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+    """'Crew and inventory changes': each with who signed it. No PIN is ever shown: the record
+    holds none (only that one was set, by whom)."""
+    rows = []
+    for r in changes:
+        rows.append((clock(r["time"]), _CHANGE_TITLES.get(r["kind"], r["kind"]), r["note"],
+                     r.get("by") or ""))  # fmt: skip
+    table = Table(("Time", "Change", "What", "Signed by"), rows, (1.8, 2.4, 7, 2.8))
+    return Section(
+        "Crew and inventory changes",
+        [
+            "Changes to who may sign, and to the firearms and ammunition on set, since the previous"
+            " day's wrap; each signed by a safety supervisor or an armorer."
+        ],
+        [table] if rows else [],
+        empty="No crew or inventory change since the previous day's wrap.",
+    )
+
+
+_CHANGE_TITLES = {
+    ev.CREW_ADDED: "crew added",
+    ev.CREW_PIN_SET: "PIN set",
+    ev.CREW_ROLE_GRANTED: "role granted",
+    ev.CREW_ROLE_REVOKED: "role revoked",
+    ev.CREW_DEACTIVATED: "deactivated",
+    ev.FIREARM_ADDED: "firearm added",
+    ev.AMMO_ADDED: "lot declared",
+}
 
 
 def _meeting_section(state: State, opening: Run | None, clock: _Clock) -> Section:
@@ -923,9 +988,13 @@ def write_day_report(
     check_output(target, repo.path)  # before the work of drawing it; checked again on writing
     state = repo.state
     day = find_day(state, day_spec)
-    records = day_records(state, repo.journal.records(), day)
+    everything = repo.journal.records()
+    records = day_records(state, everything, day)
     verified = repo.journal.verify()
-    built = build_report(state, records, verified, day=day, generated_at=now, tz=tz)
+    changes = day_changes(state, everything, day)
+    built = build_report(
+        state, records, verified, day=day, generated_at=now, tz=tz, changes=changes
+    )
     if fmt == "pdf":
         what = f"{render_pdf(built, target, store=repo.path)} page(s)"
     else:

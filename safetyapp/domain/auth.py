@@ -25,13 +25,29 @@ def pin_problem(pin: str) -> str | None:
 
 
 def hash_pin(pin: str, salt: bytes, *, n: int = _N) -> dict[str, Any]:
-    """The stored form of a PIN. `n` is lowered only by tests, to keep them fast."""
+    """The stored form of a PIN, kept in the credentials file beside the store (never in the
+    record). `id` names it in the record's `crew-pin-set`/`crew-added` event: a one-way tag of
+    the salt, so the record says which PIN is current without holding the salt or hash.
+    `n` is lowered only by tests, to keep them fast."""
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
-    return {"alg": "scrypt", "n": n, "r": _R, "p": _P, "salt": salt.hex(), "hash": digest.hex()}
+    return {
+        "id": pin_id(salt, digest),
+        "alg": "scrypt",
+        "n": n,
+        "r": _R,
+        "p": _P,
+        "salt": salt.hex(),
+        "hash": digest.hex(),
+    }
 
 
-def check_pin(pin: str, record: dict[str, Any]) -> bool:
-    if record.get("alg") != "scrypt":
+def pin_id(salt: bytes, digest: bytes) -> str:
+    """A one-way tag of a PIN record: names it without revealing its salt or hash."""
+    return hashlib.sha256(b"safetyapp-pin-id:" + salt + digest).hexdigest()[:16]
+
+
+def check_pin(pin: str, record: dict[str, Any] | None) -> bool:
+    if record is None or record.get("alg") != "scrypt":
         return False
     digest = hashlib.scrypt(
         pin.encode(),

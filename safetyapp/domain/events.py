@@ -18,6 +18,9 @@ class EventKind(StrEnum):
     PRODUCTION_CREATED = "production-created"
     CREW_ADDED = "crew-added"
     CREW_PIN_SET = "crew-pin-set"
+    CREW_ROLE_GRANTED = "crew-role-granted"
+    CREW_ROLE_REVOKED = "crew-role-revoked"
+    CREW_DEACTIVATED = "crew-deactivated"
     FIREARM_ADDED = "firearm-added"
     AMMO_ADDED = "ammo-added"
     RUN_STARTED = "run-started"
@@ -41,6 +44,9 @@ class EventKind(StrEnum):
 PRODUCTION_CREATED = EventKind.PRODUCTION_CREATED
 CREW_ADDED = EventKind.CREW_ADDED
 CREW_PIN_SET = EventKind.CREW_PIN_SET
+CREW_ROLE_GRANTED = EventKind.CREW_ROLE_GRANTED
+CREW_ROLE_REVOKED = EventKind.CREW_ROLE_REVOKED
+CREW_DEACTIVATED = EventKind.CREW_DEACTIVATED
 FIREARM_ADDED = EventKind.FIREARM_ADDED
 AMMO_ADDED = EventKind.AMMO_ADDED
 RUN_STARTED = EventKind.RUN_STARTED
@@ -63,8 +69,25 @@ KINDS: tuple[EventKind, ...] = tuple(EventKind)
 # Incident events, listed together in the report (only the report so far; issue 4).
 INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
-# Data keys that are secrets: kept in the store, never shown or exported.
-SECRET_KEYS = ("pin",)
+# The record's format, carried by its production-created event. 2: PIN hashes live in the
+# credentials file beside the store, never in the record; crew and inventory changes carry `by`.
+RECORD_FORMAT = 2
+
+# Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
+# flagged in the audit and listed in the day's report.
+AUTHORITY_KINDS = (
+    CREW_ADDED,
+    CREW_PIN_SET,
+    CREW_ROLE_GRANTED,
+    CREW_ROLE_REVOKED,
+    CREW_DEACTIVATED,
+    FIREARM_ADDED,
+    AMMO_ADDED,
+)
+
+# Data keys that were secrets in format 1 (a PIN's hash and salt). A format-2 record never holds
+# them (they are in the credentials file); `public` still strips them, belt and braces.
+SECRET_KEYS = ("pin", "salt", "hash")
 
 
 def iso(moment: datetime) -> str:

@@ -76,6 +76,7 @@ def to_view(state: State) -> View:
             serial: asdict(marks[-1]) for serial, marks in state.custody_marks.items() if marks
         },
         "refusals": state.refusals,
+        "format": state.format,
         "last_seq": state.last_seq,
         "head_hash": state.head_hash,
         "runs": run_views,
@@ -105,6 +106,7 @@ def from_view(view: View) -> State:
         holders={serial: Custody(**c) for serial, c in view["holders"].items()},
         custody_marks={serial: [CustodyMark(**m)] for serial, m in view["last_marks"].items()},
         refusals=view["refusals"],
+        format=view["format"],
         checklists=checklists,
         last_seq=view["last_seq"],
         head_hash=view["head_hash"],
@@ -166,11 +168,12 @@ def _index_of(history: list[SignOff], signoff: SignOff) -> int:
 
 def _crew_view(member: CrewMember) -> dict[str, Any]:
     locked = member.locked_until
-    # No PIN hash: PINs are checked only on the full fold, and a hash is kept nowhere but the
-    # store (a copy beside it would be one more file to guard).
+    # No PIN hash or salt: those live only in the credentials file; the id names which is current.
     return {
         "name": member.name,
         "roles": list(member.roles),
+        "pin_id": member.pin_id,
+        "active": member.active,
         "failures": member.failures,
         "locked_until": locked.isoformat() if locked is not None else None,
     }
@@ -181,7 +184,8 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
     return CrewMember(
         name=data["name"],
         roles=list(data["roles"]),
-        pin={},  # not in a view: see _crew_view
+        pin_id=data["pin_id"],
+        active=data["active"],
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
     )

@@ -29,11 +29,15 @@ Holder = Literal["locked", "armorer", "performer", "unaccounted"]
 
 @dataclass
 class CrewMember:
+    """A person on the crew. `pin_id` names their current PIN in the credentials file beside
+    the store (the record never holds a PIN's hash or salt); None until one is set."""
+
     name: str
     roles: list[str]
-    pin: dict[str, Any]
+    pin_id: str | None
     failures: int = 0
     locked_until: datetime | None = None
+    active: bool = True
 
 
 @dataclass
@@ -138,6 +142,7 @@ class Flag:
     acknowledged_at: str | None = None
     acknowledged_by: str | None = None
     acknowledgement: str | None = None
+    subject: str | None = None  # whose sign-off it is about: never the one who acknowledges it
 
     @property
     def open(self) -> bool:
@@ -158,6 +163,7 @@ class Hold:
     resolvers: list[dict[str, str]] = field(default_factory=list)
     incident: str | None = None
     raised_hash: str | None = None  # the hash of the event that raised it (its receipt)
+    subject: str | None = None  # whose sign-off it is about: never one who resolves it
 
     @property
     def open(self) -> bool:
@@ -231,6 +237,7 @@ class State:
     holders: dict[str, Custody] = field(default_factory=dict)
     custody_marks: dict[str, list[CustodyMark]] = field(default_factory=dict)
     refusals: int = 0
+    format: int | None = None  # the record's format, from its production-created event
     checklists: dict[str, Checklist] = field(default_factory=dict)  # by digest, as recorded
     last_seq: int = 0
     head_hash: str = ""
@@ -239,6 +246,9 @@ class State:
     verified_index: dict[str, tuple[Run, SignOff]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # PIN records by id, from the credentials file beside the store: never folded from the
+    # record, never in a view. The repository fills it before each decision.
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     # -- derived views -------------------------------------------------------------------------
     @property
@@ -380,6 +390,7 @@ def _flag_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         raised_at=r["time"],
         raised_by=r.get("by"),
         run=r.get("run"),
+        subject=d.get("subject"),
     )
 
 
@@ -387,28 +398,75 @@ def _flag_acknowledged(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     flag = s.flags[d["flag"]]
     flag.acknowledged_at, flag.acknowledged_by = r["time"], r["by"]
     flag.acknowledgement = r["note"]
+    run = s.runs.get(flag.run or "")
+    if run is not None:
+        run.roles_by_person.setdefault(r["by"], "supervisor")
     _authenticated(s, r["by"])
 
 
+class FormatError(ValueError):
+    """The record's format is not the one this version reads."""
+
+
 def _production(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.production = d["name"]
+    found = d.get("format")
+    if found != ev.RECORD_FORMAT:
+        said = (
+            "no format (an early store, with PIN hashes in the record)"
+            if found is None
+            else (f"format {found!r}")
+        )
+        raise FormatError(
+            f"this record has {said}; this version reads format {ev.RECORD_FORMAT} only."
+            " Keep the file as it is and create a new store with `safetyapp init`"
+        )
+    s.production, s.format = d["name"], found
 
 
 def _crew(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.crew[d["name"]] = CrewMember(d["name"], list(d["roles"]), d["pin"])
+    s.crew[d["name"]] = CrewMember(d["name"], list(d["roles"]), d["credential"])
+    _authorised(s, r)
 
 
 def _pin_set(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     member = s.crew[d["name"]]
-    member.pin, member.failures, member.locked_until = d["pin"], 0, None
+    member.pin_id, member.failures, member.locked_until = d["credential"], 0, None
+    if r.get("by") != d["name"]:
+        _authorised(s, r)
+
+
+def _role_granted(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    member = s.crew[d["name"]]
+    if d["role"] not in member.roles:
+        member.roles.append(d["role"])
+    _authorised(s, r)
+
+
+def _role_revoked(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    member = s.crew[d["name"]]
+    member.roles = [role for role in member.roles if role != d["role"]]
+    _authorised(s, r)
+
+
+def _deactivated(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    s.crew[d["name"]].active = False
+    _authorised(s, r)
+
+
+def _authorised(s: State, r: dict[str, Any]) -> None:
+    """A change signed by `by` with their PIN: their failure count starts again."""
+    if r.get("by"):
+        _authenticated(s, r["by"])
 
 
 def _firearm(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.firearms[d["serial"]] = Firearm(d["serial"], d["description"], d["kind"], d.get("chambers"))
+    _authorised(s, r)
 
 
 def _ammo(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.lots[d["lot"]] = AmmoLot(d["lot"], d["type"], d["count"], d.get("source", ""))
+    _authorised(s, r)
 
 
 _CHECKLISTS_SEEN: dict[str, Checklist] = {}
@@ -524,6 +582,7 @@ def _hold_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         layer=d.get("layer"),
         incident=d.get("incident"),
         raised_hash=r.get("hash"),
+        subject=d.get("subject"),
     )
     if r.get("by"):
         _authenticated(s, r["by"])
@@ -533,8 +592,11 @@ def _hold_resolved(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     hold = s.holds[d["hold"]]
     hold.resolved_at, hold.resolution = r["time"], r["note"]
     hold.resolvers = list(d.get("resolvers", []))
+    run = s.runs.get(hold.run or "")
     for who in hold.resolvers:
         _authenticated(s, who["name"])
+        if run is not None:
+            run.roles_by_person.setdefault(who["name"], who["role"])
     incident = s.incidents.get(hold.incident or "")
     if incident is not None:
         incident.reviewed_at, incident.review = r["time"], r["note"]
@@ -560,6 +622,9 @@ _HANDLERS = {
     ev.PRODUCTION_CREATED: _production,
     ev.CREW_ADDED: _crew,
     ev.CREW_PIN_SET: _pin_set,
+    ev.CREW_ROLE_GRANTED: _role_granted,
+    ev.CREW_ROLE_REVOKED: _role_revoked,
+    ev.CREW_DEACTIVATED: _deactivated,
     ev.FIREARM_ADDED: _firearm,
     ev.AMMO_ADDED: _ammo,
     ev.RUN_STARTED: _run_started,

@@ -14,6 +14,8 @@ waiting for it if need be, so nothing decides on a preview.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +27,11 @@ from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.snapshot import from_view, to_view
-from safetyapp.domain.state import State
+from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import canonical
+from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
 from safetyapp.store.journal import Journal, Record, StoreError
 from safetyapp.store.mirror import AutoMirror
 from safetyapp.store.snapshot import read_snapshot, write_snapshot
@@ -66,6 +69,13 @@ class EventMalformed(StoreUnreadable):
         )
         self.seq = seq
         self.field = field
+
+
+class StoreFormatUnknown(StoreError):
+    """The record is not in the format this version reads (see ``events.RECORD_FORMAT``)."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"store {path} cannot be opened: {detail}; the file was not changed", path)
 
 
 Clock = Callable[[], datetime]
@@ -118,12 +128,43 @@ class Repository:
 
     @classmethod
     def create(
-        cls, path: Path, production: str, checklists: dict[str, Checklist], clock: Clock = utc_now
+        cls,
+        path: Path,
+        production: str,
+        supervisor: str,
+        pin: dict[str, Any],
+        checklists: dict[str, Checklist],
+        clock: Clock = utc_now,
     ) -> Repository:
-        decision = engine.create_production(State(), production, clock())
+        """A new store: the production and its first safety supervisor (``pin``: their PIN
+        record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file."""
+        decision = engine.create_production(State(), production, supervisor, pin, clock())
         if not decision.ok:
             raise ValueError(decision.refused)
-        return cls(Journal.create(path, decision.events), checklists, clock)
+        path = Path(path)
+        if not path.parent.is_dir() or os.path.lexists(path):
+            return cls(Journal.create(path, decision.events), checklists, clock)  # its refusal
+        # The PIN first (the record names it), merged into any file there: a second `init`
+        # racing this one loses at Journal.create and must not erase the winner's PIN.
+        fresh = not os.path.lexists(credentials_path(path))
+        try:
+            write_credentials(path, decision.credentials)
+        except StoreError as exc:
+            cause = exc.__cause__
+            why = (cause.strerror if isinstance(cause, OSError) else None) or str(exc)
+            raise StoreError(
+                f"could not create a store at {path}: {why}; nothing was created; make sure the"
+                " folder is writable and the disk has space, then retry",
+                path,
+            ) from exc
+        try:
+            journal = Journal.create(path, decision.events)
+        except BaseException:
+            if fresh and not os.path.lexists(path):
+                with contextlib.suppress(OSError):
+                    os.unlink(credentials_path(path))
+            raise
+        return cls(journal, checklists, clock)
 
     @classmethod
     def open_quick(
@@ -252,8 +293,15 @@ class Repository:
         self.ensure_loaded()  # decisions only ever on the full fold
         with self._journal.locked():
             self._catch_up()
-            decision = decide(self._state, self.clock())
+            self._state.credentials = read_credentials(self.path)
+            try:
+                decision = decide(self._state, self.clock())
+            finally:
+                self._state.credentials = {}  # secrets held only while deciding
             if decision.events:
+                if decision.credentials:  # first: the events below name these records
+                    keep = [m.pin_id for m in self._state.crew.values() if m.pin_id]
+                    write_credentials(self.path, decision.credentials, keep=keep)
                 self.last_appended = self._journal.append(decision.events)
                 self._catch_up()
         if decision.events:
@@ -318,6 +366,8 @@ def _apply(path: Path, state: State, record: Record) -> None:
     _check_fields(path, record)
     try:
         state.apply(record)
+    except FormatError as exc:
+        raise StoreFormatUnknown(path, str(exc)) from exc
     except _FOLD_ERRORS as exc:
         seq = record.get("seq", state.last_seq + 1)
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0]

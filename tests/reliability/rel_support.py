@@ -17,10 +17,11 @@ from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from support import CHECKLISTS, CREW, PINS, cheap_pin
+from support import CHECKLISTS, CREW, PINS, cheap_pin, seed
 
 from safetyapp.cli import cli
 from safetyapp.domain import engine
+from safetyapp.domain.engine import Credential
 from safetyapp.store.repository import Clock, Repository, utc_now
 
 ARMORER, AD, ACTOR, ACTOR2, SUPERVISOR = (
@@ -30,13 +31,19 @@ ARMORER, AD, ACTOR, ACTOR2, SUPERVISOR = (
 
 def build_store(path: Path, clock: Clock = utc_now) -> Repository:
     """A production with the test crew (cheap PINs), two firearms and a dummy lot."""
-    repo = Repository.create(path, "Reliability Test", CHECKLISTS, clock)
-    for name, roles, pin in CREW:
-        assert repo.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
-    assert repo.do(engine.add_firearm, "COLT-1", "Revolver", "blank-firing", 6).ok
-    assert repo.do(engine.add_firearm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
-    assert repo.do(engine.add_ammo, "D-1", "dummy", 36, "Prop house").ok
+    founder = next(p for p in CREW if p[0] == SUPERVISOR)
+    repo = Repository.create(
+        path, "Reliability Test", SUPERVISOR, cheap_pin(founder[2]), CHECKLISTS, clock
+    )
+    _, arm = seed(repo.do, CREW, created=True)
+    assert repo.do(engine.add_firearm, arm, "COLT-1", "Revolver", "blank-firing", 6).ok
+    assert repo.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
+    assert repo.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
     return repo
+
+
+def armorer_cred() -> Credential:
+    return Credential(ARMORER, PINS[ARMORER])
 
 
 def start_opening(repo: Repository) -> str:

@@ -30,7 +30,14 @@ def _writer(path: Path, w: int, go: int) -> None:
             cred = Credential(ARMORER, PINS[ARMORER])
             decision = repo.do(engine.raise_hold, cred, f"w{w}-{i}")
         else:
-            decision = repo.do(engine.add_firearm, f"w{w}-{i}", f"writer {w}", "rubber", None)
+            decision = repo.do(
+                engine.add_firearm,
+                Credential(ARMORER, PINS[ARMORER]),
+                f"w{w}-{i}",
+                f"writer {w}",
+                "rubber",
+                None,
+            )
         if not decision.ok:
             raise RuntimeError(f"writer {w} action {i} refused: {decision.refused}")
 
@@ -107,10 +114,32 @@ def test_cli_processes_at_once_succeed_or_are_refused_clearly(
     }
     for i in range(3):
         procs[f"firearm-{i}"] = cli_process(
-            path, "firearm", "add", f"C-{i}", "--description", "d", "--kind", "rubber", env=env
+            path,
+            "firearm",
+            "add",
+            f"C-{i}",
+            "--description",
+            "d",
+            "--kind",
+            "rubber",
+            "--by",
+            ARMORER,
+            env=env,
+            stdin=pins_for([ARMORER]),
         )
         procs[f"ammo-{i}"] = cli_process(
-            path, "ammo", "add", f"L-{i}", "--type", "dummy", "--count", "6", env=env
+            path,
+            "ammo",
+            "add",
+            f"L-{i}",
+            "--type",
+            "dummy",
+            "--count",
+            "6",
+            "--by",
+            ARMORER,
+            env=env,
+            stdin=pins_for([ARMORER]),
         )
     out = {}
     for name, proc in procs.items():

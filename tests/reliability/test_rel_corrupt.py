@@ -66,12 +66,13 @@ CASES: dict[str, Callable[[Path], str]] = {
 
 COMMANDS: list[tuple[list[str], list[str]]] = [
     (["crew", "list"], []),
-    (["crew", "add", "New Person", "--role", "actor"], []),
+    (["crew", "add", "New Person", "--role", "actor", "--by", "Pat Okafor"], ["Pat Okafor"]),
     (["crew", "pin", AD], [AD]),
     (["firearm", "list", "--json"], []),
-    (["firearm", "add", "X-1", "--description", "d", "--kind", "rubber"], []),
+    (["firearm", "add", "X-1", "--description", "d", "--kind", "rubber", "--by", ARMORER],
+     [ARMORER]),
     (["ammo", "list"], []),
-    (["ammo", "add", "L-9", "--type", "dummy", "--count", "1"], []),
+    (["ammo", "add", "L-9", "--type", "dummy", "--count", "1", "--by", ARMORER], [ARMORER]),
     (["run", "start", "opening"], []),
     (["run", "sign", "R0001", "meeting-held", "--by", AD, "--by", ARMORER,
       "--evidence", "attendees=3", "--evidence", "concerns-read=yes"], [AD, ARMORER]),

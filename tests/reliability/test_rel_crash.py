@@ -69,13 +69,27 @@ def _writer(path: Path, tag: str) -> Callable[[int], None]:
         while True:
             serial = f"{tag}-{i}"
             if i % 3 == 0:
-                d = repo.do(engine.add_ammo, serial, "live", 1, "x" * (i % 500))
+                d = repo.do(
+                    engine.add_ammo,
+                    Credential(ARMORER, PINS[ARMORER]),
+                    serial,
+                    "live",
+                    1,
+                    "x" * (i % 500),
+                )
                 assert not d.ok and len(d.events) == 2
             elif i % 7 == 0:
                 d = repo.do(engine.raise_hold, Credential(ARMORER, PINS[ARMORER]), serial)
                 assert d.ok
             else:
-                d = repo.do(engine.add_firearm, serial, "y" * (i % 900), "rubber", None)
+                d = repo.do(
+                    engine.add_firearm,
+                    Credential(ARMORER, PINS[ARMORER]),
+                    serial,
+                    "y" * (i % 900),
+                    "rubber",
+                    None,
+                )
                 assert d.ok
             os.write(wfd, f"{serial}\n".encode())
             i += 1
@@ -138,7 +152,14 @@ def test_sigkill_at_random_moments_loses_no_confirmed_event(
         figures["crash: SIGKILLs survived (writer mid-loop)"] += 1
     # The app as a whole still works after all that: a full open with fold, and an append.
     repo = Repository.open(path, CHECKLISTS)
-    assert repo.do(engine.add_firearm, "AFTER", "after the kills", "rubber", None).ok
+    assert repo.do(
+        engine.add_firearm,
+        Credential(ARMORER, PINS[ARMORER]),
+        "AFTER",
+        "after the kills",
+        "rubber",
+        None,
+    ).ok
     assert Journal.open(path).verify().ok
     figures["crash: confirmed calls checked after kills"] += len(confirmed)
     figures["crash: killed calls that had reached the disk"] += in_flight_landed
@@ -160,7 +181,14 @@ def test_sigkill_during_lock_wait_and_while_holding_the_lock(
             repo = Repository.open(path, CHECKLISTS)
             os.read(go_r, 1)
             os.write(wfd, b"waiting\n")
-            repo.do(engine.add_firearm, f"W{k}", "never confirmed", "rubber", None)
+            repo.do(
+                engine.add_firearm,
+                Credential(ARMORER, PINS[ARMORER]),
+                f"W{k}",
+                "never confirmed",
+                "rubber",
+                None,
+            )
             os.write(wfd, b"RETURNED\n")
 
         with holder.locked():
@@ -191,6 +219,13 @@ def test_sigkill_during_lock_wait_and_while_holding_the_lock(
         _read_all(rfd)
         repo = Repository.open(path, CHECKLISTS)
         repo.journal._lock_timeout = 5  # a stuck lock would fail here with StoreLocked
-        assert repo.do(engine.add_firearm, f"H{k}", "after a killed lock holder", "rubber", None).ok
+        assert repo.do(
+            engine.add_firearm,
+            Credential(ARMORER, PINS[ARMORER]),
+            f"H{k}",
+            "after a killed lock holder",
+            "rubber",
+            None,
+        ).ok
         figures["crash: SIGKILLs while holding the lock"] += 1
     assert Journal.open(path).verify().ok

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_support import AD, ARMORER, build_store, pins_for, run_cli, start_opening
+from rel_support import AD, ARMORER, SUPERVISOR, build_store, pins_for, run_cli, start_opening
+from support import PINS
 
 from safetyapp.checklists import bundled_dir, load_file
 from safetyapp.cli import literal
@@ -56,24 +57,39 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
     names: dict[str, str] = {}  # key -> the crew name used (issue 12: no invisible characters)
     for key, text in HOSTILE.items():
         name = f"{text} {key}"
-        added = run_cli(db, "crew", "add", "--role", "actor", "--", name, stdin="4321\n4321\n")
+        sup = f"{PINS[SUPERVISOR]}\n4321\n4321\n"
+        added = run_cli(db, "crew", "add", "--role", "actor", "--by", SUPERVISOR, "--", name,
+                        stdin=sup)  # fmt: skip
         if naming.new_name_problem(naming.normalise(name), []) is None:
             assert added.code == 0, added.stderr
         else:  # refused, saying which character (or the length), and shown literally
             assert added.code == 1 and ("U+" in added.stderr or "at most" in added.stderr)
             assert not DANGEROUS.intersection(added.stderr)
             name = f"Actor {key}"
-            assert (
-                run_cli(db, "crew", "add", "--role", "actor", name, stdin="4321\n4321\n").code == 0
-            )
+            again = run_cli(db, "crew", "add", "--role", "actor", "--by", SUPERVISOR, name,
+                            stdin=sup)  # fmt: skip
+            assert again.code == 0, again.stderr
         names[key] = name
         serial = f"{key}-{text}"
         assert (
-            run_cli(db, "firearm", "add", serial, "--description", text, "--kind", "rubber").code
+            run_cli(
+                db,
+                "firearm",
+                "add",
+                serial,
+                "--description",
+                text,
+                "--kind",
+                "rubber",
+                "--by",
+                ARMORER,
+                stdin=f"{PINS[ARMORER]}\n",
+            ).code
             == 0
         )
         assert run_cli(db, "ammo", "add", f"L-{key}", "--type", "dummy", "--count", "1",
-                       "--source", text).code == 0  # fmt: skip
+                       "--source", text, "--by", ARMORER,
+                       stdin=f"{PINS[ARMORER]}\n").code == 0  # fmt: skip
         assert run_cli(db, "hold", "raise", "--by", name, "--reason", text, "--run", run,
                        stdin="4321\n").code == 0  # fmt: skip
         figures["hostile: strings stored and shown"] += 1

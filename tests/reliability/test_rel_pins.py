@@ -26,6 +26,7 @@ from support import CHECKLISTS, OPENING, PINS, cheap_pin, walk
 import safetyapp.cli
 from safetyapp.domain import auth, engine
 from safetyapp.domain.engine import Credential
+from safetyapp.store.credentials import credentials_path, read_credentials
 from safetyapp.store.journal import Journal
 from safetyapp.store.repository import Repository
 
@@ -46,7 +47,18 @@ def test_pins_and_hashes_never_leave_the_store(
         out = run_cli(db, *args, stdin=stdin)
         outputs.extend([out.stdout, out.stderr])
 
-    cli("crew", "add", QUINN, "--role", "ad", stdin=f"{SECRET}\n{SECRET}\n")
+    sup = PINS[SUPERVISOR]
+    cli(
+        "crew",
+        "add",
+        QUINN,
+        "--role",
+        "ad",
+        "--by",
+        SUPERVISOR,
+        stdin=f"{sup}\n{SECRET}\n{SECRET}\n",
+    )
+    seen = dict(read_credentials(db))  # every PIN record, before the reset below prunes one
     sign = ["run", "sign", run, "meeting-held", "--by", QUINN, "--by", ARMORER,
             "--evidence", "attendees=3", "--evidence", "concerns-read=yes"]  # fmt: skip
     for _ in range(5):  # wrong PINs, up to a lockout
@@ -54,12 +66,19 @@ def test_pins_and_hashes_never_leave_the_store(
     cli(*sign, stdin=f"{SECRET}\n{PINS[ARMORER]}\n")  # refused: locked out
     cli("crew", "pin", QUINN, "--by", SUPERVISOR, stdin=f"{PINS[SUPERVISOR]}\n{NEW}\n{NEW}\n")
     cli("crew", "pin", QUINN, stdin=f"{SECRET}\n{SECRET}\n{SECRET}\n")  # old PIN no longer valid
-    short = run_cli(db, "crew", "add", "Short Pin", "--role", "actor", stdin="987\n987\n")
+    short = run_cli(
+        db, "crew", "add", "Short Pin", "--role", "actor", "--by", SUPERVISOR,
+        stdin=f"{sup}\n987\n987\n",
+    )  # fmt: skip
     assert short.code == 2 and "987" not in short.stdout + short.stderr  # PIN too short
     for args in (["audit"], ["audit", "--json"], ["audit", "--csv"], ["audit", "--flagged"],
                  ["crew", "list", "--json"], ["run", "status", run, "--json"],
-                 ["hold", "list", "--json"], ["verify", "--json"]):  # fmt: skip
+                 ["hold", "list", "--json"], ["verify", "--json"],
+                 ["export", "--out", str(tmp_path / "bundle")],
+                 ["report", "--out", str(tmp_path / "day.pdf")]):  # fmt: skip
         cli(*args)
+    assert (tmp_path / "bundle" / "manifest.json").exists()
+    assert Repository.open(db, CHECKLISTS).save_snapshot()
     # An unexpected error while a PIN is in hand: the log and the message hold no PIN.
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{NEW}\n"))
 
@@ -78,20 +97,23 @@ def test_pins_and_hashes_never_leave_the_store(
     records = Journal.open(db).records()
     kinds = Counter(r["kind"] for r in records)
     assert kinds["lockout"] == 1 and kinds["crew-pin-set"] == 1
-    hashes = [r["data"]["pin"] for r in records if "pin" in (r.get("data") or {})]
-    secrets = [h["hash"] for h in hashes] + [h["salt"] for h in hashes]
-    assert len(secrets) >= 14
+    assert all("pin" not in (r.get("data") or {}) for r in records)
+    seen.update(read_credentials(db))
+    secrets = [h["hash"] for h in seen.values()] + [h["salt"] for h in seen.values()]
+    assert len(secrets) >= 16  # the crew's, Quinn's first and the one a supervisor set
+    assert credentials_path(db).stat().st_mode & 0o777 == 0o600
     everything = {f"output {i}": text for i, text in enumerate(outputs)}
     for path in tmp_path.rglob("*"):
-        if path.is_file() and path != db:
+        if path.is_file() and path != credentials_path(db):
             everything[str(path)] = path.read_text(encoding="utf-8", errors="replace")
-    everything[str(db)] = db.read_text(encoding="utf-8")
+    assert str(db) in everything
+    assert str(tmp_path / "bundle" / "manifest.json") in everything
+    assert any(p.endswith(".snapshot") for p in everything), "no snapshot was written"
     for where, text in everything.items():
         for pin in (SECRET, WRONG, NEW):
             assert pin not in text, f"PIN found in {where}"
-        if where != str(db):
-            for secret in secrets:
-                assert secret not in text, f"PIN hash or salt found in {where}"
+        for secret in secrets:  # the store itself included: PINs live only beside it
+            assert secret not in text, f"PIN hash or salt found in {where}"
 
 
 def test_pin_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,7 +210,13 @@ def test_same_person_twice_and_separation_cannot_be_bypassed(tmp_path: Path) -> 
     db = tmp_path / "record.jsonl"
     repo = build_store(db)
     dana = "Dana Dual"
-    assert repo.do(engine.add_crew, dana, ["armorer", "ad"], cheap_pin("7777")).ok
+    assert repo.do(
+        engine.add_crew,
+        Credential(SUPERVISOR, PINS[SUPERVISOR]),
+        dana,
+        ["armorer", "ad"],
+        cheap_pin("7777"),
+    ).ok
     PINS.setdefault(dana, "7777")
     run = start_opening(repo)
     # The same --by twice: signer as own witness; one person as both resolvers.

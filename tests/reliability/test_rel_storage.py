@@ -37,7 +37,10 @@ def _actions(run: str) -> dict[str, tuple[list[str], str]]:
     sign = ["run", "sign", run, "meeting-held", "--by", AD, "--by", ARMORER,
             "--evidence", "attendees=9", "--evidence", "concerns-read=yes"]  # fmt: skip
     return {
-        "firearm-add": (["firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber"], ""),
+        "firearm-add": (
+            ["firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber", "--by", ARMORER],
+            pins_for([ARMORER]),
+        ),
         "run-sign": (sign, pins_for([AD, ARMORER])),
         "hold-raise": (["hold", "raise", "--by", AD, "--reason", "unsafe"], pins_for([AD])),
     }
@@ -79,10 +82,10 @@ def test_truncate_also_failing_leaves_an_unfinished_tail_that_reopen_sets_aside(
     db = tmp_path / "record.jsonl"
     build_store(db)
     before = db.read_bytes()
-    args = ["firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber"]
+    args = ["firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber", "--by", ARMORER]
     with pytest.MonkeyPatch.context() as mp:
         faults.install("half-write-no-truncate:EIO", db, mp.setattr)
-        out = run_cli(db, *args)
+        out = run_cli(db, *args, stdin=pins_for([ARMORER]))
     assert out.code == 1
     assert "part of it may be on disk; reopen the store" in out.stderr, out.stderr
     assert db.read_bytes() != before  # the half line is there ...
@@ -123,7 +126,8 @@ def test_torn_tail_on_a_read_only_store(tmp_path: Path, fault: str) -> None:
         assert listed.code == 0 and "COLT-1" in listed.stdout
         assert "unfinished write" in listed.stderr and "left in place and ignored" in listed.stderr
         assert run_cli(db, "verify").code == 0
-        out = run_cli(db, "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber")
+        out = run_cli(db, "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber",
+                      "--by", ARMORER, stdin=pins_for([ARMORER]))  # fmt: skip
         assert out.code == 1
         last = out.stderr.strip().splitlines()[-1]
         assert last.startswith("safetyapp: ") and str(db) in last
@@ -131,19 +135,20 @@ def test_torn_tail_on_a_read_only_store(tmp_path: Path, fault: str) -> None:
     assert db.read_bytes() == before
     assert list(tmp_path.glob("record.jsonl.torn-*")) == []
     # Writable again: the tail is set aside and the action goes through.
-    out = run_cli(db, "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber")
+    out = run_cli(db, "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber",
+                  "--by", ARMORER, stdin=pins_for([ARMORER]))  # fmt: skip
     assert out.code == 0 and "moved to" in out.stderr
     assert Journal.open(db).verify().ok
 
 
 def test_missing_folder_and_missing_store(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "record.jsonl"
-    out = run_cli(missing, "init", "--production", "P")
+    out = run_cli(missing, "init", "--production", "P", "--supervisor", "S", stdin="1234\n1234\n")
     assert out.code == 1
     assert f"the folder {missing.parent} does not exist; create the folder first" in out.stderr
     assert not (tmp_path / "no").exists()
     for args in (["crew", "list"], ["verify"], ["firearm", "add", "X", "--description", "d",
-                                                 "--kind", "rubber"]):  # fmt: skip
+                                                 "--kind", "rubber", "--by", "A"]):  # fmt: skip
         out = run_cli(missing, *args)
         assert out.code == 1 and f"no store at {missing}" in out.stderr, (args, out)
     assert not (tmp_path / "no").exists()
@@ -164,7 +169,7 @@ def test_init_on_a_full_or_read_only_disk_creates_nothing(tmp_path: Path, fault:
             mp.setattr(os, "write", write)
         else:
             faults.install(fault, db, mp.setattr)
-        out = run_cli(db, "init", "--production", "P")
+        out = run_cli(db, "init", "--production", "P", "--supervisor", "S", stdin="1234\n1234\n")
     assert out.code == 1, out
     assert "nothing was created" in out.stderr and str(db) in out.stderr, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "a file was left behind"
@@ -180,8 +185,8 @@ def test_fault_in_a_real_cli_process(tmp_path: Path, fault: str) -> None:
     env = cli_env(tmp_path) | {"SAFETYAPP_FAULT": fault}
     proc = subprocess.run(
         [sys.executable, str(HERE / "faultwrap.py"), "--db", str(db),
-         "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber"],
-        capture_output=True, text=True, env=env, timeout=60,
+         "firearm", "add", "NEW-9", "--description", "d", "--kind", "rubber", "--by", ARMORER],
+        capture_output=True, text=True, env=env, timeout=60, input=pins_for([ARMORER]),
     )  # fmt: skip
     assert proc.returncode == 1, proc
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -40,9 +40,23 @@ def _random_store(path: Path, seed: int) -> None:
         text = rng.choice(WEIRD) + str(i)
         pick = rng.randrange(5)
         if pick == 0:
-            repo.do(engine.add_firearm, f"F{i}{text}", text, "rubber", rng.choice([None, 6]))
+            repo.do(
+                engine.add_firearm,
+                Credential(ARMORER, PINS[ARMORER]),
+                f"F{i}{text}",
+                text,
+                "rubber",
+                rng.choice([None, 6]),
+            )
         elif pick == 1:
-            repo.do(engine.add_ammo, f"L{i}", rng.choice(["dummy", "live"]), i, text)
+            repo.do(
+                engine.add_ammo,
+                Credential(ARMORER, PINS[ARMORER]),
+                f"L{i}",
+                rng.choice(["dummy", "live"]),
+                i,
+                text,
+            )
         elif pick == 2:
             pin = PINS[AD] if rng.random() < 0.7 else "0000"
             repo.do(engine.raise_hold, Credential(AD, pin), text, run=run)

@@ -76,7 +76,8 @@ def test_event_the_fold_cannot_apply_is_a_clear_error(
     seq = _odd_store(db, ODD[case])
     before = db.read_bytes()
     for args in (["crew", "list"], ["audit"], ["run", "list"], ["hold", "list"],
-                 ["firearm", "add", "X", "--description", "d", "--kind", "rubber"]):  # fmt: skip
+                 ["firearm", "add", "X", "--description", "d", "--kind", "rubber",
+                  "--by", "Alex Reyes"]):  # fmt: skip
         out = run_cli(db, *args)
         assert out.code == 1, (args, out)
         line = out.stderr.strip()

@@ -35,6 +35,7 @@ from support import (
 )
 
 from safetyapp.domain import engine
+from safetyapp.domain import events as ev
 from safetyapp.domain.engine import Credential
 
 DUAL = ("Dual Role", ["armorer", "ad"], "7777")
@@ -50,8 +51,10 @@ def test_bulletin_adopted_on_paper_but_never_practised(tmp_path: Path) -> None:
     assert not attempt.ok and refused_code(world) == "no-open-day"
     assert world.state.days == [] and world.state.custody("COLT-1").holder == "locked"
     flagged = world.audit(flagged=True)
-    assert [e["data"]["code"] for e in flagged] == ["no-open-day"]
-    assert "complete the opening checklist" in flagged[0]["note"]
+    refusals = [e["data"]["code"] for e in flagged if e["kind"] == "refused"]
+    assert refusals == ["no-open-day"]  # (the rest flagged: the set-up's crew and inventory)
+    assert {e["kind"] for e in flagged} - {"refused"} <= set(ev.AUTHORITY_KINDS)
+    assert "complete the opening checklist" in flagged[-1]["note"]
     # The practised day: opening signed layer by layer, each with its signer on the record.
     opening = open_day(world)
     signed = world.audit(kind="signed")
@@ -81,7 +84,7 @@ def test_ammunition_from_several_sources_loose_dummies_and_live_rounds() -> None
     late = world.do(engine.start_run, CHECKLISTS["handoff"], firearm="COLT-1", performer=ACTOR[0])
     assert not late.ok and refused_code(world) == "no-open-day"
     # Declaring a live lot is refused and holds the whole day.
-    live = world.do(engine.add_ammo, "L-1", "live", 50, "range box")
+    live = world.do(engine.add_ammo, cred(ARMORER), "L-1", "live", 50, "range box")
     assert not live.ok and "L-1" not in world.state.lots
     assert world.state.open_holds()[-1].run is None
     assert world.state.open_holds()[-1].cause == "live-ammunition"

@@ -56,7 +56,7 @@ def test_view_round_trips_and_keeps_what_the_board_shows(world: World) -> None:
         assert (mine.roles, mine.failures, mine.locked_until) == (
             member.roles, member.failures, member.locked_until
         )  # fmt: skip
-        assert member.pin and not mine.pin
+        assert member.pin_id and mine.pin_id == member.pin_id  # names it; holds no hash
     assert "salt" not in json.dumps(view) and "scrypt" not in json.dumps(view)
 
 
@@ -107,6 +107,7 @@ def test_a_snapshot_that_cannot_be_written_changes_nothing(store: Path) -> None:
     assert sorted(p.name for p in store.parent.iterdir()) == [
         "record.jsonl",
         "record.jsonl.head",
+        "record.jsonl.credentials",
         "record.jsonl.snapshot",
     ]
 

@@ -12,6 +12,7 @@ from textual.widgets import Input, Select
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
+from safetyapp.domain.engine import Credential
 from safetyapp.store.repository import Repository
 from safetyapp.tui.app import SafetyApp
 from safetyapp.tui.widgets.signer import SignerField
@@ -42,17 +43,31 @@ def make_store(
     path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None
 ) -> Path:
     """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
-    repo = Repository.create(path, "Dusk Rider", load_bundled(), clock)
-    for i, (name, roles, pin) in enumerate(crew or CREW):
+    people = crew or CREW
+    founder = next((p for p in people if "supervisor" in p[1]), None)
+    if founder is None:  # every production has its safety supervisor from the start
+        founder = ("Pat Okafor", ["supervisor"], "5555")
+        people = [*people, founder]
+    for name, _, pin in people:
         PINS.setdefault(name, pin)
-        salt = f"salt-{i:011d}".encode()
-        assert repo.do(engine.add_crew, name, roles, hash_pin(pin, salt, n=16)).ok
+
+    def cheap(person: tuple[str, list[str], str]) -> dict[str, Any]:
+        salt = f"salt-{people.index(person):011d}".encode()
+        return hash_pin(person[2], salt, n=16)
+
+    repo = Repository.create(path, "Dusk Rider", founder[0], cheap(founder), load_bundled(), clock)
+    boss = Credential(founder[0], founder[2])
+    for person in people:
+        if person is not founder:
+            assert repo.do(engine.add_crew, boss, person[0], person[1], cheap(person)).ok
+    armorer = next(p for p in people if "armorer" in p[1])
+    arm = Credential(armorer[0], armorer[2])
     assert repo.do(
-        engine.add_firearm, "COLT-SAA-0142", "Single-action revolver", "blank-firing", 6
+        engine.add_firearm, arm, "COLT-SAA-0142", "Single-action revolver", "blank-firing", 6
     ).ok
-    assert repo.do(engine.add_firearm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
-    assert repo.do(engine.add_ammo, "D-2211", "dummy", 36, "Prop house A").ok
-    assert repo.do(engine.add_ammo, "B-45LC-08", "blank", 24, "Blank supplier B").ok
+    assert repo.do(engine.add_firearm, arm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
+    assert repo.do(engine.add_ammo, arm, "D-2211", "dummy", 36, "Prop house A").ok
+    assert repo.do(engine.add_ammo, arm, "B-45LC-08", "blank", 24, "Blank supplier B").ok
     return path
 
 

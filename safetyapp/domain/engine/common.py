@@ -25,8 +25,13 @@ class Credential:
 
 @dataclass(frozen=True)
 class Decision:
+    """The events to append; when refused, why. `credentials` are PIN records (by id) the
+    repository writes to the credentials file beside the store before appending the events:
+    the record itself names a PIN only by its id."""
+
     events: list[dict[str, Any]]
     refused: str | None = None
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -70,16 +75,33 @@ def _title(role: str) -> str:
     return ROLE_TITLES.get(role, role)
 
 
+def _require_role(member: CrewMember, role: str, action: str) -> None:
+    if role not in member.roles:
+        raise _Refusal(
+            f"{member.name} is not crewed as {_title(role)}; only the {_title(role)} {action}",
+            "not-authorised",
+        )
+
+
 def _authenticate(state: State, cred: Credential, now: datetime) -> CrewMember:
     member = state.crew.get(cred.name)
     if member is None:
         raise _Refusal(f"no crew member named '{cred.name}'", "unknown-person")
+    if not member.active:
+        raise _Refusal(f"{member.name} was deactivated and no longer signs", "deactivated")
     if member.locked_until is not None and now < member.locked_until:
         until = member.locked_until.strftime("%H:%M:%S UTC")
         raise _Refusal(
             f"{member.name} is locked out after {MAX_FAILURES} wrong PINs until {until}", "locked"
         )
-    if not check_pin(cred.pin, member.pin):
+    stored = state.credentials.get(member.pin_id or "")
+    if stored is None:
+        raise _Refusal(
+            f"no PIN on file for {member.name} (the credentials file beside the store lacks it):"
+            " a safety supervisor sets a new one with `crew pin`",
+            "no-credential",
+        )
+    if not check_pin(cred.pin, stored):
         lock = []
         if member.failures + 1 >= MAX_FAILURES:
             lock = [ev.event(ev.LOCKOUT, now, by=member.name, note="5 wrong PINs in a row")]

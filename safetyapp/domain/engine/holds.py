@@ -21,26 +21,39 @@ from safetyapp.domain.state import State
 
 
 def raise_hold(
-    state: State, by: Credential, reason: str, now: datetime, *, run: str | None = None
+    state: State,
+    by: Credential,
+    reason: str,
+    now: datetime,
+    *,
+    run: str | None = None,
+    about: str | None = None,
 ) -> Decision:
-    """Stop-work authority: anyone on the crew, at any time, with a reason."""
+    """Stop-work authority: anyone on the crew, at any time, with a reason. A hold may name the
+    crew member it is about (`about`): they are never one of those who resolve it."""
     try:
         member = _authenticate(state, by, now)
         if not reason.strip():
             raise _Refusal("a hold needs a reason", "no-reason")
         if run is not None and run not in state.runs:
             raise _Refusal(f"no run {run}", "no-run")
+        if about is not None and about not in state.crew:
+            raise _Refusal(f"no crew member named '{about}'", "unknown-person")
     except _Refusal as refusal:
         return _refuse(refusal, now, by=by.name, run=run, action="raise-hold")
     hold = _hold_event(state, now, reason.strip(), cause="raised", run=run, by=member.name)
     hold["role"] = member.roles[0]
+    if about is not None:
+        hold["data"]["subject"] = about
     return Decision([hold])
 
 
 def resolve_hold(
     state: State, hold_id: str, resolvers: list[Credential], action: str, now: datetime
 ) -> Decision:
-    """Close a hold with a corrective action, signed by two different people in the named roles."""
+    """Close a hold with a corrective action, signed by different people, each in a different
+    one of the roles the checklist names; never by the person the hold is about (whose evidence
+    raised it), and in a run's hold each in the one role they act in for that run."""
     hold = state.holds.get(hold_id)
     by = resolvers[0].name if resolvers else None
     try:
@@ -52,8 +65,14 @@ def resolve_hold(
             raise _Refusal("resolving a hold needs the corrective action taken", "no-action")
         for cred in resolvers:
             _authenticate(state, cred, now)
+        if hold.subject is not None and hold.subject in [c.name for c in resolvers]:
+            raise _Refusal(
+                f"hold {hold_id} is about {hold.subject}'s own sign-off: two other people"
+                " resolve it",
+                "independence",
+            )
         roles = _resolver_roles(state, hold.run)
-        assigned = _assign_roles(state, resolvers, roles)
+        assigned = _assign_roles(state, resolvers, roles, hold.run)
     except _Refusal as refusal:
         run = hold.run if hold else None
         return _refuse(refusal, now, by=by, run=run, action=f"resolve {hold_id}")
@@ -70,26 +89,34 @@ def resolve_hold(
 def _resolver_roles(state: State, run_id: str | None) -> list[str]:
     run = state.runs.get(run_id or "")
     if run is not None:
-        return list(run.checklist.hold_resolvers)
+        return list(dict.fromkeys(run.checklist.hold_resolvers))
     return ["supervisor", "armorer"]
 
 
-def _assign_roles(state: State, creds: list[Credential], roles: list[str]) -> list[dict[str, str]]:
+def _assign_roles(
+    state: State, creds: list[Credential], roles: list[str], run_id: str | None = None
+) -> list[dict[str, str]]:
     names = [c.name for c in creds]
     if len(set(names)) != len(names):
         raise _Refusal("a hold is resolved by two different people", "same-person")
     if len(creds) != len(roles):
         need = " and ".join(_title(r) for r in roles)
         raise _Refusal(f"this hold is resolved by the {need}, one person each", "resolvers")
-    # Try each assignment of people to roles (two or three people: tiny search).
+    run = state.runs.get(run_id or "")
+    acted = run.roles_by_person if run is not None else {}
+    # Try each assignment of people to roles (two or three people: tiny search). Each role is
+    # taken once; in a run, a person takes the role they already act in there.
     from itertools import permutations
 
     for order in permutations(roles):
-        if all(r in state.crew[n].roles for n, r in zip(names, order, strict=True)):
-            return [{"name": n, "role": r} for n, r in zip(names, order, strict=True)]
+        pairs = list(zip(names, order, strict=True))
+        if all(r in state.crew[n].roles and acted.get(n, r) == r for n, r in pairs):
+            return [{"name": n, "role": r} for n, r in pairs]
     need = " and ".join(_title(r) for r in roles)
+    already = [f"{n} acts as {_title(acted[n])} in run {run_id}" for n in names if n in acted]
+    why = f" ({'; '.join(already)})" if already else ""
     raise _Refusal(
-        f"this hold is resolved by the {need}: {', '.join(names)} do not fit", "resolvers"
+        f"this hold is resolved by the {need}: {', '.join(names)} do not fit{why}", "resolvers"
     )
 
 
@@ -178,6 +205,20 @@ def acknowledge_flag(
                 f"{member.name} is not crewed as Safety supervisor; only a safety supervisor"
                 " acknowledges a flag",
                 "wrong-role",
+            )
+        if member.name in (flag.subject, flag.raised_by):
+            raise _Refusal(
+                f"flag {flag_id} is about {member.name}'s own sign-off: another safety supervisor"
+                " acknowledges it",
+                "independence",
+            )
+        flag_run = state.runs.get(flag.run or "")
+        acted = flag_run.roles_by_person.get(member.name) if flag_run is not None else None
+        if acted is not None and acted != "supervisor":
+            raise _Refusal(
+                f"{member.name} acted as {_title(acted)} in run {flag.run}; one person cannot"
+                " also act as Safety supervisor in the same run",
+                "separation",
             )
         if not note.strip():
             raise _Refusal("acknowledging a flag needs a note: what was decided", "no-note")

@@ -117,7 +117,7 @@ def _findings_events(
             reason = f"{step.title}: {why}"
             flag = ev.event(
                 ev.FLAG_RAISED, now, by=by, run=run.id, step=step.id, result="flag",
-                note=reason, flag=f"F{flags:04d}", cause=spec.key,
+                note=reason, flag=f"F{flags:04d}", cause=spec.key, subject=by,
             )  # fmt: skip
             out.append(flag)
         if spec.incident is not None:

@@ -1,4 +1,6 @@
-"""Crew: who is on the production, in which roles; add people, set or reset PINs."""
+"""Crew: who is on the production, in which roles; add people, change roles, deactivate, set
+or reset PINs. Every change but your own PIN is signed by a safety supervisor (the engine's
+rule; this screen only collects the signature)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Input, SelectionList, Static
+from textual.widgets import Button, DataTable, Input, Select, SelectionList, Static
 
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin, pin_problem
@@ -35,7 +37,28 @@ class CrewScreen(SafetyScreen):
                     id="pin", password=True, type="integer", placeholder="PIN (4-12 digits)"
                 )
                 yield Input(id="pin2", password=True, type="integer", placeholder="PIN again")
+            yield SignerField(
+                "Signed by (safety supervisor)",
+                people_with(self.state.crew, "supervisor"),
+                id="add-by",
+            )
             yield Button("Add", id="add", variant="primary")
+            yield Static("Change roles, or deactivate", classes="section")
+            yield Static(
+                "Signed by a safety supervisor; nobody changes their own roles.", classes="hint"
+            )
+            with Horizontal(classes="form"):
+                yield Input(id="change-who", placeholder="whose roles (name)")
+                yield Select([(ROLE_TITLES[r], r) for r in ROLES], prompt="role", id="change-role")
+            yield SignerField(
+                "Signed by (safety supervisor)",
+                people_with(self.state.crew, "supervisor"),
+                id="change-by",
+            )
+            with Horizontal(classes="form"):
+                yield Button("Grant role", id="grant")
+                yield Button("Revoke role", id="revoke")
+                yield Button("Deactivate", id="deactivate", variant="error")
             yield Static("Set or reset a PIN", classes="section")
             yield Static(
                 "Authorised by the person themselves (current PIN) or a safety supervisor.",
@@ -61,6 +84,7 @@ class CrewScreen(SafetyScreen):
         for member in self.state.crew.values():
             roles = ", ".join(ROLE_TITLES[r] for r in member.roles)
             status = "LOCKED OUT" if member.locked_until else ""
+            status = status if member.active else "deactivated"
             table.add_row(lit(member.name), roles, status)
 
     @on(Button.Pressed, "#add")
@@ -73,7 +97,14 @@ class CrewScreen(SafetyScreen):
         if not name or not roles:
             self._say("Give the name and at least one role.")
             return
-        decision = self.safety.act(engine.add_crew, name, roles, hash_pin(pin, os.urandom(16)))
+        signer = self.query_one("#add-by", SignerField)
+        cred = signer.credential()
+        if cred is None:
+            self._say("A safety supervisor signs: choose who, with their PIN.")
+            return
+        new_pin = hash_pin(pin, os.urandom(16))
+        decision = self.safety.act(engine.add_crew, cred, name, roles, new_pin)
+        signer.clear_pin()
         if not decision.ok:
             self._say(f"Refused: {decision.refused}")
             return
@@ -100,6 +131,35 @@ class CrewScreen(SafetyScreen):
             return
         self._say("")
         self.notify(f"PIN set for {whose}", markup=False)
+
+    @on(Button.Pressed, "#grant, #revoke, #deactivate")
+    def change(self, event: Button.Pressed) -> None:
+        whose = self.query_one("#change-who", Input).value.strip()
+        role = self.query_one("#change-role", Select).value
+        signer = self.query_one("#change-by", SignerField)
+        cred = signer.credential()
+        if not whose or cred is None:
+            self._say("Give whose roles, and the safety supervisor who signs (with their PIN).")
+            return
+        if event.button.id == "deactivate":
+            decision = self.safety.act(engine.deactivate, cred, whose)
+            done = f"{whose} deactivated"
+        elif role is Select.NULL:
+            self._say("Choose the role to grant or revoke.")
+            return
+        elif event.button.id == "grant":
+            decision = self.safety.act(engine.grant_role, cred, whose, str(role))
+            done = f"{whose}: {ROLE_TITLES[str(role)]} granted"
+        else:
+            decision = self.safety.act(engine.revoke_role, cred, whose, str(role))
+            done = f"{whose}: {ROLE_TITLES[str(role)]} revoked"
+        signer.clear_pin()
+        if not decision.ok:
+            self._say(f"Refused: {decision.refused}")
+            return
+        self.query_one("#change-who", Input).value = ""
+        self._say("")
+        self.notify(done, markup=False)
 
     def _new_pin(self, first: str, second: str) -> str | None:
         pin, again = self.query_one(first, Input).value, self.query_one(second, Input).value

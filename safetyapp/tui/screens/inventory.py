@@ -1,4 +1,5 @@
-"""Firearms and ammunition lots: list and add. Live ammunition is refused and holds the day."""
+"""Firearms and ammunition lots: list and add, signed by an armorer (the engine's rule). Live
+ammunition is refused and holds the day."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from safetyapp.domain import engine
+from safetyapp.domain.engine import Credential
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
 from safetyapp.tui.widgets.error_line import ErrorLine
+from safetyapp.tui.widgets.signer import SignerField, people_with
 
 AMMO_CHOICES = [("dummy", "dummy"), ("blank", "blank"), ("live (never valid)", "live")]
 
@@ -22,6 +25,11 @@ class InventoryScreen(SafetyScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with VerticalScroll():
+            yield SignerField(
+                "Signed by (armorer): every firearm and lot added",
+                people_with(self.state.crew, "armorer"),
+                id="inventory-by",
+            )
             yield Static("Firearms", classes="section")
             yield DataTable(id="firearms", cursor_type="row")
             with Horizontal(classes="form"):
@@ -72,7 +80,12 @@ class InventoryScreen(SafetyScreen):
             self._say("Serial, description and kind are needed.")
             return
         chambers = int(chambers_text) if chambers_text else None
-        decision = self.safety.act(engine.add_firearm, serial, description, str(kind), chambers)
+        cred = self._armorer()
+        if cred is None:
+            return
+        decision = self.safety.act(
+            engine.add_firearm, cred, serial, description, str(kind), chambers
+        )
         self._after(decision.refused, ("#serial", "#description", "#chambers"))
 
     @on(Button.Pressed, "#add-lot")
@@ -84,8 +97,21 @@ class InventoryScreen(SafetyScreen):
         if not lot or ammo_type is Select.NULL or not count_text:
             self._say("Lot id, type and count are needed.")
             return
-        decision = self.safety.act(engine.add_ammo, lot, str(ammo_type), int(count_text), source)
+        cred = self._armorer()
+        if cred is None:
+            return
+        decision = self.safety.act(
+            engine.add_ammo, cred, lot, str(ammo_type), int(count_text), source
+        )
         self._after(decision.refused, ("#lot", "#count", "#source"))
+
+    def _armorer(self) -> Credential | None:
+        signer = self.query_one("#inventory-by", SignerField)
+        cred = signer.credential()
+        signer.clear_pin()
+        if cred is None:
+            self._say("An armorer signs: choose who, with their PIN.")
+        return cred
 
     def _after(self, refused: str | None, clear: tuple[str, ...]) -> None:
         if refused:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from safetyapp.checklists import load_bundled
+from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.store.journal import StoreError
 from safetyapp.store.repository import Repository
 from safetyapp.tui.context import SafetyContext, safety_of
@@ -26,6 +29,10 @@ This store is empty. Create your production, or load the demo to practise a whol
 
 
 class WelcomeScreen(Screen[None]):
+    DEFAULT_CSS = """
+    WelcomeScreen .pins { height: auto; }
+    WelcomeScreen .pins Input { width: 1fr; }
+    """
     BINDINGS = [
         Binding("d", "demo", "Load demo", id="demo"),
         Binding("escape", "app.quit", "Quit", id="quit-welcome", show=False),
@@ -39,6 +46,18 @@ class WelcomeScreen(Screen[None]):
             yield Static(WELCOME, classes="hint")
             yield Static("Production name", classes="field-label")
             yield Input(id="production", placeholder="e.g. Dusk Rider")
+            yield Static(
+                "First safety supervisor (signs every crew change from now on)",
+                classes="field-label",
+            )
+            yield Input(id="supervisor", placeholder="full name")
+            with Horizontal(classes="pins"):
+                yield Input(
+                    id="supervisor-pin", password=True, type="integer", placeholder="PIN (4-12)"
+                )
+                yield Input(
+                    id="supervisor-pin2", password=True, type="integer", placeholder="PIN again"
+                )
             yield ErrorLine(id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Create production", id="create", variant="primary")
@@ -69,15 +88,34 @@ class WelcomeScreen(Screen[None]):
         if not name:
             self._say("Give the production a name.")
             return
+        supervisor = self.query_one("#supervisor", Input).value.strip()
+        pin = self.query_one("#supervisor-pin", Input).value
+        again = self.query_one("#supervisor-pin2", Input).value
+        problem = pin_problem(pin) or (None if pin == again else "the two PINs do not match")
+        if not supervisor:
+            self._say("Name the production's first safety supervisor.")
+            return
+        if problem:
+            self._say(f"Supervisor's PIN: {problem}")
+            return
         if not self._path_ready():
             return
+        record = hash_pin(pin, os.urandom(16))
+        for wid in ("#supervisor-pin", "#supervisor-pin2"):
+            self.query_one(wid, Input).value = ""
         try:
-            repo = Repository.create(app.store_path, name, load_bundled(), app.clock)
+            repo = Repository.create(
+                app.store_path, name, supervisor, record, load_bundled(), app.clock
+            )
         except (StoreError, ValueError) as exc:
             self._say(str(exc))
             return
         app.use_repository(repo)
-        self.app.notify("Production created. Add the crew next (c on the board).", markup=False)
+        self.app.notify(
+            f"Production created with {supervisor} as safety supervisor. Add the crew next"
+            " (c on the board), signed by the supervisor.",
+            markup=False,
+        )
 
     @on(Button.Pressed, "#demo")
     def action_demo(self) -> None:

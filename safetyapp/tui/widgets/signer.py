@@ -49,7 +49,8 @@ class SignerField(Vertical):
 
 
 def people_with(crew: dict[str, CrewMember], role: str | None) -> list[CrewMember]:
-    return [m for m in crew.values() if role is None or role in m.roles]
+    """Who can be chosen to sign: active crew members holding `role` (any role if None)."""
+    return [m for m in crew.values() if m.active and (role is None or role in m.roles)]
 
 
 def role_label(role: str) -> str:
