@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from support import CREW, World, cheap_pin, setup_world
+from support import CREW, SUPERVISOR, World, cheap_pin, cred, seed, setup_world
 from test_cli import Cli
 
 from safetyapp.domain import engine
@@ -53,29 +53,33 @@ def test_a_look_alike_or_invisible_name_is_refused_saying_why(
     world: World, name: str, message: str
 ) -> None:
     before = len(world.log)
-    decision = world.do(engine.add_crew, name, ["ad"], cheap_pin("7777"))
+    decision = world.do(engine.add_crew, cred(SUPERVISOR), name, ["ad"], cheap_pin("7777"))
     assert not decision.ok
     assert message in (decision.refused or "")
-    assert len(world.log) == before  # nothing written
+    assert [e["kind"] for e in world.log[before:]] == ["refused"]  # the attempt, nothing else
 
 
 @pytest.mark.parametrize(("name", "message"), CONFUSED)
 def test_the_refusal_names_the_crew_member_it_collides_with(
     world: World, name: str, message: str
 ) -> None:
-    decision = world.do(engine.add_crew, name, ["ad"], cheap_pin("7777"))
+    decision = world.do(engine.add_crew, cred(SUPERVISOR), name, ["ad"], cheap_pin("7777"))
     expected = "'Sam Ortiz'" if "Sam" in name else "'Jordan Lee'"
     assert expected in (decision.refused or "")
 
 
 def test_combining_marks_are_one_name_with_the_precomposed_letter(world: World) -> None:
-    assert world.do(engine.add_crew, "Jos\u00e9 Ruiz", ["actor"], cheap_pin("7777")).ok
+    assert world.do(
+        engine.add_crew, cred(SUPERVISOR), "Jos\u00e9 Ruiz", ["actor"], cheap_pin("7777")
+    ).ok
     decomposed = "Jose\u0301 Ruiz"
     assert decomposed != "Jos\u00e9 Ruiz"
-    refused = world.do(engine.add_crew, decomposed, ["actor"], cheap_pin("7777"))
+    refused = world.do(engine.add_crew, cred(SUPERVISOR), decomposed, ["actor"], cheap_pin("7777"))
     assert "already a crew member named 'José Ruiz'" in (refused.refused or "")
     # Stored as NFC, so every later comparison sees one form.
-    assert world.do(engine.add_crew, "Ren\u0065\u0301e Dubois", ["ad"], cheap_pin("7777")).ok
+    assert world.do(
+        engine.add_crew, cred(SUPERVISOR), "Ren\u0065\u0301e Dubois", ["ad"], cheap_pin("7777")
+    ).ok
     assert "Ren\u00e9e Dubois" in world.state.crew
     assert all(unicodedata.is_normalized("NFC", n) for n in world.state.crew)
 
@@ -83,12 +87,11 @@ def test_combining_marks_are_one_name_with_the_precomposed_letter(world: World) 
 def test_different_names_and_the_demo_crew_still_join(world: World) -> None:
     for name in ["Jordan Leigh", "Jo Lee", "Ana Pérez", "Nguyễn Văn An", "Zoë O'Brien",
                  "Мария Иванова", "李小龍", "Ian Mac"]:  # fmt: skip
-        decision = world.do(engine.add_crew, name, ["actor"], cheap_pin("7777"))
+        decision = world.do(engine.add_crew, cred(SUPERVISOR), name, ["actor"], cheap_pin("7777"))
         assert decision.ok, (name, decision.refused)
     fresh = World()
-    assert fresh.do(engine.create_production, "P").ok
-    for name, roles, pin in CREW:
-        assert fresh.do(engine.add_crew, name, roles, cheap_pin(pin)).ok
+    seed(fresh.do, CREW, "P")  # the demo crew, added by its founding supervisor
+    assert set(fresh.state.crew) == {name for name, _, _ in CREW}
 
 
 def test_skeletons_follow_tr39() -> None:
@@ -110,12 +113,15 @@ def test_lookups_forgive_case_width_and_spacing() -> None:
 
 def test_cli_refuses_a_look_alike_and_forgives_spelling(tmp_path: Path) -> None:
     cli = Cli(tmp_path)
-    cli("init", "--production", "P")
-    cli("crew", "add", "Jordan Lee", "--role", "ad", stdin="2222\n2222\n")
-    spoof = cli("crew", "add", "Jordan L\u0435e", "--role", "ad", stdin="7777\n7777\n", code=1)
+    cli("init", "--production", "P", "--supervisor", "Pat Okafor", stdin="5555\n5555\n")
+    by = ("--by", "Pat Okafor")
+    cli("crew", "add", "Jordan Lee", "--role", "ad", *by, stdin="5555\n2222\n2222\n")
+    spoof = cli("crew", "add", "Jordan L\u0435e", "--role", "ad", *by, stdin="5555\n7777\n7777\n",
+                code=1)  # fmt: skip
     assert "'Jordan Lеe' can be confused with 'Jordan Lee'" in spoof.stderr
     assert "U+0435 CYRILLIC SMALL LETTER IE" in spoof.stderr
-    hidden = cli("crew", "add", "Jordan\u200b Lee", "--role", "ad", stdin="7\n7\n", code=1)
+    hidden = cli("crew", "add", "Jordan\u200b Lee", "--role", "ad", *by, stdin="5555\n7\n7\n",
+                 code=1)  # fmt: skip
     assert "U+200B ZERO WIDTH SPACE" in hidden.stderr
     cli("hold", "raise", "--by", "jordan   LEE", "--reason", "smoke", stdin="2222\n")
     typo = cli("hold", "raise", "--by", "Jordan Lea", "--reason", "x", stdin="2222\n", code=1)
@@ -124,4 +130,4 @@ def test_cli_refuses_a_look_alike_and_forgives_spelling(tmp_path: Path) -> None:
     events = json.loads(cli("audit", "--json", "--by", "JORDAN LEE").stdout)
     assert any(e["kind"] == "hold-raised" and e["by"] == "Jordan Lee" for e in events)
     crew = json.loads(cli("crew", "list", "--json").stdout)
-    assert [m["name"] for m in crew] == ["Jordan Lee"]
+    assert [m["name"] for m in crew] == ["Pat Okafor", "Jordan Lee"]

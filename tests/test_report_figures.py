@@ -16,6 +16,7 @@ from support import (
     CHECKLISTS,
     OPENING,
     SUPERVISOR,
+    cred,
     handoff_steps,
     setup_world,
     start,
@@ -40,7 +41,7 @@ def _with(steps: Steps, step_id: str, evidence: dict[str, str]) -> Steps:
 def _blank_day(tmp_path: Path) -> Repository:
     """A day whose one handoff fires 6 blanks from lot B-1 (recorded as `B-1=6`)."""
     world = setup_world()
-    assert world.do(engine.add_ammo, "B-1", "blank", 24, "Blank supplier").ok
+    assert world.do(engine.add_ammo, cred(ARMORER), "B-1", "blank", 24, "Blank supplier").ok
     opening = start(world, "opening")
     walk(
         world, opening, _with(OPENING, "lots-listed", {"lots": "D-1=36, B-1=24", "unlabelled": "0"})

@@ -120,12 +120,19 @@ _REQUIRED_TOP: dict[str, dict[str, Check]] = {
     ev.DAY_OPENED: {"run": _str},
     ev.LOCKOUT: {"by": _str},
     ev.FLAG_ACKNOWLEDGED: {"by": _str},
+    ev.CREW_ROLE_GRANTED: {"by": _str},
+    ev.CREW_ROLE_REVOKED: {"by": _str},
+    ev.CREW_DEACTIVATED: {"by": _str},
 }
 _R, _O = True, False
 _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
-    ev.PRODUCTION_CREATED: {"name": (_str, _R)},
-    ev.CREW_ADDED: {"name": (_str, _R), "roles": (_str_list, _R), "pin": (_dict, _R)},
-    ev.CREW_PIN_SET: {"name": (_str, _R), "pin": (_dict, _R)},
+    ev.PRODUCTION_CREATED: {"name": (_str, _R), "format": (_int, _O)},
+    # Format 2: a PIN record is named by its id (`credential`); the hash is never on the record.
+    ev.CREW_ADDED: {"name": (_str, _R), "roles": (_str_list, _R), "credential": (_str, _R)},
+    ev.CREW_PIN_SET: {"name": (_str, _R), "credential": (_str, _R)},
+    ev.CREW_ROLE_GRANTED: {"name": (_str, _R), "role": (_str, _R)},
+    ev.CREW_ROLE_REVOKED: {"name": (_str, _R), "role": (_str, _R)},
+    ev.CREW_DEACTIVATED: {"name": (_str, _R)},
     ev.FIREARM_ADDED: {
         "serial": (_str, _R),
         "description": (_str, _R),

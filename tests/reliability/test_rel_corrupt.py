@@ -148,7 +148,11 @@ def test_torn_tail_is_set_aside_and_a_deeper_cut_is_refused_as_a_cut(tmp_path: P
 
     # The last acknowledged line cut short is no torn tail: a cut, refused, nothing changed.
     db.write_bytes(b"".join(lines[:-1]) + torn)
-    for args in (("firearm", "list"), ("crew", "add", "Zed", "--role", "armorer"), ("verify",)):
+    for args in (
+        ("firearm", "list"),
+        ("crew", "add", "Zed", "--role", "armorer", "--by", "Pat Okafor"),
+        ("verify",),
+    ):
         out = run_cli(db, *args)
         assert out.code == 1, args
         assert (

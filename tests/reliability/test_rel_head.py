@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_support import build_store, cli_env
+from rel_support import armorer_cred, build_store, cli_env
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.snapshot import to_view
 from safetyapp.store.chain import seal_line
+from safetyapp.store.credentials import read_credentials
 from safetyapp.store.journal import Journal, StoreCorrupt, StoreError
 from safetyapp.store.repository import Repository
 from safetyapp.store.snapshot import read_snapshot, snapshot_path, write_snapshot
@@ -41,11 +42,15 @@ def sides(db: Path) -> list[Path]:
     return sorted(db.parent.glob(f"{db.name}.torn-*"))
 
 
+ARMORER_CRED = armorer_cred()
+
+
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "safetyapp", "--db", str(db), *args],
         capture_output=True,
         text=True,
+        input="1111\n",  # the armorer's PIN, for the commands below that add inventory
         env=cli_env(db.parent),
         timeout=60,
     )
@@ -78,7 +83,7 @@ def test_init_writes_the_head_and_each_append_moves_it(tmp_path: Path) -> None:
     mark = repo.journal.mark()
     text = head_of(db).read_text("ascii")
     assert f" {mark.seq} {mark.hash} {mark.offset} {mark.length} " in text
-    assert repo.do(engine.add_ammo, "D-9", "dummy", 6, "Prop house").ok
+    assert repo.do(engine.add_ammo, ARMORER_CRED, "D-9", "dummy", 6, "Prop house").ok
     mark = repo.journal.mark()
     assert f" {mark.seq} {mark.hash} {mark.offset} {mark.length} " in head_of(db).read_text()
 
@@ -100,7 +105,18 @@ def test_a_cut_at_every_line_boundary_is_refused_and_nothing_is_changed(tmp_path
                 f"the record was cut: the app acknowledged {n} events (head "
                 f"{acknowledged[:12]}…), the file holds {k}; events {k + 1} to {n} are missing"
             ) in str(caught.value)
-        out = cli(db, "firearm", "add", "X-1", "--description", "d", "--kind", "rubber")
+        out = cli(
+            db,
+            "firearm",
+            "add",
+            "X-1",
+            "--description",
+            "d",
+            "--kind",
+            "rubber",
+            "--by",
+            "Alex Reyes",
+        )
         assert out.returncode == 1 and "the record was cut" in out.stderr
         assert db.read_bytes() == cut and head_of(db).read_bytes() == head and not sides(db)
 
@@ -113,7 +129,7 @@ def test_without_the_head_file_a_warning_and_the_next_write_restores_it(tmp_path
     db.write_bytes(b"".join(lines[:-2]))  # undetectable now: no witness at all
     repo = Repository.open(db, CHECKLISTS)
     assert any("has no head file" in w and "cannot be checked" in w for w in repo.warnings)
-    assert repo.do(engine.add_ammo, "D-2", "dummy", 6, "Prop house").ok
+    assert repo.do(engine.add_ammo, ARMORER_CRED, "D-2", "dummy", 6, "Prop house").ok
     assert os.stat(head_of(db)).st_mode & 0o777 == 0o600
     db.write_bytes(b"".join(lines_of(db)[:-1]))  # guarded again
     with pytest.raises(StoreCorrupt, match="the record was cut"):
@@ -199,7 +215,7 @@ def test_a_torn_or_damaged_head_file(tmp_path: Path) -> None:
     db = tmp_path / "record.jsonl"
     repo = build_store(db)
     head = head_of(db).read_bytes()
-    assert repo.do(engine.add_ammo, "D-3", "dummy", 6, "Prop house").ok
+    assert repo.do(engine.add_ammo, ARMORER_CRED, "D-3", "dummy", 6, "Prop house").ok
     newer = head_of(db).read_bytes()
     # A crash while updating one slot: the damaged slot is rejected by its check, the other
     # still holds the head before it (so the file is a valid, slightly older witness).
@@ -239,7 +255,7 @@ def test_a_tampered_store_refuses_writes_through_the_repository(tmp_path: Path) 
         opened = opener(db, CHECKLISTS)
         assert opened.view.last_seq == Journal.open(db).last_seq  # reading still works
         with pytest.raises(StoreError, match=f"its hash chain does not verify .event {seq}: hash"):
-            opened.do(engine.add_ammo, "D-4", "dummy", 6, "Prop house")
+            opened.do(engine.add_ammo, ARMORER_CRED, "D-4", "dummy", 6, "Prop house")
         assert db.read_bytes() == data
 
 
@@ -248,8 +264,20 @@ def test_a_tampered_store_refuses_writes_through_the_cli(tmp_path: Path) -> None
     build_store(db)
     data, seq = _tamper(db)
     for args in (
-        ("firearm", "add", "X-1", "--description", "d", "--kind", "rubber"),
-        ("ammo", "add", "L-9", "--type", "dummy", "--count", "1"),
+        ("firearm", "add", "X-1", "--description", "d", "--kind", "rubber", "--by", "Alex Reyes"),
+        (
+            "ammo",
+            "add",
+            "L-9",
+            "--type",
+            "dummy",
+            "--count",
+            "1",
+            "--source",
+            "Prop house",
+            "--by",
+            "Alex Reyes",
+        ),
         ("run", "start", "opening"),
     ):
         out = cli(db, *args)
@@ -266,7 +294,11 @@ def test_a_tampered_store_refuses_writes_through_the_cli(tmp_path: Path) -> None
 
 def _foreign_line(repo: Repository, seq: int, prev: str, serial: str) -> bytes:
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    decision = engine.add_firearm(repo.state, serial, "Pistol", "blank-firing", 6, now=now)
+    repo.state.credentials = read_credentials(repo.path)  # as Repository.execute does
+    decision = engine.add_firearm(
+        repo.state, ARMORER_CRED, serial, "Pistol", "blank-firing", 6, now=now
+    )
+    repo.state.credentials = {}
     assert decision.ok
     return (seal_line(decision.events[0], seq, prev)[1] + "\n").encode()
 
@@ -278,7 +310,7 @@ def test_a_fork_is_named_at_the_next_write_and_nothing_is_written(tmp_path: Path
     a = Repository.open(db, CHECKLISTS)
     b = Repository.open(db, CHECKLISTS)  # the second writer, on a folder where locks fail
     n, seen = b.journal.last_seq, b.journal.head_hash
-    assert a.do(engine.add_ammo, "D-5", "dummy", 6, "Prop house").ok
+    assert a.do(engine.add_ammo, ARMORER_CRED, "D-5", "dummy", 6, "Prop house").ok
     ours = a.journal.head_hash
     if how == "appended-same-seq":  # O_APPEND, its own seq n+1: a duplicate event
         extra = _foreign_line(b, n + 1, seen, "B-1")
@@ -295,7 +327,7 @@ def test_a_fork_is_named_at_the_next_write_and_nothing_is_written(tmp_path: Path
             f.write(extra)
     before = db.read_bytes()
     with pytest.raises(StoreCorrupt) as caught:
-        a.do(engine.add_ammo, "D-6", "dummy", 6, "Prop house")
+        a.do(engine.add_ammo, ARMORER_CRED, "D-6", "dummy", 6, "Prop house")
     message = str(caught.value)
     assert "the chain forked" in message and "ignored the writer lock" in message
     assert str(n + 1) in message and (ours[:12] in message or how == "written-over")

@@ -17,6 +17,7 @@ from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.store.chain import seal_line
+from safetyapp.store.credentials import read_credentials
 from safetyapp.store.mirror import config_path, mirror_head_path, mirror_path, protected_files
 from safetyapp.store.repository import Repository
 
@@ -35,21 +36,32 @@ class Clock:
 
 def make_store(path: Path, lots: int = 3) -> Path:
     """A production with one armorer (cheap PIN hash) and ``lots`` ammunition lots."""
-    repo = Repository.create(path, "Dusk Rider", load_bundled(), Clock())
     pin = hash_pin(PIN, b"salt-0000000000", n=16)
-    assert repo.do(engine.add_crew, ARMORER, ["armorer"], pin).ok
+    repo = Repository.create(path, "Dusk Rider", "Pat Okafor", pin, load_bundled(), Clock())
+    boss = engine.Credential("Pat Okafor", PIN)
+    assert repo.do(engine.add_crew, boss, ARMORER, ["armorer"], pin).ok
+    arm = engine.Credential(ARMORER, PIN)
     for i in range(lots):
-        assert repo.do(engine.add_ammo, f"D-{i}", "dummy", 10, "Prop house").ok
+        assert repo.do(engine.add_ammo, arm, f"D-{i}", "dummy", 10, "Prop house").ok
     return path
 
 
 def append_direct(path: Path, lots: int) -> None:
     """Append engine events straight to the journal (no automatic mirroring)."""
     repo = Repository.open(path, load_bundled())
+    repo.state.credentials = read_credentials(path)  # what Repository.execute does
     clock = Clock()
     clock.now = T0 + timedelta(hours=1)
     for i in range(lots):
-        decision = engine.add_ammo(repo.state, f"X-{i}", "dummy", 5, "", now=clock())
+        decision = engine.add_ammo(
+            repo.state,
+            engine.Credential(ARMORER, PIN),
+            f"X-{i}",
+            "dummy",
+            5,
+            "Prop house",
+            now=clock(),
+        )
         assert decision.ok
         repo.journal.append(decision.events)
         repo.refresh()
@@ -100,20 +112,20 @@ def test_created_extended_idempotent(setup: tuple[Cli, Path, Path]) -> None:
     cli, store, usb = setup
     mirror = mirror_path(store, usb)
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "mirror created" in out and "5 events" in out
+    assert "mirror created" in out and "6 events" in out
     assert mirror == usb / "record.jsonl" and mirror.read_bytes() == store.read_bytes()
     head = json.loads(mirror_head_path(store, usb).read_text())
-    assert head["events"] == 5 and head["bytes"] == store.stat().st_size
+    assert head["events"] == 6 and head["bytes"] == store.stat().st_size
     assert json.loads(config_path(store).read_text())["to"] == str(usb)
 
     append_direct(store, 3)
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "8 events (3 new)" in out
+    assert "9 events (3 new)" in out
     assert mirror.read_bytes() == store.read_bytes()
 
     before = files(mirror, mirror_head_path(store, usb))
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "mirror up to date" in out and "all 8 events" in out
+    assert "mirror up to date" in out and "all 9 events" in out
     assert files(mirror, mirror_head_path(store, usb)) == before
 
 
@@ -122,9 +134,9 @@ def test_verify_against_mirror_both_ways(setup: tuple[Cli, Path, Path]) -> None:
     cli("mirror", "--to", str(usb))
     append_direct(store, 2)  # the store extends the mirror: 5 covered, 2 not yet mirrored
     out = cli("verify", "--against-mirror", str(usb)).stdout
-    assert "mirror OK" in out and "5 events covered" in out and "2 not yet mirrored" in out
+    assert "mirror OK" in out and "6 events covered" in out and "2 not yet mirrored" in out
     report = json.loads(cli("verify", "--against-mirror", str(usb), "--json").stdout)
-    assert report["ok"] is True and report["mirror_events"] == 5
+    assert report["ok"] is True and report["mirror_events"] == 6
 
     mirror = mirror_path(store, usb)
     data = bytearray(mirror.read_bytes())
@@ -167,6 +179,8 @@ def test_fork_in_the_store_is_reported_nothing_written(setup: tuple[Cli, Path, P
     cli, store, usb = setup
     cli("mirror", "--to", str(usb))
     _rewrite_tail(store, 4)  # event 5 replaced after it was mirrored
+    # ...by someone who also removed the head file (which alone would catch it): the mirror does
+    Path(f"{store}.head").unlink()
     mirror = mirror_path(store, usb)
     watched = (store, mirror, mirror_head_path(store, usb), config_path(store))
     before = files(*watched)
@@ -234,7 +248,7 @@ def test_torn_mirror_append_is_completed(setup: tuple[Cli, Path, Path]) -> None:
     data = store.read_bytes()
     mirror.write_bytes(data[: len(data) - 40])
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "6 events (1 new)" in out
+    assert "7 events (1 new)" in out
     assert mirror.read_bytes() == data
 
 
@@ -247,7 +261,7 @@ def test_store_that_does_not_verify_is_not_mirrored(setup: tuple[Cli, Path, Path
     mirror = mirror_path(store, usb)
     before = files(mirror, mirror_head_path(store, usb))
     err = cli("mirror", "--to", str(usb), code=1).stderr
-    assert "does not verify at event 6" in err
+    assert "does not verify at event 7" in err
     assert files(mirror, mirror_head_path(store, usb)) == before
 
 

@@ -106,8 +106,8 @@ def test_a_snapshot_that_cannot_be_written_changes_nothing(store: Path) -> None:
     assert store.read_bytes() == data
     assert sorted(p.name for p in store.parent.iterdir()) == [
         "record.jsonl",
-        "record.jsonl.head",
         "record.jsonl.credentials",
+        "record.jsonl.head",
         "record.jsonl.snapshot",
     ]
 

@@ -14,6 +14,7 @@ from tuikit import T0, Clock, make_store, new_app, walk_step
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
+from safetyapp.store.credentials import read_credentials
 from safetyapp.store.mirror import mirror_path, mirror_to
 from safetyapp.store.repository import Repository
 from safetyapp.tui.screens.board import BoardScreen
@@ -42,10 +43,13 @@ async def wait_for(pilot: Pilot[Any], text: str, seconds: float = 5.0) -> str:
 def append_elsewhere(store: Path, lots: int, prefix: str) -> None:
     """Another process's appends, straight to the journal (not mirrored by it)."""
     repo = Repository.open(store, load_bundled())
+    repo.state.credentials = read_credentials(store)  # as Repository.execute does
+    armorer = engine.Credential("Alex Reyes", "1111")
     for i in range(lots):
         decision = engine.add_ammo(
-            repo.state, f"{prefix}-{i}", "dummy", 5, "", now=T0 + timedelta(hours=1, seconds=i)
-        )
+            repo.state, armorer, f"{prefix}-{i}", "dummy", 5, "Prop house",
+            now=T0 + timedelta(hours=1, seconds=i),
+        )  # fmt: skip
         assert decision.ok, decision.refused
         repo.journal.append(decision.events)
         repo.refresh()

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, SelectionList, Static
 
 from safetyapp.domain import engine
+from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.roles import ROLE_TITLES, ROLES
 from safetyapp.tui.screens.base import SafetyScreen
@@ -96,6 +97,12 @@ class CrewScreen(SafetyScreen):
             return
         if not name or not roles:
             self._say("Give the name and at least one role.")
+            return
+        repo = self.safety.repo
+        name = naming.normalise(name)
+        problem = naming.new_name_problem(name, repo.state.crew if repo else {})
+        if problem:  # before the supervisor types a PIN, as the CLI does
+            self._say(f"Refused: {problem}")
             return
         signer = self.query_one("#add-by", SignerField)
         cred = signer.credential()
