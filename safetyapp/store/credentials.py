@@ -23,7 +23,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from safetyapp.store.journal import StoreError
+from safetyapp.store.journal import StoreError, fsync_dir
 
 FORMAT = "safetyapp-credentials/1"
 MAX_BYTES = 16 * 1024 * 1024
@@ -110,13 +110,4 @@ def write_credentials(
             " changed; make sure the folder is writable and the disk has space, then retry",
             store,
         ) from e
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_dir(path.parent)

@@ -223,7 +223,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # Not every filesystem lets a directory be opened or fsynced; the data itself is already synced.
     with suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -291,7 +291,7 @@ def create_new_file(
     finally:
         with suppress(OSError):
             os.unlink(tmp)
-    _fsync_dir(parent)
+    fsync_dir(parent)
 
 
 class Journal:
@@ -670,7 +670,7 @@ class Journal:
                 os.fsync(sfd)
             finally:
                 os.close(sfd)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             os.ftruncate(fd, self._offset)
             os.fsync(fd)
         finally:

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import filelock
 
 from safetyapp.store.chain import GENESIS, parse_canonical, record_hash
-from safetyapp.store.journal import StoreError
+from safetyapp.store.journal import StoreError, fsync_dir
 
 CONFIG_SUFFIX = ".mirror.json"  # beside the store: <store>.mirror.json
 LOCK_SUFFIX = ".mirror.lock"  # beside the store: <store>.mirror.lock
@@ -203,7 +203,7 @@ def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
     finally:
         with suppress(OSError):
             os.unlink(tmp)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _write_config(store: Path, config: MirrorConfig) -> None:
@@ -236,15 +236,6 @@ def _read_head(path: Path) -> _Head | None:
         mirror_id if isinstance(mirror_id, str) else None, _int(value.get("events")), head_hash,
         size,
     )  # fmt: skip
-
-
-def _fsync_dir(directory: Path) -> None:
-    with suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --------------------------------------------------------------------------- reading
@@ -510,7 +501,7 @@ def mirror_to(
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         events = _events_in(data, len(data))
         mirror_id = (seen.head.mirror_id if seen.head else None) or secrets.token_hex(8)
         head_hash = _hash_of_line(_line_ending_at(data, len(data))) or ""
