@@ -559,11 +559,12 @@ def checklists_list(ctx: click.Context, as_json: bool) -> None:
     state = _open(ctx).state if _store_path(ctx).exists() else None
     rows: list[dict[str, Any]] = []
     for a in state.adoptions if state is not None else []:
+        assert state is not None
+        current = state.current_checklists.get(a.checklist_id) == a.digest
         rows.append({
             "id": a.checklist_id, "title": a.title, "version": a.version,
             "scope": state.checklists[a.digest].scope, "digest": a.digest,
-            "status": "current" if state is not None and state.current_checklists.get(
-                a.checklist_id) == a.digest else "adopted",
+            "status": "current" if current else "adopted",
             "adopted_by": [dict(p) for p in a.approvers], "adopted_at": a.time,
             "source": a.source,
         })  # fmt: skip
