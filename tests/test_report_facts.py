@@ -154,7 +154,9 @@ def test_stop_work_holds_say_who_raised_them_about_whom_and_who_resolved_them(
     (hold,) = [h for h in repo.state.holds.values() if h.cause == "raised"]
     assert hold.raised_by == ACTOR2[0] and hold.subject == AD[0]
     assert hold.raised_hash is not None
-    row = f"{hold.id} {receipt(hold.raised_hash)} stop-work {hms(hold.raised_at)} by {hold.raised_by}"
+    row = (
+        f"{hold.id} {receipt(hold.raised_hash)} stop-work {hms(hold.raised_at)} by {hold.raised_by}"
+    )
     assert row in text
     assert f"{hold.subject}; the whole day" in text
     resolvers = "; ".join(f"{p['name']} (" for p in hold.resolvers)
