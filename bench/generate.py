@@ -124,8 +124,12 @@ class Producer:
 
 
 def setup(p: Producer) -> None:
-    """Created with its safety supervisor, who adds the crew; the armorer adds the inventory."""
-    p.ok(engine.create_production, "Dusk Rider", SUPERVISOR[0], cheap_pin(*SUPERVISOR[::2]))
+    """Created with its safety supervisor (who adopts the bundled checklists), who adds the
+    crew; the armorer adds the inventory."""
+    p.ok(
+        engine.create_production, "Dusk Rider", SUPERVISOR[0], cheap_pin(*SUPERVISOR[::2]),
+        adopt=CHECKLISTS.values(),
+    )  # fmt: skip
     for name, roles, pin in CREW:
         if name != SUPERVISOR[0]:
             p.ok(engine.add_crew, cred(SUPERVISOR), name, roles, cheap_pin(name, pin))

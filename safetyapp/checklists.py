@@ -1,10 +1,18 @@
-"""Finding and reading checklist files (the IO side of checklists)."""
+"""Finding and reading checklist files (the IO side of checklists).
+
+The *installed* checklists are the bundled ones, or the folder named by ``SAFETYAPP_CHECKLISTS``.
+A new store adopts the installed versions at `init`; after that a file only runs once its
+version is adopted into the record (see :mod:`safetyapp.domain.engine.checklists`).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from safetyapp.domain.checklist import Checklist, ChecklistError, Problem, parse_checklist
+
+CHECKLISTS_ENV = "SAFETYAPP_CHECKLISTS"
 
 
 def bundled_dir() -> Path:
@@ -35,5 +43,12 @@ def load_dir(directory: Path) -> dict[str, Checklist]:
     return found
 
 
+def installed_dir() -> Path:
+    """Where the installed checklists are: ``$SAFETYAPP_CHECKLISTS``, else the bundled ones."""
+    chosen = os.environ.get(CHECKLISTS_ENV)
+    return Path(chosen) if chosen else bundled_dir()
+
+
 def load_bundled() -> dict[str, Checklist]:
-    return load_dir(bundled_dir())
+    """The installed checklists by id (see :func:`installed_dir`)."""
+    return load_dir(installed_dir())

@@ -547,32 +547,98 @@ def checklists() -> None:
 
 @checklists.command("list")
 @click.option("--json", "as_json", is_flag=True)
-def checklists_list(as_json: bool) -> None:
-    """List the bundled checklists."""
+@click.pass_context
+def checklists_list(ctx: click.Context, as_json: bool) -> None:
+    """List the checklist versions adopted into the store (id, title, version, digest, who
+    adopted it, when; the one a new run walks marked current), and installed files that are not
+    adopted. Without a store, the installed files only."""
     try:
-        found = load_bundled()
+        installed = load_bundled()
     except ChecklistError as exc:
         raise Refused(str(exc)) from None
-    rows = [
-        {"id": c.id, "title": c.title, "scope": c.scope, "version": c.version}
-        for c in found.values()
-    ]
+    state = _open(ctx).state if _store_path(ctx).exists() else None
+    rows: list[dict[str, Any]] = []
+    for a in state.adoptions if state is not None else []:
+        assert state is not None
+        current = state.current_checklists.get(a.checklist_id) == a.digest
+        rows.append({
+            "id": a.checklist_id, "title": a.title, "version": a.version,
+            "scope": state.checklists[a.digest].scope, "digest": a.digest,
+            "status": "current" if current else "adopted",
+            "adopted_by": [dict(p) for p in a.approvers], "adopted_at": a.time,
+            "source": a.source,
+        })  # fmt: skip
+    for c in installed.values():
+        if state is None or c.digest() not in state.adopted:
+            rows.append({
+                "id": c.id, "title": c.title, "version": c.version, "scope": c.scope,
+                "digest": c.digest(),
+                "status": "no store" if state is None else "not adopted",
+                "adopted_by": [], "adopted_at": None, "source": "installed file",
+            })  # fmt: skip
     if as_json:
         _emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}\tv{row['version']}\t{row['scope']}\t{row['title']}")
+        if row["adopted_at"]:
+            who = " and ".join(p["name"] for p in row["adopted_by"])
+            when = row["adopted_at"][:16].replace("T", " ")
+            status = f"{row['status']}, adopted by {who} at {when} UTC"
+        else:
+            status = f"{row['status'].upper()} ({row['source']})"
+        _say(
+            f"{row['id']}\tv{row['version']}\t{engine.short_digest(row['digest'])}"
+            f"\t{row['title']}\t{status}"
+        )
+    if any(row["status"] == "not adopted" for row in rows):
+        _say(f"an installed file NOT ADOPTED cannot run: {engine.ADOPT_HINT}", err=True)
+
+
+@checklists.command("adopt")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option(
+    "--by",
+    "names",
+    multiple=True,
+    required=True,
+    help="The safety supervisor, then the armorer (two people); PINs one stdin line each.",
+)
+@click.pass_context
+def checklists_adopt(ctx: click.Context, path: str, names: tuple[str, ...]) -> None:
+    """Adopt the checklist version in FILE into the record (its full text and digest), signed
+    by a safety supervisor and an armorer: from then on new runs of its id walk it. FILE is
+    validated exactly as the bundled checklists are."""
+    if len(names) != 2:
+        raise click.UsageError(
+            "give --by twice: the safety supervisor, then the armorer (two different people)"
+        )
+    repo = _open(ctx)
+    try:
+        checklist = load_file(Path(path))
+    except ChecklistError as exc:
+        raise Refused(f"not adopted: {exc}") from None
+    supervisor, armorer = _credentials(names)
+    decision = _do(
+        repo, engine.adopt_checklist, supervisor, armorer, checklist, source=Path(path).name
+    )
+    _outcome(decision)
+    digest = checklist.digest()
+    _say(
+        f"adopted {checklist.id} v{checklist.version} ({checklist.title}), digest {digest},"
+        f" by {supervisor.name} and {armorer.name}; new runs of '{checklist.id}' walk it"
+    )
+    click.echo(_receipt_line(repo))
 
 
 @checklists.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 def checklists_validate(paths: tuple[str, ...]) -> None:
-    """Check checklist files (default: the bundled ones) without touching the store."""
+    """Check checklist files (default: the installed ones) without touching the store."""
     targets = [Path(p) for p in paths]
     if not targets:
-        from safetyapp.checklists import bundled_dir
+        from safetyapp.checklists import installed_dir
 
-        targets = sorted(bundled_dir().glob("*.yaml"))
+        targets = sorted(installed_dir().glob("*.yaml"))
     bad = 0
     for path in targets:
         try:
@@ -613,10 +679,16 @@ def run_start(
     repo = _open(ctx)
     checklist = repo.checklist(checklist_id)
     if checklist is None:
-        known = ", ".join(repo.checklists)
+        known = ", ".join(repo.known_checklists())
         raise click.UsageError(f"no checklist '{checklist_id}'; use one of: {known}")
     if performer is not None:
         performer = _person(performer)
+    if checklist.digest() not in repo.state.adopted:
+        from safetyapp.checklists import installed_dir
+
+        ctx.obj.setdefault("hints", []).append(
+            f"(the installed '{checklist.id}' is in {installed_dir()})"
+        )
     decision = _do(
         repo, engine.start_run, checklist, firearm=firearm_serial, performer=performer, scene=scene
     )

@@ -33,7 +33,8 @@ DEMO_LOTS = [
 def seed_demo(path: Path, clock: Clock = utc_now) -> bool:
     """Create the demo production at `path`; False when a store is already there. Seeded the
     way a real production is: the safety supervisor named at creation adds the crew, the
-    armorer adds the firearms and lots, each signed with their (practice) PIN."""
+    armorer adds the firearms and lots, each signed with their (practice) PIN. The bundled
+    checklists are adopted at creation, by the safety supervisor, as in any new store."""
     if path.exists():
         return False
     pins = {name: pin for name, _, pin in DEMO_CREW}

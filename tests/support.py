@@ -13,6 +13,7 @@ from typing import Any
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
+from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.state import State
 
@@ -51,7 +52,14 @@ def seed(
     for name, _, p in [*crew, founder]:
         PINS.setdefault(name, p)
     if not created:
-        assert do(engine.create_production, production, founder[0], pin(founder)).ok
+        created_ok = do(
+            engine.create_production,
+            production,
+            founder[0],
+            pin(founder),
+            adopt=CHECKLISTS.values(),
+        )
+        assert created_ok.ok
     boss = Credential(founder[0], founder[2])
     for person in crew:
         name, roles, _ = person
@@ -106,6 +114,15 @@ def setup_world(crew: list[tuple[str, list[str], str]] | None = None) -> World:
     assert world.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
     assert world.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
     return world
+
+
+def adopt(world: World, checklist: Checklist) -> Decision:
+    """A checklist version of the test's own, adopted by a safety supervisor and an armorer."""
+    supervisor = next(n for n, m in world.state.crew.items() if "supervisor" in m.roles)
+    armorer = next(n for n, m in world.state.crew.items() if "armorer" in m.roles)
+    decision = world.do(engine.adopt_checklist, cred(supervisor), cred(armorer), checklist)
+    assert decision.ok, decision.refused
+    return decision
 
 
 def start(world: World, checklist: str, **context: Any) -> str:

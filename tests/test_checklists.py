@@ -70,7 +70,7 @@ def test_yaml_syntax_error_names_file_and_line() -> None:
 
 def test_unknown_role_names_the_field_path_and_the_choices() -> None:
     msg = problems(GOOD.replace("role: ad", "role: armourer"))
-    assert "bad.yaml: layers[0].steps[1].role: 'armourer' is not a role" in msg
+    assert "bad.yaml: line " in msg and "layers[0].steps[1].role: 'armourer' is not a role" in msg
     assert "armorer, ad, actor, supervisor" in msg
 
 

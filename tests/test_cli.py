@@ -249,7 +249,10 @@ def test_lists_in_json(fresh: Cli) -> None:
     assert {"name": "Alex Reyes", "roles": ["armorer"], "active": True} in crew
     lists = json.loads(fresh("checklists", "list", "--json").stdout)
     assert {c["id"] for c in lists} >= {"opening", "handoff", "wrap"}
-    assert set(lists[0]) == {"id", "title", "scope", "version"}
+    assert set(lists[0]) == {
+        "id", "title", "scope", "version", "digest", "status", "adopted_by", "adopted_at",
+        "source",
+    }  # fmt: skip
     firearms = json.loads(fresh("firearm", "list", "--json").stdout)
     assert firearms[0]["serial"] == "COLT-1"
 
@@ -274,11 +277,12 @@ def test_pin_rules_on_crew_add(fresh: Cli) -> None:
 def test_verify_names_the_first_bad_event_after_a_one_byte_change(fresh: Cli) -> None:
     raw = fresh.db.read_bytes()
     lines = raw.split(b"\n")
-    assert b"Jordan Lee" in lines[3]  # production, its supervisor, the armorer, then Jordan
-    lines[3] = lines[3].replace(b"Jordan Lee", b"Jordon Lee", 1)
+    # production, its supervisor, the 3 bundled checklists adopted, the armorer, then Jordan
+    assert b"Jordan Lee" in lines[6]
+    lines[6] = lines[6].replace(b"Jordan Lee", b"Jordon Lee", 1)
     fresh.db.write_bytes(b"\n".join(lines))
     out = fresh("verify", code=1)
-    assert "BROKEN" in out.stderr and "event 4" in out.stderr
+    assert "BROKEN" in out.stderr and "event 7" in out.stderr
 
 
 def test_missing_store_is_explained(tmp_path: Path) -> None:
@@ -292,7 +296,7 @@ def test_checklists_validate_reports_bad_files(tmp_path: Path) -> None:
     bad.write_text("id: x\ntitle: X\nversion: 1\nscope: handoff\nlayers: []\n")
     cli = Cli(tmp_path)
     out = cli("checklists", "validate", str(bad), code=1)
-    assert f"{bad}: layers" in out.stderr
+    assert f"{bad}: line 5, layers: List should have at least 1 item" in out.stderr
     assert not cli.db.exists()  # validate never touches the store
     ok = cli("checklists", "validate")
     assert "handoff.yaml: ok" in ok.stdout

@@ -11,6 +11,7 @@ from support import (
     SUPERVISOR,
     WRAP,
     World,
+    adopt,
     cred,
     handoff_steps,
     open_day,
@@ -383,6 +384,7 @@ layers:
 """
     checklist = parse_checklist(text, "two-person.yaml")
     world = setup_world([ARMORER, ("Second Armorer", ["armorer"], "8888"), SUPERVISOR])
+    adopt(world, checklist)
     run = world.do(engine.start_run, checklist).events[0]["run"]
     assert sign(world, run, "first-count", ARMORER).ok
     same = sign(world, run, "second-count", ARMORER)
@@ -394,13 +396,13 @@ def test_the_record_carries_each_checklist_version_once_and_names_it_after() -> 
     world = setup_world()
     start(world, "opening")
     walk(world, world.last("run-started")["run"], OPENING)
-    first = world.last("run-started")
     handoff(world)
     handoff(world, "GLOCK-2", ACTOR2)
+    adopted = [e for e in world.log if e["kind"] == "checklist-adopted"]
+    assert sorted(e["data"]["checklist"]["id"] for e in adopted) == ["handoff", "opening", "wrap"]
     starts = [e for e in world.log if e["kind"] == "run-started"]
-    with_text = [e["data"]["checklist_id"] for e in starts if "checklist" in e["data"]]
-    assert with_text == ["opening", "handoff"]  # the second handoff names it by digest
-    assert all(e["data"]["digest"] for e in starts)
+    assert not [e for e in starts if "checklist" in e["data"]]  # runs name it by digest only
+    assert {e["data"]["digest"] for e in starts} <= {e["data"]["digest"] for e in adopted}
     # A fresh fold of the record rebuilds every run with its checklist.
     from safetyapp.domain.state import fold
 
@@ -408,10 +410,9 @@ def test_the_record_carries_each_checklist_version_once_and_names_it_after() -> 
     assert [r.checklist for r in again.runs.values()] == [
         r.checklist for r in world.state.runs.values()
     ]
-    assert first["data"]["checklist"]["id"] == "opening"
 
 
-def test_a_run_naming_an_unrecorded_checklist_cannot_be_folded() -> None:
+def test_a_run_naming_an_unadopted_checklist_cannot_be_folded() -> None:
     import pytest
 
     from safetyapp.domain.state import fold
@@ -419,30 +420,5 @@ def test_a_run_naming_an_unrecorded_checklist_cannot_be_folded() -> None:
     world = setup_world()
     start(world, "opening")
     event = dict(world.last("run-started"))
-    data = dict(event["data"])
-    del data["checklist"]
-    with pytest.raises(LookupError, match="no earlier run recorded"):
-        fold([{**event, "data": data}])
-
-
-def test_records_that_repeat_the_checklist_on_every_run_still_fold() -> None:
-    # Stores written before the checklist was recorded once carry it on every run.
-    world = setup_world()
-    start(world, "opening")
-    walk(world, world.last("run-started")["run"], OPENING)
-    handoff(world)
-    handoff(world, "GLOCK-2", ACTOR2)
-    text = {
-        e["data"]["digest"]: e["data"]["checklist"]
-        for e in world.log
-        if "checklist" in e.get("data", {})
-    }
-    old = [
-        {**e, "data": {**e["data"], "checklist": text[e["data"]["digest"]]}}
-        if e["kind"] == "run-started" else e
-        for e in world.log
-    ]  # fmt: skip
-    from safetyapp.domain.state import fold
-
-    state = fold(old)
-    assert [r.checklist.id for r in state.runs.values()] == ["opening", "handoff", "handoff"]
+    with pytest.raises(LookupError, match="no earlier event adopted"):
+        fold([{**event, "data": dict(event["data"])}])

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from safetyapp.domain import events as ev
 from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
-from safetyapp.domain.state import Custody, Day, Run, State, run_lot_counts
-from safetyapp.store.chain import VerifyResult
+from safetyapp.domain.state import Custody, CustodySpell, Day, Run, State, run_lot_counts
+from safetyapp.store.chain import VerifyResult, receipt
 from safetyapp.store.files import check_output, write_output
 
 if TYPE_CHECKING:
@@ -50,6 +50,17 @@ class Section:
     lines: list[str] = field(default_factory=list)  # paragraphs before the tables
     tables: list[Table] = field(default_factory=list)
     empty: str = ""  # said when the section has neither lines nor tables
+
+
+@dataclass(frozen=True)
+class MirrorFacts:
+    """What the store knows of its mirror, handed to the report by its caller (the report
+    reads no file): the folder, how many events its last sync acknowledged, and when."""
+
+    directory: str | None  # None: no mirror configured
+    events: int = 0
+    synced_at: str | None = None  # UTC, events.iso() form
+    problem: str = ""  # the mirror configuration could not be read
 
 
 @dataclass
@@ -208,10 +219,12 @@ def build_report(
     generated_at: datetime,
     tz: tzinfo = UTC,
     changes: Sequence[dict[str, Any]] | None = None,
+    mirror: MirrorFacts | None = None,
 ) -> Report:
     """The report for `day` from its records (see `day_records`) and the state folded from the
     whole record; `changes` are its crew and inventory changes (see `day_changes`; default:
-    those among `records`). Pure."""
+    those among `records`); `mirror` what the store knows of its mirror (default: none
+    configured). Pure."""
     date = _day_date(state, day)
     clock = _Clock(tz, date)
     opening = state.runs.get(day.opening_run)
@@ -246,7 +259,10 @@ def build_report(
         _refusals_section(records, clock),
         _incidents_section(records, clock),
         _custody_section(state, records, clock),
+        custody_register_section(state, day, clock),
+        adopted_section(state, day, clock),
         _integrity_section(state, verify),
+        mirror_section(state, mirror or MirrorFacts(None), clock),
         _signatures_section(),
     ]
     if verify.ok:
@@ -498,6 +514,11 @@ def _run_caption(state: State, run: Run, clock: _Clock) -> str:
     return " · ".join(parts)
 
 
+def signoff_receipts(run: Run) -> dict[int, str]:
+    """Each sign-off's receipt (its event hash's first characters), by the event's seq."""
+    return {s.seq: receipt(s.receipt) for s in run.history if s.receipt}
+
+
 def _run_sections(
     state: State, runs: list[Run], by_run: dict[str, list[dict[str, Any]]], clock: _Clock
 ) -> list[Section]:
@@ -507,6 +528,7 @@ def _run_sections(
     for index, run in enumerate(runs):
         rows: list[tuple[str, ...]] = []
         strong = set()
+        receipts = signoff_receipts(run)
         for r in by_run.get(run.id, []):
             kind, data = r["kind"], r.get("data") or {}
             if kind == ev.SIGNED:
@@ -520,6 +542,7 @@ def _run_sections(
                     clock(r["time"]),
                     _evidence(run, r.get("step"), data.get("evidence", {})),
                     r.get("note") or "",
+                    receipts.get(r.get("seq", 0), ""),
                 )
                 if r.get("result") == "fail":
                     strong.add(len(rows))
@@ -545,6 +568,7 @@ def _run_sections(
                     clock(r["time"]),
                     "",
                     r.get("note") or "",
+                    receipt(r["hash"]) if kind == ev.HOLD_RAISED and r.get("hash") else "",
                 )
                 if kind != ev.HOLD_RESOLVED:
                     strong.add(len(rows))
@@ -552,9 +576,19 @@ def _run_sections(
                 continue
             rows.append(row)
         table = Table(
-            ("Layer", "Step", "Result", "Signed by", "Witnesses", "Time", "Evidence", "Note"),
+            (
+                "Layer",
+                "Step",
+                "Result",
+                "Signed by",
+                "Witnesses",
+                "Time",
+                "Evidence",
+                "Note",
+                "Receipt",
+            ),
             rows,
-            (2.1, 2.1, 1.3, 2.4, 2.8, 1.3, 3.2, 3.2),
+            (1.9, 2, 1.2, 2.3, 2.6, 1.2, 3, 2.9, 1.9),
             frozenset(strong),
             caption=_run_caption(state, run, clock),
         )
@@ -563,18 +597,39 @@ def _run_sections(
     return out
 
 
-def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
+def day_holds(state: State, records: Sequence[dict[str, Any]]) -> list[str]:
+    """The holds a day's report lists: raised or resolved in its records, and any still open
+    from before (they stood over the day too)."""
     ids: dict[str, None] = {}
     for r in records:
         if r["kind"] in (ev.HOLD_RAISED, ev.HOLD_RESOLVED):
             ids[(r.get("data") or {})["hold"]] = None
-    # Holds still open from before the day stood over it too.
     for h in state.holds.values():
         if h.open and h.raised_at <= (records[-1]["time"] if records else ""):
             ids.setdefault(h.id, None)
+    return list(ids)
+
+
+def hold_about(state: State, hold_id: str) -> str:
+    """Whom or what a hold is about: the person it names, its run (firearm, layer) or the day."""
+    h = state.holds[hold_id]
+    parts = [h.subject] if h.subject else []
+    run = state.runs.get(h.run or "")
+    if run is not None:
+        what = f"run {run.id} ({run.checklist.title}"
+        what += f", firearm {run.firearm})" if run.firearm else ")"
+        parts.append(what + (f", layer {h.layer}" if h.layer else ""))
+    elif h.run:
+        parts.append(f"run {h.run}")
+    else:
+        parts.append("the whole day")
+    return "; ".join(parts)
+
+
+def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
     rows: list[tuple[str, ...]] = []
     strong = set()
-    for hold_id in ids:
+    for hold_id in day_holds(state, records):
         h = state.holds[hold_id]
         raised = f"{clock(h.raised_at)} by {h.raised_by or 'the app'}"
         if h.open:
@@ -582,15 +637,29 @@ def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Cloc
             strong.add(len(rows))
         else:
             resolution = f"{clock(h.resolved_at)} by {_people(h.resolvers)}: {h.resolution}"
-        scope = f"run {h.run}" + (f", layer {h.layer}" if h.layer else "") if h.run else "whole day"
-        rows.append((h.id, scope, h.cause, raised, h.reason, resolution))
+        cause = "stop-work" if h.cause == "raised" else h.cause
+        shown = receipt(h.raised_hash) if h.raised_hash else ""
+        rows.append((h.id, shown, cause, raised, hold_about(state, h.id), h.reason, resolution))
     table = Table(
-        ("Hold", "Scope", "Cause", "Raised", "Reason", "Resolution (corrective action)"),
+        (
+            "Hold",
+            "Receipt",
+            "Cause",
+            "Raised",
+            "About",
+            "Reason",
+            "Resolved by (corrective action)",
+        ),
         rows,
-        (1, 2, 1.6, 2.6, 4.5, 5),
+        (1, 1.9, 1.5, 2.3, 2.8, 3.8, 4.5),
         frozenset(strong),
     )
-    return Section("Holds", tables=[table] if rows else [], empty="No hold on this day.")
+    return Section(
+        "Holds",
+        ["Stop-work holds (anyone's, at any time) and holds raised by the checks."] if rows else [],
+        [table] if rows else [],
+        empty="No hold on this day.",
+    )
 
 
 def _refusals_section(records: Sequence[dict[str, Any]], clock: _Clock) -> Section:
@@ -669,6 +738,133 @@ def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Cl
         [table] if rows else [],
         empty="No firearm in the inventory.",
     )
+
+
+def duration(since: str, until: str | None) -> str:
+    """How long a custody line lasted, to the minute ("2 h 05 min", "12 min", "under 1 min")."""
+    if until is None:
+        return "continuing"
+    seconds = int((ev.parse_time(until) - ev.parse_time(since)).total_seconds())
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min" if minutes else "under 1 min"
+
+
+def day_custody(state: State, day: Day) -> list[CustodySpell]:
+    """The custody register lines of a day: every line of every firearm that was held at some
+    moment from the day's opening run's start to its wrap (or the end of the record)."""
+    opening = state.runs.get(day.opening_run)
+    start = opening.started_at if opening else day.opened_at
+    end = day.wrapped_at
+    out = []
+    for register in state.custody_register.values():
+        for spell in register:
+            if (end is None or spell.since <= end) and (
+                spell.until is None or spell.until >= start
+            ):
+                out.append(spell)
+    return out
+
+
+def custody_register_section(state: State, day: Day, clock: _Clock) -> Section:
+    """'Custody register': per firearm, who held it, from when to when, and why it moved."""
+    rows: list[tuple[str, ...]] = []
+    strong = set()
+    for spell in day_custody(state, day):
+        why = spell.reason + (f" (run {spell.run})" if spell.run else "")
+        if spell.reason in ("custody break", "unaccounted for"):
+            strong.add(len(rows))
+        rows.append((
+            spell.serial, spell.describe(), clock(spell.since), clock(spell.until) or "-",
+            duration(spell.since, spell.until), why, spell.note,
+        ))  # fmt: skip
+    table = Table(
+        ("Firearm", "Holder", "From", "To", "Duration", "Why (run)", "Note"),
+        rows,
+        (1.8, 3.2, 1.6, 1.6, 1.5, 2.6, 4.5),
+        frozenset(strong),
+    )
+    return Section(
+        "Custody register",
+        ["Who held each firearm during the day, from when to when: checkouts, hand-overs,"
+         " returns, lock-ups (for a break or at wrap) and recorded breaks in custody."],
+        [table] if rows else [],
+        empty="No firearm in the inventory.",
+    )  # fmt: skip
+
+
+def day_adoptions(state: State, day: Day) -> list[tuple[str, str]]:
+    """(digest, status) of each checklist version adopted by the end of the day: "current" (a
+    new run of its id walks it), "superseded" (another version adopted later), each with
+    "adopted today" when it was adopted during the day."""
+    end = day.wrapped_at
+    opening = state.runs.get(day.opening_run)
+    start = opening.started_at if opening else day.opened_at
+    latest: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for a in state.adoptions:
+        if end is not None and a.time > end:
+            break
+        latest[a.checklist_id] = a.digest
+        shown[a.digest] = a.time
+    out = []
+    for digest, when in shown.items():
+        a = state.adopted[digest]
+        status = "current" if latest[a.checklist_id] == digest else "superseded"
+        if when >= start:
+            status += ", adopted today"
+        out.append((digest, status))
+    return out
+
+
+def adopted_section(state: State, day: Day, clock: _Clock) -> Section:
+    """'Adopted checklists': every checklist version that could run on the day, with its
+    digest and who adopted it, when."""
+    rows: list[tuple[str, ...]] = []
+    for digest, status in day_adoptions(state, day):
+        a = state.adopted[digest]
+        rows.append((
+            f"{a.checklist_id}: {a.title}", str(a.version), digest, _people(a.approvers),
+            clock(a.time), status,
+        ))  # fmt: skip
+    table = Table(
+        ("Checklist", "Version", "Digest (SHA-256)", "Adopted by", "When", "Status"),
+        rows,
+        (3.6, 1.1, 4.6, 3, 1.8, 2),
+    )
+    return Section(
+        "Adopted checklists",
+        ["Only a checklist version adopted into the record (its full text and digest) can run;"
+         " the bundled versions are adopted when the production is created."],
+        [table] if rows else [],
+        empty="No checklist version is adopted in this record.",
+    )  # fmt: skip
+
+
+def mirror_section(state: State, mirror: MirrorFacts, clock: _Clock) -> Section:
+    """'Mirror': the second copy off this laptop, how far behind it is, when it last synced."""
+    if mirror.problem:
+        lines = [f"Mirror: PROBLEM — {mirror.problem}"]
+    elif mirror.directory is None:
+        lines = [
+            "No mirror is configured: the record has no second copy off this laptop. Keep one"
+            " with `safetyapp mirror --to DIR` (a USB stick, the production office's share)."
+        ]
+    else:
+        behind = max(state.last_seq - mirror.events, 0)
+        status = (
+            "up to date"
+            if behind == 0
+            else f"{behind} event{'s' if behind != 1 else ''} behind the record"
+        )
+        synced = clock(mirror.synced_at) if mirror.synced_at else "not recorded"
+        lines = [
+            f"Mirror: {mirror.directory}",
+            f"Holds {mirror.events} of the record's {state.last_seq} events: {status}.",
+            f"Last synced: {synced}.",
+        ]
+    return Section("Mirror", lines)
 
 
 def _integrity_section(state: State, verify: VerifyResult) -> Section:
@@ -963,6 +1159,19 @@ class _Grid:
         pdf.set_xy(pdf.l_margin, y + height)
 
 
+def mirror_facts(store: Path) -> MirrorFacts:
+    """What the store's mirror configuration says (see safetyapp.store.mirror)."""
+    from safetyapp.store.mirror import MirrorProblem, read_config
+
+    try:
+        config = read_config(store)
+    except MirrorProblem as exc:
+        return MirrorFacts(None, problem=str(exc))
+    if config is None:
+        return MirrorFacts(None)
+    return MirrorFacts(str(config.directory), config.events, config.synced_at)
+
+
 @dataclass(frozen=True)
 class Written:
     report: Report
@@ -993,8 +1202,9 @@ def write_day_report(
     verified = repo.journal.verify()
     changes = day_changes(state, everything, day)
     built = build_report(
-        state, records, verified, day=day, generated_at=now, tz=tz, changes=changes
-    )
+        state, records, verified, day=day, generated_at=now, tz=tz, changes=changes,
+        mirror=mirror_facts(repo.path),
+    )  # fmt: skip
     if fmt == "pdf":
         what = f"{render_pdf(built, target, store=repo.path)} page(s)"
     else:

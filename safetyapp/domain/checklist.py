@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -104,6 +105,10 @@ class Checklist(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the checklist's content: names exactly which version a run walked."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:
         return digest_of(self.model_dump(mode="json"))
 
 
@@ -117,9 +122,11 @@ def digest_of(data: Any) -> str:
 class Problem:
     path: str
     message: str
+    line: int | None = None  # the line of the file the field path leads to, when known
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        where = f"line {self.line}, {self.path}" if self.line is not None else self.path
+        return f"{where}: {self.message}" if where else self.message
 
 
 class ChecklistError(Exception):
@@ -145,6 +152,42 @@ def parse_checklist(text: str, source: str) -> Checklist:
         return _validate(data, source)
     except RecursionError:
         raise ChecklistError(source, [Problem("", "the YAML is nested too deeply")]) from None
+    except ChecklistError as exc:
+        raise ChecklistError(source, _with_lines(text, exc.problems)) from None
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def _with_lines(text: str, problems: list[Problem]) -> list[Problem]:
+    """Each problem with the line of the file its field path leads to (the nearest node that
+    exists: a missing field is placed at the mapping that lacks it)."""
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return problems
+    return [
+        Problem(p.path, p.message, _line_of(root, p.path)) if p.path and p.line is None else p
+        for p in problems
+    ]
+
+
+def _line_of(node: Any, path: str) -> int | None:
+    if node is None:
+        return None
+    for index, key in _PATH_PART.findall(path):
+        child = None
+        if index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+        elif key and isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if child is not None and not isinstance(child, yaml.MappingNode | yaml.SequenceNode):
+                found = next(k for k, v in node.value if v is child)
+                return int(found.start_mark.line) + 1
+        if child is None:
+            break
+        node = child
+    return int(node.start_mark.line) + 1
 
 
 def _validate(data: Any, source: str) -> Checklist:

@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     CREW_DEACTIVATED = "crew-deactivated"
     FIREARM_ADDED = "firearm-added"
     AMMO_ADDED = "ammo-added"
+    CHECKLIST_ADOPTED = "checklist-adopted"
     RUN_STARTED = "run-started"
     SIGNED = "signed"
     LAYER_STALE = "layer-stale"
@@ -49,6 +50,7 @@ CREW_ROLE_REVOKED = EventKind.CREW_ROLE_REVOKED
 CREW_DEACTIVATED = EventKind.CREW_DEACTIVATED
 FIREARM_ADDED = EventKind.FIREARM_ADDED
 AMMO_ADDED = EventKind.AMMO_ADDED
+CHECKLIST_ADOPTED = EventKind.CHECKLIST_ADOPTED
 RUN_STARTED = EventKind.RUN_STARTED
 SIGNED = EventKind.SIGNED
 LAYER_STALE = EventKind.LAYER_STALE
@@ -71,7 +73,9 @@ INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
 # The record's format, carried by its production-created event. 2: PIN hashes live in the
 # credentials file beside the store, never in the record; crew and inventory changes carry `by`.
-RECORD_FORMAT = 2
+# 3: a run walks only a checklist version adopted into the record (`checklist-adopted`, with its
+# full text and digest); `run-started` names that version by digest and carries no text.
+RECORD_FORMAT = 3
 
 # Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
 # flagged in the audit and listed in the day's report.

@@ -19,6 +19,7 @@ from typing import Any
 
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.state import (
+    Adoption,
     AmmoLot,
     CrewMember,
     Custody,
@@ -85,6 +86,7 @@ def to_view(state: State) -> View:
             for serial, (run, signoff) in state.verified_index.items()
         },
         "checklists": checklists,
+        "adoptions": [asdict(a) for a in state.adoptions],
     }
 
 
@@ -111,6 +113,11 @@ def from_view(view: View) -> State:
         last_seq=view["last_seq"],
         head_hash=view["head_hash"],
     )
+    for data in view["adoptions"]:
+        adoption = Adoption(**data)
+        state.adoptions.append(adoption)
+        state.adopted[adoption.digest] = adoption
+        state.current_checklists[adoption.checklist_id] = adoption.digest
     for data in view["runs"]:
         run = _run_from(data, checklists)
         state.runs[run.id] = run

@@ -69,6 +69,7 @@ class SignOff:
     evidence: dict[str, Any]
     note: str
     seq: int
+    receipt: str | None = None  # the hash of its `signed` event (its receipt's source)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,40 @@ class Custody:
             return "UNACCOUNTED FOR"
         who = "the armorer" if self.holder == "armorer" else "performer"
         return f"with {who} {self.name}"
+
+
+@dataclass
+class CustodySpell:
+    """One line of a firearm's custody register: who held it from `since` to `until` (None:
+    still), and why it moved to them (`reason`: checkout, hand-over, return, lock-up, lock-up
+    for a break, custody break, recovered, unaccounted for, added to the inventory) with the
+    event's note and run."""
+
+    serial: str
+    holder: Holder
+    name: str | None
+    since: str
+    reason: str
+    note: str
+    run: str | None
+    seq: int
+    until: str | None = None
+
+    def describe(self) -> str:
+        return Custody(self.holder, self.name, self.since, self.seq).describe()
+
+
+def custody_reason(before: Holder, after: Holder, run: str | None) -> str:
+    """Why a firearm moved, named from where it was and where it went."""
+    if after == "armorer":
+        return {"locked": "checkout", "performer": "return", "unaccounted": "recovered"}.get(
+            before, "hand-over"
+        )
+    if after == "performer":
+        return "hand-over"
+    if after == "locked":
+        return "lock-up" if run is not None else "lock-up for a break"
+    return "unaccounted for"
 
 
 @dataclass(frozen=True)
@@ -216,6 +251,24 @@ class Run:
 
 
 @dataclass
+class Adoption:
+    """A checklist version adopted into the record: its full text is in ``State.checklists``
+    under `digest`; `approvers` are who adopted it ({name, role}); `receipt` is its event's
+    hash."""
+
+    checklist_id: str
+    version: int
+    title: str
+    digest: str
+    time: str
+    approvers: list[dict[str, str]]
+    founding: bool = False
+    source: str = ""
+    seq: int = 0
+    receipt: str | None = None
+
+
+@dataclass
 class Day:
     number: int
     opening_run: str
@@ -236,9 +289,14 @@ class State:
     flags: dict[str, Flag] = field(default_factory=dict)
     holders: dict[str, Custody] = field(default_factory=dict)
     custody_marks: dict[str, list[CustodyMark]] = field(default_factory=dict)
+    # Every firearm's custody register, whole (a view keeps none of it: see snapshot.py).
+    custody_register: dict[str, list[CustodySpell]] = field(default_factory=dict, compare=False)
     refusals: int = 0
     format: int | None = None  # the record's format, from its production-created event
-    checklists: dict[str, Checklist] = field(default_factory=dict)  # by digest, as recorded
+    checklists: dict[str, Checklist] = field(default_factory=dict)  # by digest, as adopted
+    adoptions: list[Adoption] = field(default_factory=list)  # every adoption, in order
+    adopted: dict[str, Adoption] = field(default_factory=dict)  # by digest, the latest
+    current_checklists: dict[str, str] = field(default_factory=dict)  # id -> digest adopted last
     last_seq: int = 0
     head_hash: str = ""
     # Indexes kept by the fold so the engine's checks cost O(open work), not O(history).
@@ -313,6 +371,11 @@ class State:
             for lot in lots
         }
 
+    def current_adoption(self, checklist_id: str) -> Adoption | None:
+        """The version of this checklist adopted last: the one a new run walks."""
+        digest = self.current_checklists.get(checklist_id)
+        return self.adopted[digest] if digest is not None else None
+
     def open_flags(self) -> list[Flag]:
         return [f for f in self.flags.values() if f.open]
 
@@ -355,9 +418,12 @@ def fold(records: list[dict[str, Any]], state: State | None = None) -> State:
 def _custody_changed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     serial = d["serial"]
     seq = r.get("seq", s.last_seq + 1)
+    before = s.custody(serial).holder
     s.holders[serial] = Custody(d["holder"], d.get("name"), r["time"], seq, r.get("run"), r["note"])
     mark = CustodyMark(seq, r["time"], r["note"])
     s.custody_marks.setdefault(serial, []).append(mark)
+    reason = custody_reason(before, d["holder"], r.get("run"))
+    _new_spell(s, serial, d["holder"], d.get("name"), r, reason, seq)
 
 
 def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -365,6 +431,26 @@ def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     for serial in d.get("serials", []):
         mark = CustodyMark(seq, r["time"], r["note"])
         s.custody_marks.setdefault(serial, []).append(mark)
+        now = s.custody(serial)
+        _new_spell(s, serial, now.holder, now.name, r, "custody break", seq)
+
+
+def _new_spell(
+    s: State,
+    serial: str,
+    holder: Holder,
+    name: str | None,
+    r: dict[str, Any],
+    reason: str,
+    seq: int,
+) -> None:
+    """Close the firearm's current line of its custody register and open the next."""
+    register = s.custody_register.setdefault(serial, [])
+    if register and register[-1].until is None:
+        register[-1].until = r["time"]
+    register.append(
+        CustodySpell(serial, holder, name, r["time"], reason, r["note"], r.get("run"), seq)
+    )
 
 
 def _incident(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -461,6 +547,8 @@ def _authorised(s: State, r: dict[str, Any]) -> None:
 
 def _firearm(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.firearms[d["serial"]] = Firearm(d["serial"], d["description"], d["kind"], d.get("chambers"))
+    seq = r.get("seq", s.last_seq + 1)
+    _new_spell(s, d["serial"], "locked", None, r, "added to the inventory", seq)
     _authorised(s, r)
 
 
@@ -485,22 +573,41 @@ def checklist_from_record(data: Any) -> Checklist:
 
 
 def _run_checklist(s: State, d: dict[str, Any]) -> Checklist:
-    """The checklist a run walks: its text on the version's first run, then named by digest.
-    (Records written before that change carry the text on every run; the digest names it.)
-    Every later run walks that text, so it must match its digest: an edited text is refused
-    here, not just found by `verify`."""
-    digest = d.get("digest")
-    known = s.checklists.get(digest) if isinstance(digest, str) else None
-    if known is not None:
-        return known
-    if "checklist" not in d:
-        raise LookupError(f"run names checklist {digest!r}, which no earlier run recorded")
-    if isinstance(digest, str) and digest_of(d["checklist"]) != digest:
+    """The checklist a run walks: a version adopted into the record, named by its digest. (The
+    rule that a run walks only an adopted version is the engine's; without the text the run
+    cannot even be folded.)"""
+    digest = d["digest"]
+    known = s.checklists.get(digest)
+    if known is None:
+        raise LookupError(f"run names checklist {digest!r}, which no earlier event adopted")
+    return known
+
+
+def _checklist_adopted(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    digest = d["digest"]
+    if digest_of(d["checklist"]) != digest:
         raise ValueError(f"the checklist text recorded does not match its digest {digest}")
     checklist = checklist_from_record(d["checklist"])
-    if isinstance(digest, str):
-        s.checklists[digest] = checklist
-    return checklist
+    if checklist.id != d["checklist_id"] or checklist.version != d["version"]:
+        raise ValueError(f"the checklist text recorded is not {d['checklist_id']!r}")
+    adoption = Adoption(
+        checklist_id=checklist.id,
+        version=checklist.version,
+        title=checklist.title,
+        digest=digest,
+        time=r["time"],
+        approvers=list(d["approvers"]),
+        founding=bool(d.get("founding", False)),
+        source=d.get("source", ""),
+        seq=r.get("seq", s.last_seq + 1),
+        receipt=r.get("hash"),
+    )
+    s.checklists.setdefault(digest, checklist)
+    s.adoptions.append(adoption)
+    s.adopted[digest] = adoption
+    s.current_checklists[checklist.id] = digest
+    for who in adoption.approvers:
+        _authenticated(s, who["name"])
 
 
 def _run_started(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -528,6 +635,7 @@ def _signed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         evidence=dict(d.get("evidence", {})),
         note=r.get("note", ""),
         seq=r.get("seq", 0),
+        receipt=r.get("hash"),
     )
     run.signoffs[signoff.step] = signoff
     run.history.append(signoff)
@@ -627,6 +735,7 @@ _HANDLERS = {
     ev.CREW_DEACTIVATED: _deactivated,
     ev.FIREARM_ADDED: _firearm,
     ev.AMMO_ADDED: _ammo,
+    ev.CHECKLIST_ADOPTED: _checklist_adopted,
     ev.RUN_STARTED: _run_started,
     ev.SIGNED: _signed,
     ev.LAYER_STALE: _stale,

@@ -83,6 +83,24 @@ def _people(value: Any) -> str | None:
     return f"expected a list of {{name, role}}, found {_show(value)}"
 
 
+def _bool(value: Any) -> str | None:
+    return None if type(value) is bool else f"expected true or false, found {_show(value)}"
+
+
+def _digest(value: Any) -> str | None:
+    """A SHA-256 digest as 64 lower-case hex characters."""
+    if type(value) is str and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return None
+    return f"expected a SHA-256 digest (64 hex characters), found {_show(value)}"
+
+
+def _approvers(value: Any) -> str | None:
+    problem = _people(value)
+    if problem is None and not value:
+        return "expected at least one {name, role}, found an empty list"
+    return problem
+
+
 def _one_of(*allowed: str) -> Check:
     def check(value: Any) -> str | None:
         return (
@@ -123,6 +141,7 @@ _REQUIRED_TOP: dict[str, dict[str, Check]] = {
     ev.CREW_ROLE_GRANTED: {"by": _str},
     ev.CREW_ROLE_REVOKED: {"by": _str},
     ev.CREW_DEACTIVATED: {"by": _str},
+    ev.CHECKLIST_ADOPTED: {"by": _str},
 }
 _R, _O = True, False
 _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
@@ -145,9 +164,19 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
         "count": (_int, _R),
         "source": (_str, _O),
     },
+    # Format 3: every checklist version a run walks is adopted, with its full text, first.
+    ev.CHECKLIST_ADOPTED: {
+        "checklist_id": (_str, _R),
+        "version": (_int, _R),
+        "title": (_str, _R),
+        "digest": (_digest, _R),
+        "checklist": (_dict, _R),
+        "approvers": (_approvers, _R),
+        "founding": (_bool, _O),
+        "source": (_str, _O),
+    },
     ev.RUN_STARTED: {
-        "digest": (_opt_str, _O),
-        "checklist": (_dict, _O),
+        "digest": (_digest, _R),
         "day": (_opt_int, _O),
         "firearm": (_opt_str, _O),
         "performer": (_opt_str, _O),

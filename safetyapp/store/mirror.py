@@ -31,11 +31,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import filelock
 
+from safetyapp.domain.events import iso
 from safetyapp.store.chain import GENESIS, parse_canonical, record_hash
 from safetyapp.store.journal import StoreError, fsync_dir
 
@@ -99,6 +101,7 @@ class MirrorConfig:
     mirror_id: str | None = None  # the id of the mirror last acknowledged there
     events: int = 0  # what that mirror last acknowledged
     bytes: int = 0
+    synced_at: str | None = None  # when (UTC, events.iso form) it last did
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ def read_config(store: Path) -> MirrorConfig | None:
         mirror_id if isinstance(mirror_id, str) else None,
         _int(value.get("events")),
         _int(value.get("bytes")),
+        synced if isinstance(synced := value.get("synced_at"), str) else None,
     )
 
 
@@ -215,6 +219,7 @@ def _write_config(store: Path, config: MirrorConfig) -> None:
             "mirror_id": config.mirror_id,
             "events": config.events,
             "bytes": config.bytes,
+            "synced_at": config.synced_at,
         },
     )
 
@@ -517,7 +522,8 @@ def mirror_to(
                 mirror,
             ) from e
         try:
-            _write_config(store, MirrorConfig(directory, mirror_id, events, len(data)))
+            synced = iso(datetime.now(UTC))
+            _write_config(store, MirrorConfig(directory, mirror_id, events, len(data), synced))
         except OSError as e:
             raise StoreError(
                 f"mirrored, but cannot record the mirror in {config_path(store)} "

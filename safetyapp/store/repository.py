@@ -137,8 +137,11 @@ class Repository:
         clock: Clock = utc_now,
     ) -> Repository:
         """A new store: the production and its first safety supervisor (``pin``: their PIN
-        record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file."""
-        decision = engine.create_production(State(), production, supervisor, pin, clock())
+        record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file,
+        and ``checklists`` (the installed, bundled versions) adopted by that supervisor."""
+        decision = engine.create_production(
+            State(), production, supervisor, pin, clock(), adopt=checklists.values()
+        )
         if not decision.ok:
             raise ValueError(decision.refused)
         path = Path(path)
@@ -313,7 +316,14 @@ class Repository:
         return self.execute(lambda state, now: action(state, *args, now=now, **kwargs))
 
     def checklist(self, checklist_id: str) -> Checklist | None:
-        return self.checklists.get(checklist_id)
+        """The version a new run of this id walks: the one adopted last; or an installed file
+        that is not adopted (its run is then refused, saying how to adopt it). See
+        :func:`safetyapp.domain.engine.checklist_to_start`."""
+        return engine.checklist_to_start(self.state, self.checklists, checklist_id)
+
+    def known_checklists(self) -> list[str]:
+        """Checklist ids a run may name: adopted or installed."""
+        return list(dict.fromkeys([*self.state.current_checklists, *self.checklists]))
 
 
 @dataclass

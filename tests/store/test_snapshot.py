@@ -338,7 +338,7 @@ def test_a_run_started_after_the_snapshot_may_name_any_recorded_checklist(tmp_pa
 def test_an_edited_checklist_text_is_refused_when_folded(tmp_path: Path) -> None:
     world = walked_day()
     records = payloads(world)
-    first = next(r for r in records if r["kind"] == "run-started" and "checklist" in r["data"]
+    first = next(r for r in records if r["kind"] == "checklist-adopted"
                  and r["data"]["checklist_id"] == "handoff")  # fmt: skip
     for layer in first["data"]["checklist"]["layers"]:
         for step in layer["steps"]:

@@ -3,12 +3,19 @@
 Every function returns a Decision: the events to append and, when the attempt is refused, the
 reason. Refusals are events too, so every attempt is on the record. No IO, no clock reads.
 
-The rules live in one module per concern: `setup` (production, crew, PINs, inventory), `runs`
-(starting and signing checklist runs), `judging` (a step's evidence against its `expect`),
-`custody` (firearm moves), `holds` (holds, incidents, flags) and `common` (Decision, refusals,
-authentication). Callers import from here.
+The rules live in one module per concern: `setup` (production, crew, PINs, inventory),
+`checklists` (adopting checklist versions: only those run), `runs` (starting and signing
+checklist runs), `judging` (a step's evidence against its `expect`), `custody` (firearm moves),
+`holds` (holds, incidents, flags) and `common` (Decision, refusals, authentication). Callers
+import from here.
 """
 
+from safetyapp.domain.engine.checklists import (
+    ADOPT_HINT,
+    adopt_checklist,
+    checklist_to_start,
+    short_digest,
+)
 from safetyapp.domain.engine.common import Credential, Decision, Result
 from safetyapp.domain.engine.custody import move_firearms, record_custody_break
 from safetyapp.domain.engine.holds import (
@@ -33,6 +40,7 @@ from safetyapp.domain.engine.setup import (
 )
 
 __all__ = [
+    "ADOPT_HINT",
     "AMMO_TYPES",
     "FIREARM_KINDS",
     "Credential",
@@ -42,6 +50,8 @@ __all__ = [
     "add_ammo",
     "add_crew",
     "add_firearm",
+    "adopt_checklist",
+    "checklist_to_start",
     "create_production",
     "deactivate",
     "grant_role",
@@ -53,6 +63,7 @@ __all__ = [
     "review_incident",
     "revoke_role",
     "set_pin",
+    "short_digest",
     "sign",
     "start_run",
 ]

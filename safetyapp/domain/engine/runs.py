@@ -7,6 +7,7 @@ from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Checklist, Step
+from safetyapp.domain.engine.checklists import check_adopted
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -33,26 +34,24 @@ def start_run(
     performer: str | None = None,
     scene: str | None = None,
 ) -> Decision:
+    """Start a run of an adopted checklist version (see ``engine.checklists``) for a context."""
     run_id = f"R{len(state.runs) + 1:04d}"
     try:
+        check_adopted(state, checklist)
         _check_can_start(state, checklist, firearm, performer)
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
     day = state.day.number if state.day else len(state.days) + 1
-    digest = checklist.digest()
+    # The version's full text is on the record in its `checklist-adopted` event; the run names it.
     data: dict[str, Any] = {
         "checklist_id": checklist.id,
         "version": checklist.version,
-        "digest": digest,
+        "digest": checklist.digest(),
         "day": day,
         "firearm": firearm,
         "performer": performer,
         "scene": scene,
     }
-    if digest not in state.checklists:
-        # The record carries each checklist version's full text once, on its first run; later
-        # runs name it by digest (a long record would otherwise be mostly repeated checklists).
-        data["checklist"] = checklist.model_dump(mode="json")
     return Decision([ev.event(ev.RUN_STARTED, now, run=run_id, note=checklist.title, **data)])
 
 

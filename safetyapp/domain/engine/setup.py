@@ -10,11 +10,14 @@ file (`Decision.credentials`); the record names a PIN only by its id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
+from safetyapp.domain.checklist import Checklist
+from safetyapp.domain.engine.checklists import founding_adoptions
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -40,10 +43,17 @@ def _pin_id(pin: dict[str, Any]) -> str:
 
 
 def create_production(
-    state: State, name: str, supervisor: str, pin: dict[str, Any], now: datetime
+    state: State,
+    name: str,
+    supervisor: str,
+    pin: dict[str, Any],
+    now: datetime,
+    *,
+    adopt: Iterable[Checklist] = (),
 ) -> Decision:
-    """The production and its first safety supervisor, together: the record's first two events.
-    The production-created event carries the record's format."""
+    """The production and its first safety supervisor, together: the record's first two events,
+    then the checklist versions in `adopt` (the bundled ones), adopted by that supervisor. The
+    production-created event carries the record's format."""
     name, supervisor = name.strip(), supervisor.strip()
     if not name:
         return Decision([], "a production needs a name")
@@ -58,7 +68,8 @@ def create_production(
         note="first safety supervisor, named when the production was created",
         name=supervisor, roles=["supervisor"], credential=pin_id, founding=True,
     )  # fmt: skip
-    return Decision([created, first], credentials={pin_id: pin})
+    adopted = founding_adoptions(supervisor, adopt, now)
+    return Decision([created, first, *adopted], credentials={pin_id: pin})
 
 
 def _supervisor(state: State, by: Credential, now: datetime, action: str) -> str:
