@@ -71,7 +71,7 @@ def test_init_creates_the_production_with_its_supervisor_and_the_pin_beside_the_
     assert "safety supervisor: Pat Okafor" in out.stdout
     first = records(c)
     assert [r["kind"] for r in first] == [ev.PRODUCTION_CREATED, ev.CREW_ADDED]
-    assert first[0]["data"]["format"] == 2
+    assert first[0]["data"]["format"] == ev.RECORD_FORMAT == 3
     assert first[1]["data"]["roles"] == ["supervisor"] and first[1]["by"] == "Pat Okafor"
     (stored,) = read_credentials(c.db).values()
     assert stored["id"] == first[1]["data"]["credential"]
@@ -143,8 +143,8 @@ def test_deactivation_by_a_supervisor_and_the_deactivated_sign_nothing(cli: Cli)
     cli("crew", "deactivate", ADN, "--by", ARM, stdin=lines(PIN[ARM]), code=1)
     cli("crew", "deactivate", SUP, "--by", SUP, stdin=lines(PIN[SUP]), code=1)
     cli("crew", "deactivate", ADN, "--by", SUP, stdin=lines(PIN[SUP]))
-    gone = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines(PIN[ADN]), code=1)
-    assert "deactivated" in gone.stderr
+    gone = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines(PIN[ADN]))
+    assert "UNVERIFIED" in gone.stderr and "deactivated" in gone.stderr  # a stop, never refused
     assert "(deactivated)" in cli("crew", "list").stdout
 
 
@@ -154,15 +154,17 @@ def test_pins_own_with_the_current_one_others_only_by_a_supervisor_which_ends_a_
     cli("crew", "pin", ADN, stdin=lines("9999", "2468", "2468"), code=1)  # wrong current PIN
     cli("crew", "pin", ADN, stdin=lines(PIN[ADN], "2468", "2468"))  # own, current PIN
     cli("crew", "pin", ADN, "--by", ARM, stdin=lines(PIN[ARM], "1357", "1357"), code=1)
-    for _ in range(5):  # lock Jordan out
-        cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("0000"), code=1)
-    locked = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("2468"), code=1)
-    assert "locked out" in locked.stderr
+    for _ in range(5):  # lock Jordan out (each hold is still raised, unverified)
+        wrong = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("0000"))
+        assert "UNVERIFIED" in wrong.stderr and "wrong PIN" in wrong.stderr
+    locked = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("2468"))
+    assert "UNVERIFIED" in locked.stderr and "locked out" in locked.stderr
     cli("crew", "pin", ADN, "--by", SUP, stdin=lines(PIN[SUP], "1357", "1357"))
     reset = records(cli)[-1]
     assert reset["kind"] == ev.CREW_PIN_SET and reset["by"] == SUP and reset["result"] == "reset"
     assert "lockout ended" in reset["note"] and "pin" not in reset["data"]
-    cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("1357"))  # lockout over
+    over = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("1357"))  # lockout over
+    assert "UNVERIFIED" not in over.stderr
     flagged = json.loads(cli("audit", "--flagged", "--json").stdout)
     sets = [r for r in flagged if r["kind"] == ev.CREW_PIN_SET]
     assert [(r["by"], r["result"]) for r in sets] == [(ADN, "changed"), (SUP, "reset")]
@@ -263,7 +265,7 @@ def _store_with(tmp_path: Path, first: dict[str, Any]) -> Cli:
 
 @pytest.mark.parametrize(
     ("data", "said"),
-    [({"name": "Old"}, "no format"), ({"name": "New", "format": 3}, "format 3")],
+    [({"name": "Old"}, "no format"), ({"name": "New", "format": 4}, "format 4")],
 )
 def test_a_record_of_another_format_is_refused_clearly(
     tmp_path: Path, data: dict[str, Any], said: str
@@ -274,7 +276,7 @@ def test_a_record_of_another_format_is_refused_clearly(
                                        **data))  # fmt: skip
     before = c.db.read_bytes()
     out = c("crew", "list", code=1)
-    assert said in out.stderr and "this version reads format 2" in out.stderr, out.stderr
+    assert said in out.stderr and "this version reads formats 2, 3" in out.stderr, out.stderr
     assert "safetyapp init" in out.stderr and c.db.read_bytes() == before
 
 

@@ -35,6 +35,8 @@ class EventKind(StrEnum):
     LOCKOUT = "lockout"
     CUSTODY_CHANGED = "custody-changed"
     CUSTODY_BREAK = "custody-break"
+    CUSTODY_TAKEN_BACK = "custody-taken-back"
+    RUN_VOIDED = "run-voided"
     INCIDENT_REPORTED = "incident-reported"
     FLAG_RAISED = "flag-raised"
     FLAG_ACKNOWLEDGED = "flag-acknowledged"
@@ -61,6 +63,8 @@ REFUSED = EventKind.REFUSED
 LOCKOUT = EventKind.LOCKOUT
 CUSTODY_CHANGED = EventKind.CUSTODY_CHANGED
 CUSTODY_BREAK = EventKind.CUSTODY_BREAK
+CUSTODY_TAKEN_BACK = EventKind.CUSTODY_TAKEN_BACK
+RUN_VOIDED = EventKind.RUN_VOIDED
 INCIDENT_REPORTED = EventKind.INCIDENT_REPORTED
 FLAG_RAISED = EventKind.FLAG_RAISED
 FLAG_ACKNOWLEDGED = EventKind.FLAG_ACKNOWLEDGED
@@ -69,9 +73,17 @@ KINDS: tuple[EventKind, ...] = tuple(EventKind)
 # Incident events, listed together in the report (only the report so far; issue 4).
 INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
+# Events that move a firearm (who holds it is the last of these): a signed step's or a storage
+# move's `custody-changed`, and the armorer's `custody-taken-back` (at any time, hold or not).
+CUSTODY_KINDS = frozenset((CUSTODY_CHANGED, CUSTODY_TAKEN_BACK))
+
 # The record's format, carried by its production-created event. 2: PIN hashes live in the
 # credentials file beside the store, never in the record; crew and inventory changes carry `by`.
-RECORD_FORMAT = 2
+# 3: a hold may be raised without a PIN (`data.verified` false: the name is as given, unchecked);
+# `custody-taken-back` and `run-voided` events. A format-2 record means the same in format 3
+# (every hold in it verified), so both are read.
+RECORD_FORMAT = 3
+READABLE_FORMATS = (2, 3)
 
 # Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
 # flagged in the audit and listed in the day's report.

@@ -10,7 +10,7 @@ authentication). Callers import from here.
 """
 
 from safetyapp.domain.engine.common import Credential, Decision, Result
-from safetyapp.domain.engine.custody import move_firearms, record_custody_break
+from safetyapp.domain.engine.custody import move_firearms, record_custody_break, take_back
 from safetyapp.domain.engine.holds import (
     acknowledge_flag,
     raise_hold,
@@ -18,7 +18,7 @@ from safetyapp.domain.engine.holds import (
     resolve_hold,
     review_incident,
 )
-from safetyapp.domain.engine.runs import sign, start_run
+from safetyapp.domain.engine.runs import sign, stale_layer, start_run, void_run
 from safetyapp.domain.engine.setup import (
     AMMO_TYPES,
     FIREARM_KINDS,
@@ -54,5 +54,8 @@ __all__ = [
     "revoke_role",
     "set_pin",
     "sign",
+    "stale_layer",
     "start_run",
+    "take_back",
+    "void_run",
 ]
