@@ -213,8 +213,6 @@ async def test_the_lock_up_key_locks_up_every_firearm_with_the_armorer(tmp_path:
     app = new_app(_day(tmp_path, clock, 0), clock)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.repo is not None
-        run = app.repo.state.runs["R0002"]
-        assert app.act(engine.void_run, run.id, [_cred(A), _cred(P)], "lunch first").ok
         await pilot.press("l")
         await pilot.pause()
         assert isinstance(app.screen, CustodyModal)
