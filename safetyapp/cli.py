@@ -194,13 +194,27 @@ def _list(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, A
         _say(line(row))
 
 
-def _read_secret_lines(labels: Sequence[str], *, confirm: bool = False) -> list[str]:
-    """PINs: prompted without echo on a terminal, else one line per person from stdin."""
+def _read_secret_lines(
+    labels: Sequence[str], *, confirm: bool = False, allow_empty: bool = False
+) -> list[str]:
+    """PINs: prompted without echo on a terminal, else one line per person from stdin.
+    `allow_empty`: Enter alone (or no line at all) gives an empty PIN."""
     if sys.stdin.isatty():
         out = []
         for label in labels:
-            out.append(click.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True))
+            out.append(
+                click.prompt(
+                    label,
+                    hide_input=True,
+                    confirmation_prompt=confirm,
+                    err=True,
+                    default="" if allow_empty else None,
+                    show_default=False,
+                )
+            )
         return out
+    if allow_empty:
+        return [sys.stdin.readline().rstrip("\r\n") for _ in labels]
     wanted = len(labels) * (2 if confirm else 1)
     lines = [sys.stdin.readline() for _ in range(wanted)]
     if any(not line for line in lines):
@@ -498,6 +512,20 @@ def custody_break(ctx: click.Context, name: str, reason: str, serials: tuple[str
     _say(f"custody break recorded for {affected}: handoffs restart from the ammunition check")
 
 
+@custody.command("take-back")
+@click.argument("serial")
+@click.option("--by", "name", required=True, help="The armorer. PIN on stdin.")
+@click.option("--reason", required=True, help="Why (after the take, misfire, stop-work, ...).")
+@click.pass_context
+def custody_take_back(ctx: click.Context, serial: str, name: str, reason: str) -> None:
+    """Take a firearm back into the armorer's custody at once, hold or not."""
+    repo = _open(ctx)
+    before = repo.state.custody(serial).describe()
+    _act_signed(ctx, name, engine.take_back, serial, reason)
+    _say(f"custody: {serial} was {before}, now {repo.state.custody(serial).describe()}")
+    click.echo(_receipt_line(repo))
+
+
 @cli.group()
 def ammo() -> None:
     """Ammunition lots."""
@@ -774,19 +802,53 @@ def run_sign(
 def run_status(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: each step's state, who signed, open holds."""
     repo = _open(ctx)
-    found = repo.state.runs.get(run_id)
+    state = repo.state
+    found = state.runs.get(run_id)
     if found is None:
-        raise Refused(f"no run {run_id}")
-    view = run_view(repo.state, found)
+        pool = [r.id for r in state.open_runs()] or list(state.runs)
+        raise Refused(f"no run {run_id}; {naming.suggest(run_id, pool, 'runs')}")
+    view = run_view(state, found, repo.clock())
     if as_json:
         _emit_json(view)
         return
     _say(f"{view['id']}  {view['title']}  [{view['state'].upper()}]")
+    if view["stale"]:
+        _say(f"  STALE: {view['stale']['reason']}")
+    if view["void"]:
+        _say(f"  VOID: {view['void']['reason']}")
     for step in view["steps"]:
         who = f" — {step['signed_by']} {step['time']}" if step.get("signed_by") else ""
         _say(f"  {step['state']:<7} {step['layer']}/{step['id']} ({step['role']}){who}")
+        if step["state"] == "open":
+            for item in step["evidence"]:
+                _say(f"            --evidence {item['key']}=...  ({item['type']}: {item['hint']})")
     for hold in view["holds"]:
         _say(f"  HOLD {hold['id']}: {hold['reason']}")
+
+
+@run.command("void")
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--by", "names", multiple=True, required=True, help="The armorer and a safety supervisor."
+)
+@click.option("--reason", required=True, help="Why the run will not be finished.")
+@click.pass_context
+def run_void(ctx: click.Context, run_id: str, names: tuple[str, ...], reason: str) -> None:
+    """Void a started run (it then no longer blocks wrap). PINs: one stdin line per --by."""
+    repo = _open(ctx)
+    creds = _credentials(names)
+    _act(ctx, engine.void_run, run_id, creds, reason)
+    _say(f"{run_id} voided: {reason.strip()}")
+    click.echo(_receipt_line(repo))
+    found = repo.state.runs[run_id]
+    if found.firearm is not None:
+        custody = repo.state.custody(found.firearm)
+        if custody.holder == "performer":
+            _say(
+                f"{found.firearm} is still {custody.describe()}: take it back with"
+                f" `safetyapp custody take-back {found.firearm} --by ARMORER --reason TEXT`",
+                err=True,
+            )
 
 
 @run.command("list")
@@ -840,24 +902,47 @@ def hold_list(ctx: click.Context, as_json: bool, only_open: bool) -> None:
 
 
 @hold.command("raise")
-@click.option("--by", "name", required=True)
+@click.option("--by", "name", required=True, help="Anyone on set, crewed or not.")
 @click.option("--reason", required=True)
 @click.option("--run", "run_id", default=None, help="Hold one run; without it, the whole day.")
 @click.option(
     "--about", default=None, help="The crew member it is about (never one who resolves it)."
 )
+@click.option(
+    "--no-pin",
+    is_flag=True,
+    help="Raise it without a PIN (locked out, forgotten): recorded as unverified.",
+)
 @click.pass_context
 def hold_raise(
-    ctx: click.Context, name: str, reason: str, run_id: str | None, about: str | None
+    ctx: click.Context,
+    name: str,
+    reason: str,
+    run_id: str | None,
+    about: str | None,
+    no_pin: bool,
 ) -> None:
-    """Stop work (anyone, any time). PIN on stdin."""
-    (cred,) = _credentials([name])
+    """Stop work (anyone, any time; never refused). The PIN of a crew member on stdin (an empty
+    line, --no-pin, a lockout or a name not on the crew: raised UNVERIFIED under the name given)."""
     repo = _open(ctx)
-    decision = _do(repo, engine.raise_hold, cred, reason, run=run_id, about=about)
+    crew = repo.state.crew
+    found = naming.find(name, crew)
+    by: Credential | str = name
+    if found is not None and not no_pin:
+        (pin,) = _read_secret_lines([f"PIN for {found} (Enter: none)"], allow_empty=True)
+        by = Credential(found, pin)
+    decision = _do(repo, engine.raise_hold, by, reason, run=run_id, about=about)
     _outcome(decision)
-    raised = decision.events[0]
+    index, raised = next(
+        (i, e) for i, e in enumerate(decision.events) if e["kind"] == ev.HOLD_RAISED
+    )
     _say(f"HOLD {raised['data']['hold']} raised: {raised['note']}")
-    click.echo(_receipt_line(repo))
+    click.echo(_receipt_line(repo, index))
+    if not raised["data"].get("verified", True):
+        why = raised["data"].get("unverified") or "no PIN"
+        guess = naming.did_you_mean(name, crew) if found is None else None
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        _say(f"UNVERIFIED: raised by '{raised['by']}' as given ({why}){hint}", err=True)
 
 
 @hold.command("resolve")
@@ -988,9 +1073,9 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 @click.option("--csv", "as_csv", is_flag=True)
 @click.option("--since", default=None, help="YYYY-MM-DD or ISO time (UTC unless given).")
 @click.option("--until", default=None)
-@click.option("--by", "by", default=None, help="Only events by this person.")
-@click.option("--firearm", "serial", default=None)
-@click.option("--kind", default=None, help="Only this event kind.")
+@click.option("--by", "by", default=None, help="Only events naming this person (name prefix).")
+@click.option("--firearm", "serial", default=None, help="Only this firearm (serial prefix).")
+@click.option("--kind", default=None, help="Only events of this kind (prefix: 'hold').")
 @click.option(
     "--flagged",
     is_flag=True,
@@ -1010,7 +1095,7 @@ def audit(
 ) -> None:
     """Read the record, filtered."""
     from safetyapp.audit.export import to_csv, with_local_time
-    from safetyapp.audit.query import AuditFilter, select
+    from safetyapp.audit.query import AuditFilter, expand, select
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -1018,11 +1103,12 @@ def audit(
     flt = AuditFilter(
         since=_parse_when(since, end=False),
         until=_parse_when(until, end=True),
-        by=_person(by) if by is not None else None,
+        by=by,
         firearm=serial,
         kind=kind,
         flagged=flagged,
     )
+    _say_unmatched(repo, flt, expand(repo, flt).unmatched(flt))
     rows = select(repo, flt)
     if as_json:
         _emit_json(with_local_time(rows))
@@ -1038,6 +1124,18 @@ def audit(
                 f"{row['seq']:>6} {row['time'][:19]} {row['kind']:<16} {result:<8} {who} {where}"
                 f" {row['note']}".rstrip()
             )
+
+
+def _say_unmatched(repo: Repository, flt: Any, lines: list[str]) -> None:
+    """A filter value that matches nothing, said on stderr with a "did you mean"."""
+    pools = {
+        "person": (flt.by, list(repo.state.crew), "crew"),
+        "firearm": (flt.firearm, list(repo.state.firearms), "firearms"),
+        "kind": (flt.kind, [str(k) for k in ev.KINDS], "event kinds"),
+    }
+    for line in lines:
+        typed, pool, what = pools[line.split()[1]]
+        _say(f"safetyapp: {line}; {naming.suggest(typed, pool, what)}", err=True)
 
 
 def _event_line(record: Mapping[str, Any]) -> str:

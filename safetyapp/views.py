@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain.engine import stale_layer
 from safetyapp.domain.state import Firearm, Flag, Hold, Incident, Run, State
 from safetyapp.store.chain import receipt
 
@@ -24,6 +25,8 @@ def hold_view(hold: Hold) -> dict[str, Any]:
         "resolved_at": hold.resolved_at,
         "resolvers": hold.resolvers,
         "incident": hold.incident,
+        "verified": hold.verified,
+        "unverified": hold.unverified,
         "receipt": receipt(hold.raised_hash) if hold.raised_hash else None,
     }
 
@@ -100,7 +103,9 @@ def flag_view(flag: Flag) -> dict[str, Any]:
     }
 
 
-def run_view(state: State, run: Run) -> dict[str, Any]:
+def run_view(state: State, run: Run, now: datetime | None = None) -> dict[str, Any]:
+    """A run for `run status`: each step with its evidence (key, type and what to enter), and,
+    given `now`, the layer that is STALE before anyone signs (see `engine.stale_layer`)."""
     steps = []
     for layer, step in run.checklist.steps():
         done = run.signoffs.get(step.id)
@@ -109,6 +114,7 @@ def run_view(state: State, run: Run) -> dict[str, Any]:
                 "key": e.key,
                 "label": e.label,
                 "type": e.type,
+                "hint": e.kind.hint,
                 "expect": e.expect,
                 "value": done.evidence.get(e.key) if done else None,
             }
@@ -135,6 +141,7 @@ def run_view(state: State, run: Run) -> dict[str, Any]:
             }
         )
     holds = [hold_view(h) for h in state.holds_blocking(run.id)]
+    stale = stale_layer(state, run, now) if now is not None else None
     return {
         "id": run.id,
         "checklist": run.checklist.id,
@@ -149,4 +156,8 @@ def run_view(state: State, run: Run) -> dict[str, Any]:
         "completed_at": run.completed_at,
         "steps": steps,
         "holds": holds,
+        "stale": {"layer": stale[0], "reason": stale[1]} if stale else None,
+        "void": {"at": run.voided_at, "reason": run.void_reason, "by": run.voided_by}
+        if run.voided_at is not None
+        else None,
     }

@@ -145,8 +145,8 @@ def test_deactivation_by_a_supervisor_and_the_deactivated_sign_nothing(cli: Cli)
     cli("crew", "deactivate", ADN, "--by", ARM, stdin=lines(PIN[ARM]), code=1)
     cli("crew", "deactivate", SUP, "--by", SUP, stdin=lines(PIN[SUP]), code=1)
     cli("crew", "deactivate", ADN, "--by", SUP, stdin=lines(PIN[SUP]))
-    gone = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines(PIN[ADN]), code=1)
-    assert "deactivated" in gone.stderr
+    gone = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines(PIN[ADN]))
+    assert "UNVERIFIED" in gone.stderr and "deactivated" in gone.stderr  # a stop, never refused
     assert "(deactivated)" in cli("crew", "list").stdout
 
 
@@ -156,15 +156,17 @@ def test_pins_own_with_the_current_one_others_only_by_a_supervisor_which_ends_a_
     cli("crew", "pin", ADN, stdin=lines("9999", "2468", "2468"), code=1)  # wrong current PIN
     cli("crew", "pin", ADN, stdin=lines(PIN[ADN], "2468", "2468"))  # own, current PIN
     cli("crew", "pin", ADN, "--by", ARM, stdin=lines(PIN[ARM], "1357", "1357"), code=1)
-    for _ in range(5):  # lock Jordan out
-        cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("0000"), code=1)
-    locked = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("2468"), code=1)
-    assert "locked out" in locked.stderr
+    for _ in range(5):  # lock Jordan out (each hold is still raised, unverified)
+        wrong = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("0000"))
+        assert "UNVERIFIED" in wrong.stderr and "wrong PIN" in wrong.stderr
+    locked = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("2468"))
+    assert "UNVERIFIED" in locked.stderr and "locked out" in locked.stderr
     cli("crew", "pin", ADN, "--by", SUP, stdin=lines(PIN[SUP], "1357", "1357"))
     reset = records(cli)[-1]
     assert reset["kind"] == ev.CREW_PIN_SET and reset["by"] == SUP and reset["result"] == "reset"
     assert "lockout ended" in reset["note"] and "pin" not in reset["data"]
-    cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("1357"))  # lockout over
+    over = cli("hold", "raise", "--by", ADN, "--reason", "r", stdin=lines("1357"))  # lockout over
+    assert "UNVERIFIED" not in over.stderr
     flagged = json.loads(cli("audit", "--flagged", "--json").stdout)
     sets = [r for r in flagged if r["kind"] == ev.CREW_PIN_SET]
     assert [(r["by"], r["result"]) for r in sets] == [(ADN, "changed"), (SUP, "reset")]

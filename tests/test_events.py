@@ -35,8 +35,8 @@ def test_decision_names_the_run_hold_and_incident_it_made() -> None:
     assert near.incident_id == "I0001" and near.hold_id is None
     misfire = world.do(engine.report_incident, cred(ACTOR), "misfire", "click, no bang")
     assert misfire.incident_id == "I0002" and misfire.hold_id == "H0002"
-    refused = world.do(engine.raise_hold, cred(ACTOR), "   ")
-    assert not refused.ok and refused.hold_id is None
+    refused = world.do(engine.report_incident, cred(ACTOR), "misfire", "   ")
+    assert not refused.ok and refused.hold_id is None and refused.incident_id is None
 
 
 _KINDS = "|".join(re.escape(k) for k in ev.KINDS if k != ev.REFUSED)

@@ -12,6 +12,7 @@ from tinydb import Query
 from tinydb.queries import QueryInstance
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
@@ -24,6 +25,8 @@ FLAGGED_KINDS = (
     ev.FLAG_RAISED,
     ev.INCIDENT_REPORTED,
     ev.CUSTODY_BREAK,
+    ev.CUSTODY_TAKEN_BACK,
+    ev.RUN_VOIDED,
     *ev.AUTHORITY_KINDS,  # who may sign and what is on set: every change flagged
 )
 AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "note")
@@ -31,6 +34,9 @@ AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "n
 
 @dataclass(frozen=True)
 class AuditFilter:
+    """`by`, `firearm` and `kind` each match by case-insensitive prefix (issue 14): "jo" is
+    every person whose name starts so, "hold" both hold kinds, "colt" every COLT serial."""
+
     since: datetime | None = None
     until: datetime | None = None
     by: str | None = None
@@ -39,30 +45,80 @@ class AuditFilter:
     flagged: bool = False
 
 
+# Keys under `data` that name people: witnesses, resolvers, a void's signers.
+_PEOPLE_KEYS = ("witnesses", "resolvers", "signers")
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """What a filter's prefixes stand for in this record: the full names, serials and kinds
+    (None where that filter is not set; empty where it matches nothing)."""
+
+    people: tuple[str, ...] | None
+    firearms: tuple[str, ...] | None
+    kinds: tuple[str, ...] | None
+
+    def unmatched(self, flt: AuditFilter) -> list[str]:
+        """One line per filter value that matches nothing (for the CLI's stderr, the TUI)."""
+        out = []
+        for what, typed, found in (
+            ("person", flt.by, self.people),
+            ("firearm", flt.firearm, self.firearms),
+            ("kind", flt.kind, self.kinds),
+        ):
+            if typed is not None and found == ():
+                out.append(f"no {what} matches '{typed}'")
+        return out
+
+
+def _prefixed(typed: str | None, known: Sequence[str] | Any) -> tuple[str, ...] | None:
+    if typed is None:
+        return None
+    wanted = naming.fold(typed)
+    return tuple(k for k in known if naming.fold(k).startswith(wanted))
+
+
+def expand(repo: Repository, flt: AuditFilter) -> Expanded:
+    """The names, serials and kinds the filter's prefixes match (in the whole record: a person
+    named only on an unverified hold is found too)."""
+    people: tuple[str, ...] | None = None
+    if flt.by is not None:
+        names = dict.fromkeys([*repo.state.crew, *_index_for(repo.journal.records()).by_person])
+        people = _prefixed(flt.by, list(names))
+    return Expanded(
+        people=people,
+        firearms=_prefixed(flt.firearm, list(repo.state.firearms)),
+        kinds=_prefixed(flt.kind, [str(k) for k in ev.KINDS]),
+    )
+
+
 def is_flagged(record: dict[str, Any]) -> bool:
     return record["kind"] in FLAGGED_KINDS or record.get("result") == "fail"
 
 
-def condition(repo: Repository, flt: AuditFilter) -> QueryInstance:
+def condition(
+    repo: Repository, flt: AuditFilter, expanded: Expanded | None = None
+) -> QueryInstance:
     """The one definition of what a filter matches: a TinyDB query (also callable on a record)."""
+    found = expanded if expanded is not None else expand(repo, flt)
     q = Query()
     cond: QueryInstance = q.seq.exists()
     if flt.since is not None:
         cond &= q.time >= ev.iso(flt.since)
     if flt.until is not None:
         cond &= q.time <= ev.iso(flt.until)
-    if flt.by is not None:
-        name = flt.by
-        cond &= (
-            (q.by == name)
-            | q.data.witnesses.any(Query().name == name)
-            | q.data.resolvers.any(Query().name == name)
-        )
-    if flt.kind is not None:
-        cond &= q.kind == flt.kind
-    if flt.firearm is not None:
-        runs = [r.id for r in repo.state.runs.values() if r.firearm == flt.firearm]
-        cond &= q.run.one_of(runs) | (q.data.serial == flt.firearm)
+    if found.people is not None:
+        people = list(found.people)
+        named = q.by.one_of(people)
+        for key in _PEOPLE_KEYS:
+            named |= q.data[key].any(Query().name.one_of(people))
+        cond &= named
+    if found.kinds is not None:
+        cond &= q.kind.one_of(list(found.kinds))
+    if found.firearms is not None:
+        serials = list(found.firearms)
+        runs = [r.id for r in repo.state.runs.values() if r.firearm in found.firearms]
+        cond &= q.run.one_of(runs) | q.data.serial.one_of(serials)
     if flt.flagged:
         cond &= q.kind.one_of(FLAGGED_KINDS) | (q.result == "fail")
     return cond
@@ -88,19 +144,28 @@ def matching(repo: Repository, flt: AuditFilter) -> Sequence[dict[str, Any]]:
     if flt == AuditFilter():
         return _EVERYTHING.of(records)  # matches every stored record (each has a seq)
     index = _index_for(records)
+    found = expand(repo, flt)
     positions: Sequence[int] | None = None
-    if flt.kind is not None:
-        positions = index.by_kind.get(flt.kind, ())
+    if found.kinds is not None:
+        positions = _union(index.by_kind.get(k, ()) for k in found.kinds)
     elif flt.flagged:
         flagged = [index.by_kind.get(k, ()) for k in FLAGGED_KINDS] + [index.failed]
-        positions = sorted(set().union(*flagged))  # record order is seq order
-    if flt.by is not None:
-        people = index.by_person.get(flt.by, ())
+        positions = _union(flagged)
+    if found.people is not None:
+        people = _union(index.by_person.get(n, ()) for n in found.people)
         if positions is None or len(people) < len(positions):
             positions = people
-    cond = condition(repo, flt)
+    cond = condition(repo, flt, found)
     candidates = records if positions is None else map(records.__getitem__, positions)
     return [r for r in candidates if cond(r)]
+
+
+def _union(groups: Any) -> Sequence[int]:
+    """Positions in any of these groups, in record order (which is seq order)."""
+    lists = [g for g in groups if g]
+    if len(lists) == 1:
+        return lists[0]  # type: ignore[no-any-return]
+    return sorted(set().union(*lists))
 
 
 def prepare(repo: Repository) -> None:
@@ -155,7 +220,7 @@ class _Index:
                 names.add(r["by"])
             data = r.get("data")
             if isinstance(data, dict):
-                for key in ("witnesses", "resolvers"):
+                for key in _PEOPLE_KEYS:
                     people = data.get(key)
                     if isinstance(people, list):
                         for p in people:

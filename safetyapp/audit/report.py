@@ -240,7 +240,7 @@ def build_report(
         ("Opening started", clock(opening.started_at if opening else None)),
         ("Day opened (opening complete)", clock(day.opened_at)),
         ("Wrap", clock(day.wrapped_at) if day.wrapped_at else "NOT WRAPPED at time of printing"),
-        ("Runs", str(len(day_runs))),
+        ("Runs", _runs_summary(day_runs)),
         ("Events covered", f"{records[0]['seq']} to {records[-1]['seq']}" if records else "none"),
         ("Times", f"clock times are {_tz_name(tz, generated_at)}; the exports also give UTC"),
     ]
@@ -284,6 +284,11 @@ def build_report(
         first_seq=int(records[0]["seq"]) if records else 0,
         last_seq=int(records[-1]["seq"]) if records else 0,
     )
+
+
+def _runs_summary(runs: list[Run]) -> str:
+    voided = [r.id for r in runs if r.voided_at is not None]
+    return f"{len(runs)}" + (f" ({len(voided)} voided: {', '.join(voided)})" if voided else "")
 
 
 def _crew_section(state: State, records: Sequence[dict[str, Any]]) -> Section:
@@ -510,6 +515,9 @@ def _run_caption(state: State, run: Run, clock: _Clock) -> str:
     parts.append(f"started {clock(run.started_at)}")
     if run.completed_at:
         parts.append(f"completed {clock(run.completed_at)}")
+    if run.voided_at:
+        by = ", ".join(f"{p['name']} ({_role(p['role'])})" for p in run.voided_by)
+        parts.append(f"VOIDED {clock(run.voided_at)} by {by}: {run.void_reason}")
     parts.append(state.run_status(run).upper())
     return " · ".join(parts)
 
@@ -517,6 +525,13 @@ def _run_caption(state: State, run: Run, clock: _Clock) -> str:
 def signoff_receipts(run: Run) -> dict[int, str]:
     """Each sign-off's receipt (its event hash's first characters), by the event's seq."""
     return {s.seq: receipt(s.receipt) for s in run.history if s.receipt}
+
+
+# Events of a run shown between its sign-offs, in bold but for a resolution.
+_RUN_MARKS = (
+    ev.HOLD_RAISED, ev.HOLD_RESOLVED, ev.LAYER_STALE, ev.REFUSED, ev.RUN_VOIDED,
+    ev.CUSTODY_TAKEN_BACK,
+)  # fmt: skip
 
 
 def _run_sections(
@@ -546,16 +561,20 @@ def _run_sections(
                 )
                 if r.get("result") == "fail":
                     strong.add(len(rows))
-            elif kind in (ev.HOLD_RAISED, ev.HOLD_RESOLVED, ev.LAYER_STALE, ev.REFUSED):
+            elif kind in _RUN_MARKS:
                 label = {
                     ev.HOLD_RAISED: f"HOLD {data.get('hold', '')}",
                     ev.HOLD_RESOLVED: f"RESOLVED {data.get('hold', '')}",
                     ev.LAYER_STALE: "STALE",
                     ev.REFUSED: "REFUSED",
+                    ev.RUN_VOIDED: "VOID",
+                    ev.CUSTODY_TAKEN_BACK: "TAKEN BACK",
                 }[kind]
                 by = r.get("by") or ""
                 if kind == ev.HOLD_RESOLVED:
                     by = _people(data.get("resolvers", []))
+                elif kind == ev.RUN_VOIDED:
+                    by = _people(data.get("signers", []))
                 elif by and r.get("role") and kind != ev.REFUSED:
                     # A refusal's role is the step's, which the person may not hold: name only.
                     by = f"{by} ({_role(r.get('role'))})"
@@ -632,6 +651,8 @@ def _holds_section(state: State, records: Sequence[dict[str, Any]], clock: _Cloc
     for hold_id in day_holds(state, records):
         h = state.holds[hold_id]
         raised = f"{clock(h.raised_at)} by {h.raised_by or 'the app'}"
+        if not h.verified:
+            raised += f" (UNVERIFIED: {h.unverified or 'no PIN'})"
         if h.open:
             resolution = "OPEN: not resolved"
             strong.add(len(rows))
@@ -714,7 +735,7 @@ def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Cl
         s: ("no movement recorded today", "") for s in state.firearms
     }
     for r in records:
-        if r["kind"] != ev.CUSTODY_CHANGED:
+        if r["kind"] not in ev.CUSTODY_KINDS:
             continue
         d = r.get("data") or {}
         holder = Custody(d["holder"], d.get("name"), r["time"], r.get("seq", 0))
@@ -734,7 +755,9 @@ def _custody_section(state: State, records: Sequence[dict[str, Any]], clock: _Cl
     )
     return Section(
         "Firearms' custody at wrap",
-        ["From the day's custody events (checkout, hand-over, return, lock-up)."] if rows else [],
+        ["From the day's custody events (checkout, hand-over, return, take-back, lock-up)."]
+        if rows
+        else [],
         [table] if rows else [],
         empty="No firearm in the inventory.",
     )

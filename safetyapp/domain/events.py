@@ -36,6 +36,8 @@ class EventKind(StrEnum):
     LOCKOUT = "lockout"
     CUSTODY_CHANGED = "custody-changed"
     CUSTODY_BREAK = "custody-break"
+    CUSTODY_TAKEN_BACK = "custody-taken-back"
+    RUN_VOIDED = "run-voided"
     INCIDENT_REPORTED = "incident-reported"
     FLAG_RAISED = "flag-raised"
     FLAG_ACKNOWLEDGED = "flag-acknowledged"
@@ -63,6 +65,8 @@ REFUSED = EventKind.REFUSED
 LOCKOUT = EventKind.LOCKOUT
 CUSTODY_CHANGED = EventKind.CUSTODY_CHANGED
 CUSTODY_BREAK = EventKind.CUSTODY_BREAK
+CUSTODY_TAKEN_BACK = EventKind.CUSTODY_TAKEN_BACK
+RUN_VOIDED = EventKind.RUN_VOIDED
 INCIDENT_REPORTED = EventKind.INCIDENT_REPORTED
 FLAG_RAISED = EventKind.FLAG_RAISED
 FLAG_ACKNOWLEDGED = EventKind.FLAG_ACKNOWLEDGED
@@ -71,11 +75,18 @@ KINDS: tuple[EventKind, ...] = tuple(EventKind)
 # Incident events, listed together in the report (only the report so far; issue 4).
 INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
+# Events that move a firearm (who holds it is the last of these): a signed step's or a storage
+# move's `custody-changed`, and the armorer's `custody-taken-back` (at any time, hold or not).
+CUSTODY_KINDS = frozenset((CUSTODY_CHANGED, CUSTODY_TAKEN_BACK))
+
 # The record's format, carried by its production-created event. 2: PIN hashes live in the
 # credentials file beside the store, never in the record; crew and inventory changes carry `by`.
 # 3: a run walks only a checklist version adopted into the record (`checklist-adopted`, with its
 # full text and digest); `run-started` names that version by digest and carries no text.
+# Also in 3: a hold may be raised without a PIN (`data.verified` false: the name is as given,
+# unchecked); `custody-taken-back` and `run-voided` events.
 RECORD_FORMAT = 3
+READABLE_FORMATS = (3,)
 
 # Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
 # flagged in the audit and listed in the day's report.

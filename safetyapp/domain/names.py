@@ -225,3 +225,31 @@ def did_you_mean(typed: str, names: Iterable[str]) -> str | None:
     by_fold = {fold(n): n for n in names}
     close = difflib.get_close_matches(fold(typed), list(by_fold), n=1, cutoff=0.6)
     return by_fold[close[0]] if close else None
+
+
+def neutralise(typed: str) -> str:
+    """A name typed by someone not (or not provably) on the crew, made safe to keep and show:
+    :func:`normalise`\\ d, each control, format, bidirectional or invisible character spelled
+    out as ``<U+200B>``, cut to :data:`MAX_LENGTH`. Never refused: a stop-work is taken with
+    whatever name is given (issue 14)."""
+    out = []
+    for char in normalise(typed):
+        hidden = (
+            char in _BIDI or unicodedata.category(char) in _REFUSED_CATEGORIES or _invisible(char)
+        )
+        out.append(f"<U+{ord(char):04X}>" if hidden else char)
+    return _collapse("".join(out))[:MAX_LENGTH]
+
+
+def suggest(typed: str, known: Iterable[str], what: str) -> str:
+    """A hint for an unknown name, id or key: "did you mean 'X'?" when one is close, else the
+    list of those there are (at most 12)."""
+    pool = list(known)
+    if not pool:
+        return f"there are no {what} yet"
+    close = difflib.get_close_matches(typed.casefold(), [k.casefold() for k in pool], n=1)
+    if close:
+        match = next(k for k in pool if k.casefold() == close[0])
+        return f"did you mean '{match}'?"
+    shown = ", ".join(pool[:12]) + (", ..." if len(pool) > 12 else "")
+    return f"the {what}: {shown}"

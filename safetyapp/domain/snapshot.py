@@ -46,7 +46,7 @@ def view_runs(state: State) -> list[Run]:
     return [
         run
         for run in state.runs.values()
-        if run.completed_at is None or run.day == last_day or run.id in keep
+        if not run.closed or run.day == last_day or run.id in keep
     ]
 
 
@@ -121,7 +121,7 @@ def from_view(view: View) -> State:
     for data in view["runs"]:
         run = _run_from(data, checklists)
         state.runs[run.id] = run
-        if run.completed_at is None:
+        if not run.closed:
             state.open_run_index[run.id] = run
     for serial, (run_id, index) in view["verified"].items():
         run = state.runs[run_id]
@@ -145,6 +145,9 @@ def _run_view(run: Run, digest: str) -> dict[str, Any]:
         "current": {step: _index_of(run.history, s) for step, s in run.signoffs.items()},
         "roles_by_person": dict(run.roles_by_person),
         "completed_at": run.completed_at,
+        "voided_at": run.voided_at,
+        "void_reason": run.void_reason,
+        "voided_by": [dict(p) for p in run.voided_by],
     }
 
 
@@ -162,6 +165,9 @@ def _run_from(data: dict[str, Any], checklists: dict[str, Checklist]) -> Run:
         history=history,
         roles_by_person=dict(data["roles_by_person"]),
         completed_at=data["completed_at"],
+        voided_at=data.get("voided_at"),
+        void_reason=data.get("void_reason"),
+        voided_by=list(data.get("voided_by", [])),
     )
 
 

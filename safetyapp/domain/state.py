@@ -23,7 +23,7 @@ def canonical_json(data: Any) -> str:
 
 
 StepStatus = Literal["locked", "open", "passed", "failed", "na"]
-RunStatus = Literal["open", "hold", "complete"]
+RunStatus = Literal["open", "hold", "complete", "void"]
 Holder = Literal["locked", "armorer", "performer", "unaccounted"]
 
 
@@ -199,6 +199,8 @@ class Hold:
     incident: str | None = None
     raised_hash: str | None = None  # the hash of the event that raised it (its receipt)
     subject: str | None = None  # whose sign-off it is about: never one who resolves it
+    verified: bool = True  # raised with a right PIN; else by the name given (issue 14)
+    unverified: str | None = None  # why not verified: no PIN, locked out, not crewed...
 
     @property
     def open(self) -> bool:
@@ -218,6 +220,14 @@ class Run:
     history: list[SignOff] = field(default_factory=list)  # every sign-off ever, in order
     roles_by_person: dict[str, str] = field(default_factory=dict)
     completed_at: str | None = None
+    voided_at: str | None = None  # voided by the armorer and a supervisor, with a reason
+    void_reason: str | None = None
+    voided_by: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        """Complete or voided: nothing more is signed in it."""
+        return self.completed_at is not None or self.voided_at is not None
 
     def step_status(self, step_id: str) -> StepStatus:
         done = self.signoffs.get(step_id)
@@ -324,12 +334,14 @@ class State:
         return [h for h in self.open_holds() if h.run is None or h.run == run_id]
 
     def run_status(self, run: Run) -> RunStatus:
+        if run.voided_at is not None:
+            return "void"
         if run.completed_at is not None:
             return "complete"
         return "hold" if self.holds_blocking(run.id) else "open"
 
     def open_runs(self) -> list[Run]:
-        return [r for r in self.open_run_index.values() if r.completed_at is None]
+        return [r for r in self.open_run_index.values() if not r.closed]
 
     def custody(self, serial: str) -> Custody:
         """Who holds this firearm now (locked in storage until an event says otherwise)."""
@@ -496,14 +508,16 @@ class FormatError(ValueError):
 
 def _production(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     found = d.get("format")
-    if found != ev.RECORD_FORMAT:
+    if found not in ev.READABLE_FORMATS:
         said = (
             "no format (an early store, with PIN hashes in the record)"
             if found is None
             else (f"format {found!r}")
         )
         raise FormatError(
-            f"this record has {said}; this version reads format {ev.RECORD_FORMAT} only."
+            f"this record has {said}; this version reads format"
+            f"{'s' if len(ev.READABLE_FORMATS) > 1 else ''}"
+            f" {', '.join(map(str, ev.READABLE_FORMATS))} only."
             " Keep the file as it is and create a new store with `safetyapp init`"
         )
     s.production, s.format = d["name"], found
@@ -670,6 +684,15 @@ def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.open_run_index.pop(r["run"], None)
 
 
+def _run_voided(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    run = s.runs[r["run"]]
+    run.voided_at, run.void_reason = r["time"], r["note"]
+    run.voided_by = list(d.get("signers", []))
+    s.open_run_index.pop(r["run"], None)
+    for who in run.voided_by:
+        _authenticated(s, who["name"])
+
+
 def _day_opened(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.days.append(Day(number=d["day"], opening_run=r["run"], opened_at=r["time"]))
 
@@ -691,8 +714,10 @@ def _hold_raised(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
         incident=d.get("incident"),
         raised_hash=r.get("hash"),
         subject=d.get("subject"),
+        verified=d.get("verified", True),
+        unverified=d.get("unverified"),
     )
-    if r.get("by"):
+    if r.get("by") and d.get("verified", True):
         _authenticated(s, r["by"])
 
 
@@ -748,6 +773,8 @@ _HANDLERS = {
     ev.LOCKOUT: _lockout,
     ev.CUSTODY_CHANGED: _custody_changed,
     ev.CUSTODY_BREAK: _custody_break,
+    ev.CUSTODY_TAKEN_BACK: _custody_changed,
+    ev.RUN_VOIDED: _run_voided,
     ev.INCIDENT_REPORTED: _incident,
     ev.FLAG_RAISED: _flag_raised,
     ev.FLAG_ACKNOWLEDGED: _flag_acknowledged,

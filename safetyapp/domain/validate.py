@@ -65,6 +65,10 @@ def _opt_int(value: Any) -> str | None:
     return None if ok else f"expected a whole number or null, found {_show(value)}"
 
 
+def _bool(value: Any) -> str | None:
+    return None if type(value) is bool else f"expected true or false, found {_show(value)}"
+
+
 def _dict(value: Any) -> str | None:
     return None if type(value) is dict else f"expected an object, found {_show(value)}"
 
@@ -81,10 +85,6 @@ def _people(value: Any) -> str | None:
     ):
         return None
     return f"expected a list of {{name, role}}, found {_show(value)}"
-
-
-def _bool(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected true or false, found {_show(value)}"
 
 
 def _digest(value: Any) -> str | None:
@@ -142,6 +142,8 @@ _REQUIRED_TOP: dict[str, dict[str, Check]] = {
     ev.CREW_ROLE_REVOKED: {"by": _str},
     ev.CREW_DEACTIVATED: {"by": _str},
     ev.CHECKLIST_ADOPTED: {"by": _str},
+    ev.CUSTODY_TAKEN_BACK: {"by": _str, "role": _one_of("armorer")},
+    ev.RUN_VOIDED: {"run": _str, "by": _str},
 }
 _R, _O = True, False
 _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
@@ -191,6 +193,9 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
         "cause": (_str, _R),
         "layer": (_opt_str, _O),
         "incident": (_opt_str, _O),
+        "subject": (_opt_str, _O),
+        "verified": (_bool, _O),  # format 3: false when raised without a (right) PIN
+        "unverified": (_opt_str, _O),
     },
     ev.HOLD_RESOLVED: {
         "hold": (_str, _R),
@@ -205,6 +210,14 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
         "name": (_opt_str, _O),
     },
     ev.CUSTODY_BREAK: {"serials": (_str_list, _R)},
+    ev.CUSTODY_TAKEN_BACK: {
+        "serial": (_str, _R),
+        "holder": (_one_of("armorer"), _R),
+        "name": (_str, _R),
+        "previous": (_str, _O),
+        "previous_name": (_opt_str, _O),
+    },
+    ev.RUN_VOIDED: {"signers": (_people, _R)},
     ev.INCIDENT_REPORTED: {
         "incident": (_str, _R),
         "incident_kind": (_str, _R),

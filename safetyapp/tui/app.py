@@ -34,11 +34,17 @@ class SafetyApp(App[None]):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "safetyapp"
     ENABLE_COMMAND_PALETTE = True
+    # Hold and incident on every screen: `h` and `!` where no text field has the focus, and F2
+    # and F3 always (priority: a field never takes them), shown as one key each in the Footer.
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("h", "raise_hold", "HOLD", id="raise-hold"),
-        Binding("exclamation_mark", "report_incident", "Incident", id="report-incident"),
-    ]
+        Binding("f2", "raise_hold", "HOLD", id="raise-hold", priority=True, key_display="h/F2"),
+        Binding("h", "raise_hold", "HOLD", id="raise-hold-h", show=False),
+        Binding("f3", "report_incident", "Incident", id="report-incident", priority=True,
+                key_display="!/F3"),
+        Binding("exclamation_mark", "report_incident", "Incident", id="report-incident-key",
+                show=False),
+    ]  # fmt: skip
 
     revision: reactive[int] = reactive(0, init=False)
     """Bumped whenever the record changes (here or in another process); screens re-render."""
@@ -217,9 +223,16 @@ class SafetyApp(App[None]):
 
     # -- actions available everywhere -----------------------------------------------------------
     def action_raise_hold(self) -> None:
-        if self.repo is None:
+        if self.repo is None or isinstance(self.screen, RaiseHoldModal):
             return
-        run_id = getattr(self.screen, "run_id", None)
+        run_id = next(
+            (
+                getattr(s, "run_id", None)
+                for s in reversed(self.screen_stack)
+                if hasattr(s, "run_id")
+            ),
+            None,
+        )
         self.push_screen(RaiseHoldModal(run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -229,7 +242,7 @@ class SafetyApp(App[None]):
         return not (writes and (self.repo is None or self.read_only))
 
     def action_report_incident(self) -> None:
-        if self.repo is None:
+        if self.repo is None or isinstance(self.screen, ReportIncidentModal):
             return
         self.push_screen(ReportIncidentModal())
 

@@ -17,6 +17,8 @@ STATUS_WORDS = {
     "hold": "■ HOLD",
     "complete": "✔ COMPLETE",
     "resolved": "✔ RESOLVED",
+    "void": "⌀ VOID",
+    "stale": "⟳ STALE",
 }
 
 

@@ -249,7 +249,8 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
         assert app.repo.state.custody("COLT-SAA-0142").holder == "armorer"
         await pilot.press("l")
         await pilot.pause()
-        await choose(pilot, app.screen.query_one("#action-kind", Select), 1)
+        # The lock key opens on lock-up (what its label says).
+        assert app.screen.query_one("#action-kind", Select).value == "locked"
         app.screen.query_one("#serials").focus()
         await pilot.press("space")  # tick the first firearm
         await sign_in_modal(pilot, [A], "lunch")

@@ -17,7 +17,7 @@ from safetyapp.domain.engine.checklists import (
     short_digest,
 )
 from safetyapp.domain.engine.common import Credential, Decision, Result
-from safetyapp.domain.engine.custody import move_firearms, record_custody_break
+from safetyapp.domain.engine.custody import move_firearms, record_custody_break, take_back
 from safetyapp.domain.engine.holds import (
     acknowledge_flag,
     raise_hold,
@@ -25,7 +25,7 @@ from safetyapp.domain.engine.holds import (
     resolve_hold,
     review_incident,
 )
-from safetyapp.domain.engine.runs import sign, start_run
+from safetyapp.domain.engine.runs import sign, stale_layer, start_run, void_run
 from safetyapp.domain.engine.setup import (
     AMMO_TYPES,
     FIREARM_KINDS,
@@ -65,5 +65,8 @@ __all__ = [
     "set_pin",
     "short_digest",
     "sign",
+    "stale_layer",
     "start_run",
+    "take_back",
+    "void_run",
 ]

@@ -149,10 +149,11 @@ def _custody_event(
     by: str | None,
     run: str | None = None,
     step: str | None = None,
+    kind: ev.EventKind = ev.CUSTODY_CHANGED,
 ) -> dict[str, Any]:
     before = state.custody(serial)
     return ev.event(
-        ev.CUSTODY_CHANGED, now, by=by, run=run, step=step, result=holder, note=note,
+        kind, now, by=by, run=run, step=step, result=holder, note=note,
         serial=serial, holder=holder, name=name, previous=before.holder,
         previous_name=before.name,
     )  # fmt: skip

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 from safetyapp.domain.checklist import Step
 from safetyapp.domain.engine.common import (
     Credential,
@@ -39,6 +40,10 @@ def _check_custody(
             if custody.holder == "performer" and custody.run == run.id:
                 return
             _check_with_armorer(state, serial, signer.name)
+            return
+        if custody.holder == "armorer" and custody.run == run.id:
+            # Taken back already in this run (`take_back`, or a return whose re-inspection
+            # failed): the return step records the rounds and the re-inspection, no move.
             return
         if custody.holder != "performer" or custody.name != run.performer:
             raise _Refusal(
@@ -97,7 +102,7 @@ def _custody_events(
         custody = state.custody(run.firearm)
         if step.custody == "to-performer" and custody.holder != "performer":
             moves = [(run.firearm, "performer", run.performer)]
-        elif step.custody == "to-armorer":
+        elif step.custody == "to-armorer" and custody.holder == "performer":
             moves = [(run.firearm, "armorer", by)]
     return [
         _custody_event(state, serial, holder, name, f"{step.title} ({run.id})", now, by=by,
@@ -188,3 +193,43 @@ def record_custody_break(
         note=reason.strip(), serials=list(dict.fromkeys(affected)),
     )  # fmt: skip
     return Decision([brk])
+
+
+def take_back(
+    state: State, armorer: Credential, serial: str, reason: str, now: datetime
+) -> Decision:
+    """The armorer takes a firearm back into their own custody, at once, whatever else is
+    going on: a day hold after a misfire, a performer's stop-work, a performer who did not
+    witness the show-clear, a run on hold or voided. Custody follows the real gun (issue 14);
+    only the armorer's own PIN is needed (a performer may be locked out, hurt or gone).
+
+    The run that handed the firearm over (if any) is named on the event: its return step then
+    records rounds and re-inspection without moving the firearm again, and handing it over
+    again in that run restarts from the ammunition check (the custody changed)."""
+    try:
+        member = _authenticate(state, armorer, now)
+        if "armorer" not in member.roles:
+            raise _Refusal(
+                f"{member.name} is not crewed as Armorer; only the armorer takes a firearm back",
+                "wrong-role",
+            )
+        if serial not in state.firearms:
+            hint = naming.suggest(serial, state.firearms, "firearms")
+            raise _Refusal(f"no firearm {serial} in the inventory; {hint}", "no-firearm")
+        if not reason.strip():
+            raise _Refusal("say why (after the take, misfire, stop-work, ...)", "no-reason")
+        custody = state.custody(serial)
+        if custody.holder == "locked":
+            raise _Refusal(
+                f"firearm {serial} is locked in storage: check it out (`firearm checkout`)",
+                "custody",
+            )
+        if custody.holder == "armorer" and custody.name == member.name:
+            raise _Refusal(f"firearm {serial} is already {custody.describe()}", "custody")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=armorer.name, role="armorer", action="take-back")
+    run = custody.run if custody.holder == "performer" else None
+    back = _custody_event(state, serial, "armorer", member.name, reason.strip(), now,
+                          by=member.name, run=run, kind=ev.CUSTODY_TAKEN_BACK)  # fmt: skip
+    back["role"] = "armorer"
+    return Decision([back])

@@ -4,8 +4,10 @@ reviews, and the safety supervisor's acknowledgement of a flag."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -22,30 +24,61 @@ from safetyapp.domain.state import State
 
 def raise_hold(
     state: State,
-    by: Credential,
+    by: Credential | str,
     reason: str,
     now: datetime,
     *,
     run: str | None = None,
     about: str | None = None,
 ) -> Decision:
-    """Stop-work authority: anyone on the crew, at any time, with a reason. A hold may name the
-    crew member it is about (`about`): they are never one of those who resolve it."""
-    try:
-        member = _authenticate(state, by, now)
-        if not reason.strip():
-            raise _Refusal("a hold needs a reason", "no-reason")
-        if run is not None and run not in state.runs:
-            raise _Refusal(f"no run {run}", "no-run")
-        if about is not None and about not in state.crew:
-            raise _Refusal(f"no crew member named '{about}'", "unknown-person")
-    except _Refusal as refusal:
-        return _refuse(refusal, now, by=by.name, run=run, action="raise-hold")
-    hold = _hold_event(state, now, reason.strip(), cause="raised", run=run, by=member.name)
-    hold["role"] = member.roles[0]
+    """Stop-work authority: anyone on set, at any time, crewed or not. Never refused (issue 14):
+    a right PIN marks the hold verified; without one (none given, locked out after wrong PINs,
+    not on the crew list, deactivated) or with a wrong one, the hold is still raised, marked
+    unverified, under the name given (normalised, control characters spelled out). A wrong PIN
+    is also recorded as the refused attempt it is (it counts towards a lockout).
+
+    A hold may name the crew member it is about (`about`): they are never one of those who
+    resolve it. A run that does not exist makes it a hold on the whole day (the wider stop),
+    saying so; so does an unknown `about` (noted, not kept as the subject)."""
+    given = by.name if isinstance(by, Credential) else by
+    pin = by.pin if isinstance(by, Credential) else ""
+    typed = naming.neutralise(given) or "(no name given)"
+    crew_name = naming.find(typed, state.crew)
+    member = state.crew.get(crew_name) if crew_name is not None else None
+    out: list[dict[str, Any]] = []
+    unverified: str | None = None
+    if member is None:
+        unverified = "not on the crew list"
+    elif not pin:
+        unverified = "no PIN given"
+    else:
+        try:
+            _authenticate(state, Credential(member.name, pin), now)
+        except _Refusal as refusal:
+            unverified = refusal.reason
+            attempt = _refuse(refusal, now, by=member.name, run=run, action="raise-hold")
+            out.extend(attempt.events)
+    text = reason.strip() or "(no reason given)"
+    notes: list[str] = []
+    if run is not None and run not in state.runs:
+        notes.append(f"run {run} not found: the whole day is held")
+        run = None
+    subject: str | None = None
     if about is not None:
-        hold["data"]["subject"] = about
-    return Decision([hold])
+        subject = naming.find(about, state.crew)
+        if subject is None:
+            notes.append(f"about '{naming.neutralise(about)}', not on the crew list")
+    if notes:
+        text = f"{text} ({'; '.join(notes)})"
+    who = member.name if member is not None else typed
+    hold = _hold_event(state, now, text, cause="raised", run=run, by=who)
+    hold["role"] = member.roles[0] if member is not None else None
+    hold["data"]["verified"] = unverified is None
+    if unverified is not None:
+        hold["data"]["unverified"] = unverified
+    if subject is not None:
+        hold["data"]["subject"] = subject
+    return Decision([*out, hold])
 
 
 def resolve_hold(

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import names as naming
 from safetyapp.domain.checklist import Checklist, Step
 from safetyapp.domain.engine.checklists import check_adopted
 from safetyapp.domain.engine.common import (
@@ -22,7 +23,7 @@ from safetyapp.domain.engine.common import (
 )
 from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
-from safetyapp.domain.state import Run, State
+from safetyapp.domain.state import CrewMember, Run, State
 
 
 def start_run(
@@ -134,10 +135,12 @@ def sign(
     try:
         run = state.runs.get(run_id)
         if run is None:
-            raise _Refusal(f"no run {run_id}", "no-run")
+            raise _Refusal(f"no run {run_id}; {_run_hint(state, run_id)}", "no-run")
         step = run.checklist.step(step_id)
         if step is None:
-            raise _Refusal(f"run {run_id} has no step '{step_id}'", "no-step")
+            steps = [s.id for _, s in run.checklist.steps()]
+            hint = naming.suggest(step_id, steps, f"steps of {run_id}")
+            raise _Refusal(f"run {run_id} has no step '{step_id}'; {hint}", "no-step")
         context["role"] = step.role
         for cred in [signer, *witnesses]:
             _authenticate(state, cred, now)
@@ -192,14 +195,23 @@ def _completion(state: State, run: Run, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
+def _run_hint(state: State, typed: str) -> str:
+    """ "did you mean" for a mistyped run id: among the open runs, else every run."""
+    pool = [r.id for r in state.open_runs()] or list(state.runs)
+    return naming.suggest(typed, pool, "open runs" if state.open_runs() else "runs")
+
+
 def _check_open(state: State, run: Run, step: Step, now: datetime) -> None:
+    if run.voided_at is not None:
+        raise _Refusal(f"run {run.id} was voided ({run.void_reason})", "voided")
     if run.completed_at is not None:
         raise _Refusal(f"run {run.id} is already complete", "complete")
     blocking = state.holds_blocking(run.id)
     if blocking:
         h = blocking[0]
         raise _Refusal(f"run {run.id} is on HOLD ({h.id}: {h.reason}); resolve it first", "on-hold")
-    stale = _stale_layer(state, run, now)
+    # The return step relies on no earlier verification: the firearm is coming back.
+    stale = None if step.custody == "to-armorer" else stale_layer(state, run, now)
     if stale is not None:
         layer_id, reason = stale
         stale_event = ev.event(ev.LAYER_STALE, now, run=run.id, note=reason, layer=layer_id)
@@ -215,8 +227,15 @@ def _check_open(state: State, run: Run, step: Step, now: datetime) -> None:
         )
 
 
-def _handed_over(run: Run) -> bool:
-    """True once this run handed its firearm to the performer: its verifications are spent."""
+def _handed_over(state: State, run: Run) -> bool:
+    """True while this run's firearm is with its performer after a passed hand-over: its
+    verifications are spent. Once the firearm is taken back, they are stale again (its custody
+    changed): a new hand-over in the run restarts from the ammunition check."""
+    if run.firearm is None:
+        return False
+    custody = state.custody(run.firearm)
+    if custody.holder != "performer" or custody.run != run.id:
+        return False
     for signoff in run.history:
         step = run.checklist.step(signoff.step)
         if step is not None and step.custody == "to-performer" and signoff.result == "pass":
@@ -224,11 +243,12 @@ def _handed_over(run: Run) -> bool:
     return False
 
 
-def _stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None:
+def stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None:
     """The first layer whose verification is no longer valid, with the reason: custody of the
     run's firearm changed (or was broken) after it was signed, or its time limit passed.
-    Once the firearm has been handed over, the verifications have done their job."""
-    if _handed_over(run):
+    Once the firearm has been handed over, the verifications have done their job. The walk and
+    the board show this before anyone signs (STALE); signing then records the `layer-stale`."""
+    if run.closed or _handed_over(state, run):
         return None
     mark = state.last_custody_mark(run.firearm) if run.firearm else None
     for layer, step in run.checklist.steps():
@@ -301,3 +321,51 @@ def _check_people(
                 f"{signer.name} signed '{other}'; '{step.id}' must be signed by someone else",
                 "separation",
             )
+
+
+def void_run(
+    state: State, run_id: str, signers: list[Credential], reason: str, now: datetime
+) -> Decision:
+    """Void a started run that will not be finished (a misfire, a change of plan): the armorer
+    and a safety supervisor, two different people, each with their own PIN, and a reason. On
+    the record, the audit and the report; a voided run no longer blocks wrap and nothing more
+    is signed in it. It moves no firearm: custody follows the real gun (`take_back`)."""
+    run = state.runs.get(run_id)
+    by = signers[0].name if signers else None
+    try:
+        if run is None:
+            raise _Refusal(f"no run {run_id}; {_run_hint(state, run_id)}", "no-run")
+        if run.voided_at is not None:
+            raise _Refusal(f"run {run_id} was already voided", "voided")
+        if run.completed_at is not None:
+            raise _Refusal(f"run {run_id} is complete: a complete run is not voided", "complete")
+        if not reason.strip():
+            raise _Refusal("voiding a run needs a reason", "no-reason")
+        names = [c.name for c in signers]
+        if len(signers) != 2 or len(set(names)) != 2:
+            raise _Refusal(
+                "a run is voided by the armorer and a safety supervisor: two different people",
+                "signers",
+            )
+        members = [_authenticate(state, cred, now) for cred in signers]
+        assigned = _void_roles(members)
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by, run=run_id, action=f"void {run_id}")
+    assert run is not None
+    voided = ev.event(
+        ev.RUN_VOIDED, now, by=assigned[0]["name"], role=assigned[0]["role"], run=run.id,
+        result="void", note=reason.strip(), signers=assigned,
+    )  # fmt: skip
+    return Decision([voided])
+
+
+def _void_roles(members: list[CrewMember]) -> list[dict[str, str]]:
+    first, second = members
+    for a, b in ((first, second), (second, first)):
+        if "armorer" in a.roles and "supervisor" in b.roles:
+            return [{"name": a.name, "role": "armorer"}, {"name": b.name, "role": "supervisor"}]
+    raise _Refusal(
+        f"a run is voided by the armorer and a safety supervisor: {first.name} and {second.name}"
+        " are not one of each",
+        "signers",
+    )

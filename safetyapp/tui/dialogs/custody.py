@@ -20,7 +20,13 @@ ACTIONS = [
 
 class CustodyModal(_HoldModal):
     """Every custody change makes earlier verifications stale: handoffs restart from the
-    ammunition check."""
+    ammunition check. Opened from the board's "Lock" key it starts on locking up; with no
+    firearm chosen it does what its labels say: a lock-up locks every firearm out with the
+    armorer, a check-out takes every one in storage, a break covers every one out."""
+
+    def __init__(self, default: str | None = None) -> None:
+        super().__init__()
+        self.default = default
 
     def compose(self) -> ComposeResult:
         state = self.repo.state
@@ -31,9 +37,16 @@ class CustodyModal(_HoldModal):
                 " next handoff of those firearms restarts from the ammunition check.",
                 classes="hint",
             )
-            yield Select(ACTIONS, prompt="what happened?", id="action-kind")
+            yield Select(
+                ACTIONS,
+                prompt="what happened?",
+                id="action-kind",
+                value=self.default if self.default is not None else Select.NULL,
+            )
             yield Static(
-                "Firearms (none chosen = every firearm out, for a break)", classes="field-label"
+                "Firearms (none chosen = every one: all with the armorer for a lock-up, all in"
+                " storage for a check-out, all out for a break)",
+                classes="field-label",
             )
             yield SelectionList[str](
                 *[(Content(f"{s} · {state.custody(s).describe()}"), s) for s in state.firearms],
@@ -57,6 +70,54 @@ class CustodyModal(_HoldModal):
             self._act(engine.record_custody_break, cred, reason, serials=serials or None)
             return
         if not serials:
-            self._refuse("Choose the firearms to move.")
-            return
+            state = self.repo.state
+            source = "armorer" if kind == "locked" else "locked"
+            serials = [s for s in state.firearms if state.custody(s).holder == source]
+            if not serials:
+                where = "with the armorer" if kind == "locked" else "in storage"
+                self._refuse(f"No firearm is {where}: nothing to move.")
+                return
         self._act(engine.move_firearms, cred, serials, str(kind), reason)
+
+
+class TakeBackModal(_HoldModal):
+    """The armorer takes a firearm back at once: hold or not, run finished or not (issue 14).
+    Only the armorer's PIN; the firearm's custody follows the real gun."""
+
+    def __init__(self, serial: str | None = None) -> None:
+        super().__init__()
+        self.serial = serial
+
+    def compose(self) -> ComposeResult:
+        state = self.repo.state
+        out = [s for s in state.firearms if state.custody(s).holder not in ("locked", "armorer")]
+        options = [(Content(f"{s} · {state.custody(s).describe()}"), s) for s in out]
+        chosen = self.serial if self.serial in out else (out[0] if out else None)
+        with VerticalScroll(classes="dialog"):
+            yield Static("Take a firearm back", classes="title")
+            yield Static(
+                "Always possible, whatever is on hold. A handoff that is still open records the"
+                " rounds and re-inspection at its return step.",
+                classes="hint",
+            )
+            if chosen is None:
+                yield Select([], prompt="no firearm is out", id="serial")
+            else:
+                yield Select(options, value=chosen, allow_blank=False, id="serial")
+            yield SignerField("Armorer", people_with(state.crew, "armorer"), id="who")
+            yield Static("Reason (required)", classes="field-label")
+            yield Input(id="reason", placeholder="e.g. misfire, stop-work, after the take")
+            yield from self.compose_buttons("Take back")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#who .person", Select).focus()
+
+    def submit(self) -> None:
+        serial = self.query_one("#serial", Select).value
+        cred = self.query_one("#who", SignerField).credential()
+        reason = self.query_one("#reason", Input).value.strip()
+        if serial is Select.NULL or cred is None or not reason:
+            self._refuse("Choose the firearm, the armorer (with their PIN) and the reason.")
+            return
+        self._act(engine.take_back, cred, str(serial), reason)

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
 from safetyapp.domain import engine
-from safetyapp.domain.engine import Decision
+from safetyapp.domain.engine import Credential, Decision
 from safetyapp.tui.dialogs.base import Dialog
 from safetyapp.tui.widgets.signer import SignerField, people_with, role_label
 
@@ -46,7 +46,9 @@ class _HoldModal(Dialog[Decision | None]):
 
 
 class RaiseHoldModal(_HoldModal):
-    """Stop work. Anyone on the crew may, at any time, with a reason."""
+    """Stop work. Anyone on set may, at any time: never refused. A crew member's right PIN
+    marks it verified; without one (forgotten, locked out) or for someone not on the crew list
+    (their name typed), it is raised UNVERIFIED under the name given."""
 
     def __init__(self, run_id: str | None = None) -> None:
         super().__init__()
@@ -62,18 +64,32 @@ class RaiseHoldModal(_HoldModal):
                 " answered and resolved by two people.",
                 classes="hint",
             )
-            yield SignerField("Who is raising it", people_with(crew, None), id="raiser")
+            yield SignerField(
+                "Who is raising it (PIN if you have it: without, the hold is UNVERIFIED)",
+                people_with(crew, None),
+                id="raiser",
+            )
+            yield Static("…or your name, if you are not on the list", classes="field-label")
+            yield Input(id="name-given", placeholder="name (not on the crew list)")
             yield Static("Reason (required)", classes="field-label")
             yield Input(id="reason", placeholder="what is unsafe")
             yield from self.compose_buttons("Raise HOLD", variant="error")
 
     def submit(self) -> None:
-        cred = self.query_one("#raiser", SignerField).credential()
+        field = self.query_one("#raiser", SignerField)
+        person = field.query_one(".person", Select).value
+        pin = field.query_one(".pin", Input).value
+        typed = self.query_one("#name-given", Input).value.strip()
         reason = self.query_one("#reason", Input).value.strip()
-        if cred is None or not reason:
-            self._refuse("Choose who you are, enter your PIN and give a reason.")
+        by: Credential | str | None = None
+        if person is not Select.NULL:
+            by = Credential(str(person), pin)
+        elif typed:
+            by = typed
+        if by is None or not reason:
+            self._refuse("Choose who you are (or type your name) and give a reason.")
             return
-        self._act(engine.raise_hold, cred, reason, run=self.run_id)
+        self._act(engine.raise_hold, by, reason, run=self.run_id)
 
 
 class ResolveHoldModal(_HoldModal):

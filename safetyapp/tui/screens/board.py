@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from safetyapp.domain import engine
+from safetyapp.domain.engine import stale_layer
 from safetyapp.domain.state import Run, State
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit, short_time, word
@@ -27,7 +30,7 @@ PALETTE = [
 
 # Board keys that lead to recording something (every one but the audit).
 _WRITING = {"open_day", "new_handoff", "wrap", "walk", "resolve_hold", "crew", "inventory",
-            "acknowledge_flag", "custody"}  # fmt: skip
+            "acknowledge_flag", "custody", "take_back"}  # fmt: skip
 
 
 class BoardScreen(SafetyScreen):
@@ -42,6 +45,7 @@ class BoardScreen(SafetyScreen):
         Binding("i", "inventory", "Inventory", id="inventory"),
         Binding("k", "acknowledge_flag", "Ack flag", id="ack-flag"),
         Binding("l", "custody", "Lock/custody", id="custody"),
+        Binding("t", "take_back", "Take back", id="take-back"),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -79,19 +83,23 @@ class BoardScreen(SafetyScreen):
     def refresh_view(self) -> None:
         super().refresh_view()
         state = self.view_state
+        now = self.safety.clock()
         self._show_demo_pins(state)
         self._show_mirror_status()
         runs = self.query_one("#runs", DataTable)
         runs.clear()
         for run in _runs_to_show(state):
             nxt = run.next_step()
+            status = word(state.run_status(run))
+            if not run.closed and stale_layer(state, run, now):
+                status += " " + word("stale")
             runs.add_row(
                 run.id,
                 run.checklist.id,
-                word(state.run_status(run)),
+                status,
                 lit(run.firearm or ""),
                 lit(run.performer or ""),
-                lit(nxt.title if nxt and run.completed_at is None else ""),
+                lit(nxt.title if nxt and not run.closed else ""),
                 key=run.id,
             )
         if not runs.row_count:
@@ -119,7 +127,7 @@ class BoardScreen(SafetyScreen):
         firearms = self.query_one("#firearms", DataTable)
         firearms.clear()
         for serial, fa in state.firearms.items():
-            where, inspected = _whereabouts(state, serial)
+            where, inspected = _whereabouts(state, serial, now)
             firearms.add_row(lit(serial), fa.kind, lit(where), lit(inspected))
 
     def _show_mirror_status(self) -> None:
@@ -207,7 +215,16 @@ class BoardScreen(SafetyScreen):
     def action_custody(self) -> None:
         from safetyapp.tui.dialogs.custody import CustodyModal
 
-        self.app.push_screen(CustodyModal())
+        self.app.push_screen(CustodyModal(default="locked"))  # the key says "Lock"
+
+    def action_take_back(self) -> None:
+        from safetyapp.tui.dialogs.custody import TakeBackModal
+
+        state = self.state
+        if all(state.custody(s).holder in ("locked", "armorer") for s in state.firearms):
+            self.notify("No firearm is out: nothing to take back.", markup=False)
+            return
+        self.app.push_screen(TakeBackModal())
 
     def action_audit(self) -> None:
         from safetyapp.tui.screens.audit import AuditScreen
@@ -228,8 +245,8 @@ class BoardScreen(SafetyScreen):
 def _runs_to_show(state: State) -> list[Run]:
     """Open runs first, then today's completed ones, newest first."""
     day = state.day.number if state.day else (state.days[-1].number if state.days else None)
-    runs = [r for r in state.runs.values() if r.completed_at is None or r.day == day]
-    return sorted(runs, key=lambda r: (r.completed_at is not None, r.id), reverse=False)
+    runs = [r for r in state.runs.values() if not r.closed or r.day == day]
+    return sorted(runs, key=lambda r: (r.closed, r.id), reverse=False)
 
 
 def _next_hint(state: State) -> str:
@@ -238,11 +255,15 @@ def _next_hint(state: State) -> str:
     return "No run. Press n for a handoff, w to wrap."
 
 
-def _whereabouts(state: State, serial: str) -> tuple[str, str]:
-    """Where a firearm is (derived custody) and its last time-limited verification, with age."""
+def _whereabouts(state: State, serial: str, now: datetime) -> tuple[str, str]:
+    """Where a firearm is (derived custody) and its last time-limited verification, with age;
+    STALE once custody changed after it or its time limit passed (before anyone signs)."""
     where = state.custody(serial).describe()
     last = state.last_verified(serial)
     if last is None:
         return where, ""
     run, signoff = last
-    return where, f"{short_time(signoff.time)} by {signoff.by} ({run.id})"
+    shown = f"{short_time(signoff.time)} by {signoff.by} ({run.id})"
+    if not run.closed and stale_layer(state, run, now) is not None:
+        shown = f"{word('stale')} · {shown}"
+    return where, shown

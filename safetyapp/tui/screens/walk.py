@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
 from safetyapp.domain.checklist import Step
-from safetyapp.domain.engine import Decision
+from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Run
 from safetyapp.tui.screens.base import SafetyScreen
@@ -29,6 +29,8 @@ class WalkScreen(SafetyScreen):
         Binding("x", "sign('fail')", "Fail", id="fail"),
         Binding("n", "sign('na')", "N/A", id="na"),
         Binding("r", "resolve", "Resolve", id="resolve"),
+        Binding("t", "take_back", "Take back", id="take-back"),
+        Binding("v", "void", "Void run", id="void"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -57,27 +59,53 @@ class WalkScreen(SafetyScreen):
                 yield Static(id="step-guide")
         yield from self.compose_footer()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # A time limit passes without any event: look again now and then (STALE shows itself).
+        self.set_interval(15.0, self._redraw)
+
     def refresh_view(self) -> None:
         super().refresh_view()
         run, state = self.run, self.state
         status = state.run_status(run)
+        stale = stale_layer(state, run, self.safety.clock())
         context = " · ".join(
             x for x in (run.firearm, run.performer, f"scene {run.scene}" if run.scene else "") if x
         )
+        flag: list[str | tuple[str, str]] = [" · ", (word("stale"), "bold")] if stale else []
         self.query_one("#run-title", Static).update(
             Content.assemble(
-                f"{run.id} · {run.checklist.title} · ", (word(status), "bold"), " · ", context
+                f"{run.id} · {run.checklist.title} · ",
+                (word(status), "bold"),
+                *flag,
+                " · ",
+                context,
             )
         )
-        self.query_one("#stepper", Static).update(_stepper(run))
-        self._show_step(run)
+        self.query_one("#stepper", Static).update(_stepper(run, stale[0] if stale else None))
+        self._show_step(run, stale[1] if stale else None)
 
-    def _show_step(self, run: Run) -> None:
+    def _show_step(self, run: Run, stale: str | None = None) -> None:
         nxt = run.next_step()
         blocking = self.state.holds_blocking(run.id)
         detail = self.query_one("#step-detail", Static)
         buttons = self.query_one("#step-buttons")
-        if run.completed_at is not None:
+        out = self._firearm_out(run)
+        take_back = (
+            f"\n\n{run.firearm} is {out}: the armorer takes it back at any time (press t)."
+            if out
+            else ""
+        )
+        if run.voided_at is not None:
+            detail.update(
+                Content.assemble(
+                    ("⌀ VOID ", "bold"),
+                    run.void_reason or "",
+                    take_back,
+                    "\n\nNothing more is signed in this run. Esc returns to the board.",
+                )
+            )
+        elif run.completed_at is not None:
             detail.update("✔ COMPLETE — every layer signed. Esc returns to the board.")
         elif blocking:
             hold = blocking[0]
@@ -88,15 +116,16 @@ class WalkScreen(SafetyScreen):
                     hold.reason,
                     "\n\nThe walk is stopped until the hold is resolved with a corrective action"
                     " signed by two people (press r). The failed layer then restarts from its"
-                    " first step.",
+                    " first step. A run that will not be finished can be voided (press v).",
+                    take_back,
                 )
             )
-        current = nxt.id if nxt is not None and run.completed_at is None and not blocking else None
+        current = nxt.id if nxt is not None and not run.closed and not blocking else None
         buttons.display = current is not None
         guide = self.query_one("#step-guide", Static)
         guide.update("")
         if current is not None and nxt is not None:
-            detail.update(_step_heading(nxt))
+            detail.update(_step_heading(nxt, stale))
             guide.update(_step_guide(nxt, self._read_out(nxt)))
             self.query_one("#btn-na", Button).display = nxt.na_allowed
         if current != self._shown_step:
@@ -170,7 +199,7 @@ class WalkScreen(SafetyScreen):
 
         run = self.run
         step = run.next_step()
-        if step is None or run.completed_at is not None or self.state.holds_blocking(run.id):
+        if step is None or run.closed or self.state.holds_blocking(run.id):
             self.app.bell()
             return
         if result == "na" and not step.na_allowed:
@@ -201,11 +230,36 @@ class WalkScreen(SafetyScreen):
         if self.state.holds_blocking(self.run_id):
             self.app.push_screen(ResolveHoldModal())
 
+    def _firearm_out(self, run: Run) -> str | None:
+        """Where the run's firearm is, when it is out of the armorer's hands."""
+        if run.firearm is None:
+            return None
+        custody = self.state.custody(run.firearm)
+        return custody.describe() if custody.holder in ("performer", "unaccounted") else None
 
-def _stepper(run: Run) -> Content:
+    def action_take_back(self) -> None:
+        from safetyapp.tui.dialogs.custody import TakeBackModal
+
+        if self._firearm_out(self.run) is None:
+            self.notify("The firearm is not out: nothing to take back.", markup=False)
+            return
+        self.app.push_screen(TakeBackModal(self.run.firearm), self._signed)
+
+    def action_void(self) -> None:
+        from safetyapp.tui.dialogs.runs import VoidRunModal
+
+        if self.run.closed:
+            self.notify(f"Run {self.run_id} is already {word(self.state.run_status(self.run))}.",
+                        markup=False)  # fmt: skip
+            return
+        self.app.push_screen(VoidRunModal(self.run_id), self._signed)
+
+
+def _stepper(run: Run, stale: str | None = None) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     for number, layer in enumerate(run.checklist.layers, start=1):
-        parts.append((f"{number}. {layer.title}\n", "bold"))
+        mark = f"  {word('stale')}: re-verify from its first step" if layer.id == stale else ""
+        parts.append((f"{number}. {layer.title}{mark}\n", "bold"))
         for step in layer.steps:
             status = run.step_status(step.id)
             done = run.signoffs.get(step.id)
@@ -218,9 +272,17 @@ def _stepper(run: Run) -> Content:
     return Content.assemble(*parts)
 
 
-def _step_heading(step: Step) -> Content:
+def _step_heading(step: Step, stale: str | None = None) -> Content:
     witnesses = ", ".join(ROLE_TITLES[w] for w in step.witnesses) or "none"
+    warning: list[str | tuple[str, str]] = []
+    if stale:
+        warning = [
+            (f"{word('stale')} ", "bold"),
+            stale,
+            " (signing records it and reopens the layer)\n\n",
+        ]
     return Content.assemble(
+        *warning,
         ("▶ " + step.title + "\n", "bold"),
         f"Signed by: {ROLE_TITLES[step.role]} · witnesses: {witnesses}",
     )
