@@ -25,6 +25,7 @@ FLAGGED_KINDS = (
     ev.INCIDENT_REPORTED,
     ev.CUSTODY_BREAK,
     *ev.AUTHORITY_KINDS,  # who may sign and what is on set: every change flagged
+    ev.CHECKLIST_ADOPTED,  # which checklist versions may run
 )
 AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "note")
 
