@@ -18,12 +18,12 @@ from typing import Any, Literal, NoReturn
 import click
 
 from safetyapp import __version__
-from safetyapp.checklists import load_bundled, load_file
+from safetyapp.checklists import CHECKLISTS_ENV, load_bundled, load_file
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
-from safetyapp.domain.checklist import ChecklistError
+from safetyapp.domain.checklist import Checklist, ChecklistError
 from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
@@ -87,6 +87,17 @@ def _new_store_path(ctx: click.Context) -> Path:
     return path
 
 
+def _installed() -> dict[str, Checklist]:
+    """The installed checklists; an invalid file among them is a clear refusal."""
+    try:
+        return load_bundled()
+    except ChecklistError as exc:
+        raise Refused(
+            f"an installed checklist cannot be used: {exc}; fix it (`safetyapp checklists"
+            f" validate`) or point {CHECKLISTS_ENV} at another folder"
+        ) from None
+
+
 def _open(ctx: click.Context) -> Repository:
     """The store, opened once per command (name lookups and the action share it)."""
     cached: Repository | None = ctx.obj.get("repo")
@@ -94,7 +105,7 @@ def _open(ctx: click.Context) -> Repository:
         return cached
     path = _store_path(ctx)
     try:
-        repo = Repository.open(path, load_bundled())
+        repo = Repository.open(path, _installed())
     except StoreMissing:
         raise Refused(
             f"no store at {path}; create one with"
@@ -291,7 +302,7 @@ def init(ctx: click.Context, production: str, supervisor: str) -> None:
         )
     pin = _new_pin(supervisor.strip() or supervisor)
     try:
-        Repository.create(path, production, supervisor, pin, load_bundled())
+        Repository.create(path, production, supervisor, pin, _installed())
     except (StoreError, ValueError) as exc:
         raise Refused(str(exc)) from None
     _say(f"created store for '{production.strip()}' at {path}")
@@ -580,10 +591,7 @@ def checklists_list(ctx: click.Context, as_json: bool) -> None:
     """List the checklist versions adopted into the store (id, title, version, digest, who
     adopted it, when; the one a new run walks marked current), and installed files that are not
     adopted. Without a store, the installed files only."""
-    try:
-        installed = load_bundled()
-    except ChecklistError as exc:
-        raise Refused(str(exc)) from None
+    installed = _installed()
     state = _open(ctx).state if _store_path(ctx).exists() else None
     rows: list[dict[str, Any]] = []
     for a in state.adoptions if state is not None else []:
@@ -592,7 +600,7 @@ def checklists_list(ctx: click.Context, as_json: bool) -> None:
         rows.append({
             "id": a.checklist_id, "title": a.title, "version": a.version,
             "scope": state.checklists[a.digest].scope, "digest": a.digest,
-            "status": "current" if current else "adopted",
+            "status": "current" if current else "superseded",
             "adopted_by": [dict(p) for p in a.approvers], "adopted_at": a.time,
             "source": a.source,
         })  # fmt: skip

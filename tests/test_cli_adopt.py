@@ -151,3 +151,14 @@ def test_an_edited_installed_file_is_refused_until_it_is_adopted(cli: Cli, tmp_p
     started = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     status = json.loads(cli("run", "status", started, "--json").stdout)
     assert status["checklist"] == "opening" and status["title"].startswith("Edited ")
+
+
+def test_an_invalid_installed_file_is_a_clear_refusal(cli: Cli, tmp_path: Path) -> None:
+    folder = installed_copy(tmp_path)
+    (folder / "wrap.yaml").write_text("id: wrap\ntitle: W\nversion: 1\nscope: wrap\nlayers: []\n")
+    cli.env["SAFETYAPP_CHECKLISTS"] = str(folder)
+    before = lines(cli)
+    err = cli("run", "start", "opening", code=1).stderr
+    assert "an installed checklist cannot be used" in err and "unexpected" not in err
+    assert f"{folder / 'wrap.yaml'}: line 5, layers:" in err and "SAFETYAPP_CHECKLISTS" in err
+    assert lines(cli) == before

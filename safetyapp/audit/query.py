@@ -28,6 +28,7 @@ FLAGGED_KINDS = (
     ev.CUSTODY_TAKEN_BACK,
     ev.RUN_VOIDED,
     *ev.AUTHORITY_KINDS,  # who may sign and what is on set: every change flagged
+    ev.CHECKLIST_ADOPTED,  # which checklist versions may run
 )
 AUDIT_FIELDS = ("seq", "time", "kind", "by", "role", "run", "step", "result", "note")
 

@@ -99,5 +99,9 @@ async def test_a_production_is_created_with_its_first_supervisor_in_the_tui(
         screen.query_one("#create", Button).press()
         await pilot.pause()
         kinds = [(r["kind"], r["by"]) for r in Journal.open(path).records()]
-        assert kinds == [("production-created", None), ("crew-added", "Pat Okafor")]
+        assert (
+            kinds
+            == [("production-created", None), ("crew-added", "Pat Okafor")]
+            + [("checklist-adopted", "Pat Okafor")] * 3
+        )  # the bundled checklists, adopted by the first supervisor
         assert credentials_path(path).stat().st_mode & 0o777 == 0o600

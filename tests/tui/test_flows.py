@@ -197,15 +197,18 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         from safetyapp.tui.widgets.event_log import EventLog
 
         log = app.screen.query_one(EventLog)
-        assert len(log.rows) == 11 and log.current() is not None
-        assert "CHAIN OK · 11 events" in str(
+        # 11 events and the 3 checklist versions adopted at creation
+        assert len(log.rows) == 14 and log.current() is not None
+        assert "CHAIN OK · 14 events" in str(
             app.screen.query_one("#verify-status", Static).render()
         )
         await pilot.press("f")
         await pilot.pause()
         kinds = [r["kind"] for r in log.rows]  # crew and inventory changes are flagged too
-        assert kinds[-1] == "hold-raised" and len(kinds) == 10
-        assert set(kinds[:-1]) == {"crew-added", "firearm-added", "ammo-added"}
+        assert kinds[-1] == "hold-raised" and len(kinds) == 13
+        assert set(kinds[:-1]) == {
+            "crew-added", "checklist-adopted", "firearm-added", "ammo-added",
+        }  # fmt: skip
         await pilot.press("j")
         await pilot.pause()
         exported = list((tmp_path / "exports").glob("audit-*.json"))
