@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from safetyapp.domain import events as ev
-from safetyapp.domain.checklist import Checklist, Step
+from safetyapp.domain.checklist import Checklist, Evidence, Step
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -171,13 +171,24 @@ def sign(
     if final == "fail":
         reason = f"{step.title} failed ({layer.title}): {why or note or 'marked failed'}"
         out.append(_hold_event(state, now, reason, cause="step-failed", run=run.id, by=signer.name))
-        out[-1]["data"]["layer"] = layer.id
+        out[-1]["data"]["layer"] = _reopens(run, step, layer.id, findings)
         out[-1]["step"] = step.id
-    out.extend(_findings_events(state, run, step, signer.name, findings, now))
+    held = sum(1 for e in out if e["kind"] == ev.HOLD_RAISED)
+    out.extend(_findings_events(state, run, step, signer.name, findings, now, held))
     out.extend(_custody_events(state, run, step, signer.name, final, values, now))
     if final != "fail" and _is_last(run, step):
         out.extend(_completion(state, run, now))
     return Decision(out)
+
+
+def _reopens(run: Run, step: Step, layer_id: str, findings: list[tuple[Evidence, str]]) -> str:
+    """The layer a failed step's run is signed again from once its hold is resolved: the
+    earliest layer its failing evidence reaches (`reopens:`), else the step's own layer."""
+    reach = {spec.reopens for spec, _ in findings if spec.reopens is not None}
+    for layer in run.checklist.layers:
+        if layer.id in reach or layer.id == layer_id:
+            return layer.id
+    return layer_id
 
 
 def _is_last(run: Run, step: Step) -> bool:

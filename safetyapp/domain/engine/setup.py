@@ -30,6 +30,9 @@ from safetyapp.domain.state import State
 
 AMMO_TYPES = ("dummy", "blank")
 FIREARM_KINDS = ("blank-firing", "non-firing", "rubber", "airsoft")
+# Kinds that hold rounds: their chambers (or magazine capacity) are recorded with them, so the
+# checks can ask for every chamber seen and refuse a load the firearm cannot hold.
+KINDS_WITH_CHAMBERS = ("blank-firing",)
 
 
 def _pin_id(pin: dict[str, Any]) -> str:
@@ -229,6 +232,12 @@ def add_firearm(
             raise _Refusal(f"kind must be one of: {', '.join(FIREARM_KINDS)}", "kind")
         if chambers is not None and chambers < 1:
             raise _Refusal("chambers must be at least 1", "chambers")
+        if chambers is None and kind in KINDS_WITH_CHAMBERS:
+            raise _Refusal(
+                f"a {kind} firearm holds rounds: give its chambers or magazine capacity"
+                " (--chambers N), so every chamber is checked and loads are kept possible",
+                "chambers",
+            )
         armorer = _armorer(state, by, now, "adds firearms")
         if serial in state.firearms:
             raise _Refusal(f"firearm {serial} is already in the inventory", "exists")
@@ -282,11 +291,22 @@ def add_ammo(
         if count < 0:
             raise _Refusal("count cannot be negative", "count")
         _require_role(member, "armorer", "declares ammunition")
+        if not source.strip():
+            raise _Refusal(
+                f"lot {lot} needs its source (--source: supplier or prop house, box label):"
+                " rounds of unknown origin never come onto a set",
+                "no-source",
+            )
         if lot in state.lots:
             raise _Refusal(f"lot {lot} is already declared", "exists")
     except _Refusal as refusal:
         return _refuse(refusal, now, by=by.name, action=f"add lot {lot}")
-    data: dict[str, Any] = {"lot": lot, "type": ammo_type, "count": count, "source": source}
+    data: dict[str, Any] = {
+        "lot": lot,
+        "type": ammo_type,
+        "count": count,
+        "source": source.strip(),
+    }
     added = ev.event(
         ev.AMMO_ADDED, now, by=member.name, role="armorer", result="added",
         note=f"lot {lot} declared: {count} {ammo_type}", **data,

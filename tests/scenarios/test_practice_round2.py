@@ -1,0 +1,172 @@
+"""Issue 15, the practice round 2: each gap as a scenario on the pure engine."""
+
+from __future__ import annotations
+
+from scenario_support import (
+    OPENING_2,
+    handoff,
+    new_world,
+    open_day,
+    refused_code,
+    sign_step,
+)
+from support import ACTOR2, AD, ARMORER, SUPERVISOR, cred, sign, start, walk
+
+from safetyapp.domain import engine
+from safetyapp.domain import events as ev
+
+# -- Ammunition ---------------------------------------------------------------------------------
+
+
+def test_a_live_round_found_at_a_handoff_holds_every_firearm_for_the_day() -> None:
+    world = new_world()
+    open_day(world)
+    first = handoff(world, "COLT-1")
+    found = sign_step(world, first, "rounds-loaded", evidence={"live-rounds": "1"})
+    assert found.ok and found.events[0]["result"] == "fail"
+    incident = world.last(ev.INCIDENT_REPORTED)
+    assert incident["data"]["incident_kind"] == "live-round" and incident["data"]["hold"]
+    day_holds = [h for h in world.state.open_holds() if h.run is None]
+    assert day_holds and day_holds[0].incident == incident["data"]["incident"]
+    # The other firearm, loaded from the same boxes, stops too.
+    other = world.do(engine.start_run, _checklist("handoff"), firearm="GLOCK-2",
+                     performer=ACTOR2[0], scene="12B")  # fmt: skip
+    assert not other.ok and refused_code(world) == "on-hold"
+    # The review a misfire needs lifts the day hold.
+    review = world.do(engine.review_incident, incident["data"]["incident"],
+                      [cred(SUPERVISOR), cred(ARMORER)], "Round removed; boxes recounted")  # fmt: skip
+    assert review.ok, review.refused
+    assert not [h for h in world.state.open_holds() if h.run is None]
+
+
+def test_an_unidentified_round_at_the_opening_holds_the_day_and_records_an_incident() -> None:
+    world = new_world()
+    run = start(world, "opening")
+    walk(world, run, OPENING_2[:3])
+    found = sign(world, run, "live-rounds-zero", ARMORER, AD,
+                 evidence={"live-rounds": "0", "unidentified-rounds": "2"})  # fmt: skip
+    assert found.events[0]["result"] == "fail"
+    kinds = [i.kind for i in world.state.incidents.values()]
+    assert kinds == ["live-round"]
+    assert [h for h in world.state.open_holds() if h.run is None]
+
+
+def _checklist(name: str):  # type: ignore[no-untyped-def]
+    from support import CHECKLISTS
+
+    return CHECKLISTS[name]
+
+
+def _lots(world, lots: str) -> str:  # type: ignore[no-untyped-def]
+    run = start(world, "opening")
+    walk(world, run, OPENING_2[:2])
+    decision = sign(world, run, "lots-listed", ARMORER, AD,
+                    evidence={"lots": lots, "unlabelled": "0"})  # fmt: skip
+    assert decision.ok, decision.refused
+    return str(decision.events[0]["result"])
+
+
+def test_a_declared_lot_left_out_of_the_ammunition_check_fails() -> None:
+    world = new_world()
+    assert _lots(world, "D-1=36") == "fail"  # B-1 left out
+    assert "B-1" in world.last(ev.SIGNED)["note"]
+    assert world.last(ev.HOLD_RAISED)["data"]["hold"]
+
+
+def test_a_count_that_differs_from_the_declared_count_fails_and_holds() -> None:
+    world = new_world()
+    assert _lots(world, "D-1=34, B-1=24") == "fail"
+    assert "declared 36" in world.last(ev.SIGNED)["note"]
+
+
+def test_lots_none_fails_the_ammunition_check() -> None:
+    world = new_world()
+    assert _lots(world, "none") == "fail"
+
+
+def test_every_declared_lot_counted_as_declared_passes() -> None:
+    world = new_world()
+    assert _lots(world, "D-1=36, B-1=24") == "pass"
+
+
+def test_every_dummy_out_is_checked_inert() -> None:
+    world = new_world()
+    run = start(world, "opening")
+    walk(world, run, OPENING_2[:4])
+    few = sign(world, run, "dummies-inert", ARMORER, AD,
+               evidence={"dummies-checked": "2", "failed-inert-check": "0"})  # fmt: skip
+    assert few.events[0]["result"] == "fail" and "36" in few.events[0]["note"]
+
+
+def test_the_inert_check_cannot_be_not_applicable() -> None:
+    world = new_world()
+    run = start(world, "opening")
+    walk(world, run, OPENING_2[:4])
+    na = sign(world, run, "dummies-inert", ARMORER, AD, result="na", na_reason="skipped")
+    assert not na.ok and refused_code(world) == "na-not-allowed"
+
+
+def test_a_lot_needs_its_source() -> None:
+    world = new_world()
+    decision = world.do(engine.add_ammo, cred(ARMORER), "D-9", "dummy", 6, "  ")
+    assert not decision.ok and refused_code(world) == "no-source"
+
+
+def test_a_lot_added_mid_day_joins_the_days_reconciliation() -> None:
+    world = new_world()
+    open_day(world)
+    assert world.do(engine.add_ammo, cred(ARMORER), "D-9", "dummy", 6, "Prop house B").ok
+    assert world.state.ammo_reconciliation()["D-9"] == (6, 0, 6)
+    run = start(world, "wrap")
+    walk(world, run, [("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2",
+                                                     "missing": "0"})])  # fmt: skip
+    left_out = sign(
+        world, run, "counts-reconciled", ARMORER, AD, evidence={"counts": "D-1=36, B-1=24"}
+    )
+    assert left_out.events[0]["result"] == "fail" and "D-9" in left_out.events[0]["note"]
+
+
+def test_more_rounds_loaded_than_the_firearm_has_chambers_fails() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    nine = sign_step(world, run, "rounds-loaded", evidence={"dummies": "9"})
+    assert nine.events[0]["result"] == "fail" and "holds 6" in nine.events[0]["note"]
+
+
+def test_more_rounds_expended_than_loaded_fails() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    blanks = {"dummies": "0", "blanks": "6"}
+    assert sign_step(world, run, "rounds-loaded", evidence=blanks).events[0]["result"] == "pass"
+    assert sign_step(world, run, "inspect").events[0]["result"] == "pass"
+    called = sign_step(world, run, "ad-confirms", evidence={"state-called": "blanks x6"})
+    assert called.events[0]["result"] == "pass", called.events[0]["note"]
+    hot = {"hot-announced": "yes", "safe-distance": "20"}
+    assert sign_step(world, run, "announced", evidence=hot).events[0]["result"] == "pass"
+    for step in ("hand-over", "performer-check"):
+        assert sign_step(world, run, step).events[0]["result"] == "pass"
+    back = sign_step(world, run, "returned", evidence={"rounds-expended": "B-1=9"})
+    assert back.events[0]["result"] == "fail" and "9 blank" in back.events[0]["note"]
+
+
+def test_a_blank_firing_firearm_needs_its_chambers() -> None:
+    world = new_world()
+    decision = world.do(
+        engine.add_firearm, cred(ARMORER), "SAA-3", "Revolver", "blank-firing", None
+    )
+    assert not decision.ok and refused_code(world) == "chambers"
+
+
+def test_a_firearm_without_chambers_recorded_does_not_pass_chambers_seen_3() -> None:
+    world = new_world()
+    assert world.do(engine.add_firearm, cred(ARMORER), "RUB-1", "Rubber", "rubber", None).ok
+    open_day(world)
+    assert world.do(engine.move_firearms, cred(ARMORER), ["RUB-1"], "armorer", "for 14A").ok
+    run = handoff(world, "RUB-1")
+    sign_step(world, run, "rounds-loaded", evidence={"dummies": "0"})
+    seen = sign_step(
+        world, run, "inspect", evidence={"serial-in-hand": "RUB-1", "chambers-seen": "3"}
+    )
+    assert seen.events[0]["result"] == "fail"
