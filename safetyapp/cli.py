@@ -650,12 +650,12 @@ def run_sign(
     """Sign STEP of RUN. PINs: one stdin line per --by, in order."""
     if failed and na_reason is not None:
         raise click.UsageError("--fail and --na exclude each other")
-    values: dict[str, str] = {}
+    values: list[tuple[str, str]] = []  # as given: the engine refuses a key given twice
     for item in evidence:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--evidence takes KEY=VALUE, got {item!r}")
-        values[key.strip()] = value
+        values.append((key.strip(), value))
     repo = _open(ctx)
     creds = _credentials(names)
     result: engine.Result = "fail" if failed else ("na" if na_reason is not None else "pass")

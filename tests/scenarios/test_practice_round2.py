@@ -10,7 +10,7 @@ from scenario_support import (
     refused_code,
     sign_step,
 )
-from support import ACTOR2, AD, ARMORER, SUPERVISOR, cred, sign, start, walk
+from support import ACTOR, ACTOR2, AD, ARMORER, SUPERVISOR, cred, sign, start, walk
 
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
@@ -170,3 +170,106 @@ def test_a_firearm_without_chambers_recorded_does_not_pass_chambers_seen_3() -> 
         world, run, "inspect", evidence={"serial-in-hand": "RUB-1", "chambers-seen": "3"}
     )
     assert seen.events[0]["result"] == "fail"
+
+
+# -- The state called and the announcement -------------------------------------------------------
+
+
+def _to_announcement(world, blanks: str = "6", called: str = "blanks x6") -> str:  # type: ignore[no-untyped-def]
+    open_day(world)
+    run = handoff(world)
+    loads = {"dummies": "0", "blanks": blanks}
+    assert sign_step(world, run, "rounds-loaded", evidence=loads).events[0]["result"] == "pass"
+    assert sign_step(world, run, "inspect").events[0]["result"] == "pass"
+    done = sign_step(world, run, "ad-confirms", evidence={"state-called": called})
+    assert done.ok and done.events[0]["result"] == "pass", done.events[0]["note"]
+    return run
+
+
+def test_cold_called_with_six_blanks_loaded_fails() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    sign_step(world, run, "rounds-loaded", evidence={"dummies": "0", "blanks": "6"})
+    sign_step(world, run, "inspect")
+    cold = sign_step(world, run, "ad-confirms", evidence={"state-called": "cold"})
+    assert cold.events[0]["result"] == "fail" and "blanks x6" in cold.events[0]["note"]
+
+
+def test_the_state_is_called_from_a_fixed_set() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    sign_step(world, run, "rounds-loaded")
+    sign_step(world, run, "inspect")
+    free = sign_step(world, run, "ad-confirms", evidence={"state-called": "as loaded"})
+    assert not free.ok and refused_code(world) == "evidence"
+
+
+def test_a_mix_is_spelled_out_and_matches_the_loads() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    sign_step(world, run, "rounds-loaded", evidence={"dummies": "3", "blanks": "3"})
+    sign_step(world, run, "inspect")
+    mix = sign_step(world, run, "ad-confirms", evidence={"state-called": "dummies x3, blanks x3"})
+    assert mix.events[0]["result"] == "pass", mix.events[0]["note"]
+
+
+def test_blanks_loaded_need_hot_called_to_the_set() -> None:
+    world = new_world()
+    run = _to_announcement(world)
+    quiet = sign_step(
+        world, run, "announced", evidence={"hot-announced": "no", "safe-distance": "20"}
+    )
+    assert quiet.events[0]["result"] == "fail" and "hot" in quiet.events[0]["note"].lower()
+
+
+def test_blanks_need_the_safe_distance_or_a_risk_assessed_reason() -> None:
+    world = new_world()
+    run = _to_announcement(world)
+    near = sign_step(
+        world, run, "announced", evidence={"hot-announced": "yes", "safe-distance": "12"}
+    )
+    assert near.events[0]["result"] == "fail" and "20 ft" in near.events[0]["note"]
+
+
+def test_a_shorter_distance_with_its_risk_assessed_reason_passes() -> None:
+    world = new_world()
+    run = _to_announcement(world)
+    reasoned = sign_step(world, run, "announced",
+                         evidence={"hot-announced": "yes",
+                                   "safe-distance": "12: RA-4 section 3, shield in place"})  # fmt: skip
+    assert reasoned.events[0]["result"] == "pass", reasoned.events[0]["note"]
+    assert reasoned.events[0]["data"]["evidence"]["safe-distance"]["feet"] == 12
+
+
+def test_no_distance_recorded_with_blanks_loaded_fails() -> None:
+    world = new_world()
+    run = _to_announcement(world)
+    none = sign_step(
+        world, run, "announced", evidence={"hot-announced": "yes", "safe-distance": "none"}
+    )
+    assert none.events[0]["result"] == "fail"
+
+
+def test_a_swapped_firearm_fails_the_inspection() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world, "COLT-1")
+    sign_step(world, run, "rounds-loaded")
+    swapped = sign_step(world, run, "inspect", evidence={"serial-in-hand": "GLOCK-2"})
+    assert swapped.events[0]["result"] == "fail" and "swapped" in swapped.events[0]["note"]
+
+
+def test_a_repeated_evidence_key_is_refused_by_the_engine() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    sign_step(world, run, "rounds-loaded")
+    pairs = [("serial-in-hand", "COLT-1"), ("bore-clear", "yes"), ("chambers-seen", "3"),
+             ("chambers-seen", "6"), ("loads-as-listed", "yes")]  # fmt: skip
+    twice = world.do(engine.sign, run, "inspect", cred(ARMORER),
+                     witnesses=[cred(AD), cred(ACTOR)], evidence=pairs)  # fmt: skip
+    assert not twice.ok and refused_code(world) == "evidence-repeated"
+    assert "chambers-seen" in (twice.refused or "")

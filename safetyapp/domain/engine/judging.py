@@ -4,7 +4,7 @@ to record, and the flags and incidents a mismatch raises."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +17,30 @@ from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_TITLES
 from safetyapp.domain.state import Run, State, run_lot_counts
 
 
+def _given_once(given: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Evidence as entered, each key once: a key given twice in one sign-off
+    (`chambers-seen=3 chambers-seen=6`) is refused, never resolved to one of the two."""
+    if isinstance(given, Mapping):
+        return dict(given)
+    out: dict[str, str] = {}
+    for key, value in given:
+        if key in out:
+            raise _Refusal(
+                f"evidence '{key}' given twice ({out[key]!r} and {value!r}): give each key once",
+                "evidence-repeated",
+            )
+        out[key] = value
+    return out
+
+
 def _check_evidence(
-    state: State, run: Run, step: Step, given: dict[str, str], result: Result
+    state: State,
+    run: Run,
+    step: Step,
+    entered: Mapping[str, str] | Sequence[tuple[str, str]],
+    result: Result,
 ) -> dict[str, Any]:
+    given = _given_once(entered)
     known = {e.key: e for e in step.evidence}
     extra = sorted(set(given) - set(known))
     if extra:

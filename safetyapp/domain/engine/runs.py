@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,11 +126,13 @@ def sign(
     *,
     witnesses: list[Credential] | None = None,
     result: Result = "pass",
-    evidence: dict[str, str] | None = None,
+    evidence: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     note: str = "",
     na_reason: str = "",
 ) -> Decision:
-    """Sign one step of a run, enforcing order, role, separation, evidence and freshness."""
+    """Sign one step of a run, enforcing order, role, separation, evidence and freshness.
+    `evidence` as entered: a mapping, or (key, value) pairs in the order given (a key given
+    twice is refused)."""
     witnesses = witnesses or []
     context: dict[str, Any] = {"run": run_id, "step": step_id, "by": signer.name}
     try:
