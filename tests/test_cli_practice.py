@@ -97,3 +97,23 @@ def test_a_live_round_at_one_handoff_holds_the_other_firearm_too(tmp_path: Path)
     assert "Live or unidentified round found" in found.stderr
     other = cli("run", "start", "handoff", "--firearm", "SAA-2", "--performer", ACT2, code=1)
     assert "HOLD" in other.stderr
+
+
+def test_init_records_the_time_zone_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    bad = cli("init", "--production", "P", "--supervisor", SUP, "--timezone", "Mars/Base",
+              stdin="5555\n5555\n", code=2)  # fmt: skip
+    assert "unknown time zone" in bad.stderr
+    made = cli("init", "--production", "P", "--supervisor", SUP, "--timezone",
+               "America/Los_Angeles", stdin="5555\n5555\n")  # fmt: skip
+    assert "time zone America/Los_Angeles" in made.stdout
+    first = json.loads(cli.db.read_text().splitlines()[0])
+    assert first["data"]["timezone"] == "America/Los_Angeles"
+
+
+def test_a_custody_break_with_every_firearm_locked_is_recorded(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    cli.setup("P")
+    out = cli("custody", "break", "--by", ACT2, "--reason", "ammunition cart left open",
+              stdin="4444\n")  # fmt: skip
+    assert "ammunition" in out.stdout

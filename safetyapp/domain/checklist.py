@@ -21,7 +21,8 @@ from safetyapp.domain.roles import ROLES, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Scope = Literal["prep", "opening", "handoff", "wrap"]
+# `meeting`: a safety meeting during an open day (the fresh one after a misfire or discharge).
+Scope = Literal["prep", "opening", "meeting", "handoff", "wrap"]
 # Evidence types (what each reads, expects and shows) are in `safetyapp.domain.evidence`.
 CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
 # libyaml's safe loader where PyYAML was built with it (~7x faster: start-up reads every
@@ -81,6 +82,9 @@ class Layer(_Strict):
     id: Slug
     title: Text
     catches: Text = Field(description="Which failure this layer is there to catch")
+    # The layer verifies ammunition: a custody break of the ammunition (out of the armorer's
+    # sight, even with every firearm locked) makes it stale.
+    ammunition: bool = False
     steps: list[Step] = Field(min_length=1)
 
 

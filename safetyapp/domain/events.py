@@ -71,7 +71,9 @@ INCIDENT_EVENTS = frozenset(k for k in EventKind if k.startswith("incident"))
 
 # The record's format, carried by its production-created event. 2: PIN hashes live in the
 # credentials file beside the store, never in the record; crew and inventory changes carry `by`.
-RECORD_FORMAT = 2
+# 3: the production's time zone; a live-round incident holds the day; a custody break may be
+# of the ammunition; meeting runs (issue 15).
+RECORD_FORMAT = 3
 
 # Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
 # flagged in the audit and listed in the day's report.

@@ -34,3 +34,7 @@ INCIDENT_TITLES: dict[str, str] = {
     "missing": "Firearm or ammunition unaccounted for",
     "live-round": "Live or unidentified round found",
 }
+
+# Kinds after which firearm work resumes only after a fresh safety meeting, held once the
+# review is signed (a misfire, a discharge, a live or unidentified round).
+MEETING_AFTER_KINDS = ("misfire", "unintended-discharge", "live-round")

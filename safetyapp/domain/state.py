@@ -238,6 +238,7 @@ class State:
     flags: dict[str, Flag] = field(default_factory=dict)
     holders: dict[str, Custody] = field(default_factory=dict)
     custody_marks: dict[str, list[CustodyMark]] = field(default_factory=dict)
+    ammo_marks: list[CustodyMark] = field(default_factory=list)  # ammunition out of sight
     refusals: int = 0
     format: int | None = None  # the record's format, from its production-created event
     timezone: str = "UTC"  # the production's time zone (IANA name): its days are local dates
@@ -381,9 +382,11 @@ def _custody_changed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     seq = r.get("seq", s.last_seq + 1)
+    mark = CustodyMark(seq, r["time"], r["note"])
     for serial in d.get("serials", []):
-        mark = CustodyMark(seq, r["time"], r["note"])
         s.custody_marks.setdefault(serial, []).append(mark)
+    if d.get("ammunition"):
+        s.ammo_marks.append(mark)
 
 
 def _incident(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:

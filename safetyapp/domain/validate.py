@@ -65,6 +65,10 @@ def _opt_int(value: Any) -> str | None:
     return None if ok else f"expected a whole number or null, found {_show(value)}"
 
 
+def _bool(value: Any) -> str | None:
+    return None if type(value) is bool else f"expected true or false, found {_show(value)}"
+
+
 def _dict(value: Any) -> str | None:
     return None if type(value) is dict else f"expected an object, found {_show(value)}"
 
@@ -180,7 +184,7 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
         "holder": (_one_of("locked", "armorer", "performer", "unaccounted"), _R),
         "name": (_opt_str, _O),
     },
-    ev.CUSTODY_BREAK: {"serials": (_str_list, _R)},
+    ev.CUSTODY_BREAK: {"serials": (_str_list, _R), "ammunition": (_bool, _O)},
     ev.INCIDENT_REPORTED: {
         "incident": (_str, _R),
         "incident_kind": (_str, _R),

@@ -135,10 +135,15 @@ class Repository:
         pin: dict[str, Any],
         checklists: dict[str, Checklist],
         clock: Clock = utc_now,
+        *,
+        timezone: str = "UTC",
     ) -> Repository:
         """A new store: the production and its first safety supervisor (``pin``: their PIN
-        record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file."""
-        decision = engine.create_production(State(), production, supervisor, pin, clock())
+        record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file;
+        ``timezone``: the production's (its days are local dates)."""
+        decision = engine.create_production(
+            State(), production, supervisor, pin, clock(), timezone=timezone
+        )
         if not decision.ok:
             raise ValueError(decision.refused)
         path = Path(path)

@@ -273,3 +273,118 @@ def test_a_repeated_evidence_key_is_refused_by_the_engine() -> None:
                      witnesses=[cred(AD), cred(ACTOR)], evidence=pairs)  # fmt: skip
     assert not twice.ok and refused_code(world) == "evidence-repeated"
     assert "chambers-seen" in (twice.refused or "")
+
+
+# -- Meetings and custody -------------------------------------------------------------------------
+
+
+def test_no_handoff_on_a_later_local_day_without_its_safety_meeting() -> None:
+    world = new_world()
+    open_day(world)
+    world.tick(26 * 60)  # 26 hours after the opening
+    late = world.do(engine.start_run, _checklist("handoff"), firearm="COLT-1",
+                    performer=ACTOR[0], scene="12A")  # fmt: skip
+    assert not late.ok and refused_code(world) == "no-meeting-today"
+
+
+def test_days_are_the_productions_local_dates() -> None:
+    from datetime import UTC, datetime
+
+    from support import World, cheap_pin
+
+    world = World()
+    world.now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 07:00 in Los Angeles
+    created = world.do(engine.create_production, "P", SUPERVISOR[0], cheap_pin(SUPERVISOR[2]),
+                       timezone="America/Los_Angeles")  # fmt: skip
+    assert created.ok and world.state.timezone == "America/Los_Angeles"
+    from scenario_support import populate
+
+    world.created = True  # type: ignore[attr-defined]
+    populate(world)
+    open_day(world)
+    world.now = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 22:00 the same local day
+    assert world.do(engine.start_run, _checklist("handoff"), firearm="COLT-1",
+                    performer=ACTOR[0], scene="night").ok  # fmt: skip
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    from support import World, cheap_pin
+
+    world = World()
+    bad = world.do(engine.create_production, "P", SUPERVISOR[0], cheap_pin(SUPERVISOR[2]),
+                   timezone="Mars/Olympus")  # fmt: skip
+    assert not bad.ok and "time zone" in (bad.refused or "")
+
+
+def test_after_a_misfire_review_firearms_resume_only_after_a_fresh_meeting() -> None:
+    world = new_world()
+    open_day(world)
+    report = world.do(engine.report_incident, cred(ARMORER), "misfire", "Click, no bang",
+                      firearm="COLT-1")  # fmt: skip
+    incident = str(report.incident_id)
+    assert world.do(engine.review_incident, incident, [cred(SUPERVISOR), cred(ARMORER)],
+                    "Primer seated badly; lot set aside").ok  # fmt: skip
+    blocked = world.do(engine.start_run, _checklist("handoff"), firearm="COLT-1",
+                       performer=ACTOR[0], scene="12A")  # fmt: skip
+    assert not blocked.ok and refused_code(world) == "meeting-needed"
+    meeting = start(world, "meeting")
+    met = sign(world, meeting, "meeting-held", AD, ARMORER,
+               evidence={"attendees": "14", "concerns-read": "yes"})  # fmt: skip
+    assert met.ok and met.events[0]["result"] == "pass"
+    assert incident in met.events[0]["data"]["read_out"]
+    assert world.do(engine.start_run, _checklist("handoff"), firearm="COLT-1",
+                    performer=ACTOR[0], scene="12A").ok  # fmt: skip
+
+
+def test_a_meeting_has_at_least_one_person_and_never_a_negative_count() -> None:
+    world = new_world()
+    run = start(world, "opening")
+    nobody = sign(world, run, "meeting-held", AD, ARMORER,
+                  evidence={"attendees": "0", "concerns-read": "yes"})  # fmt: skip
+    assert nobody.events[0]["result"] == "fail" and "at least 1" in nobody.events[0]["note"]
+    world2 = new_world()
+    run2 = start(world2, "opening")
+    negative = sign(world2, run2, "meeting-held", AD, ARMORER,
+                    evidence={"attendees": "-4", "concerns-read": "yes"})  # fmt: skip
+    assert not negative.ok and "negative" in (negative.refused or "")
+
+
+def test_a_custody_break_is_recordable_with_every_firearm_locked() -> None:
+    world = new_world()
+    brk = world.do(engine.record_custody_break, cred(ACTOR2), "ammunition cart left open")
+    assert brk.ok and brk.events[0]["data"]["ammunition"] is True
+
+
+def test_ammunition_out_of_sight_makes_the_ammunition_layer_stale() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    assert sign_step(world, run, "rounds-loaded").events[0]["result"] == "pass"
+    assert world.do(engine.move_firearms, cred(ARMORER), ["COLT-1", "GLOCK-2"], "locked",
+                    "lunch").ok  # fmt: skip
+    assert world.do(engine.record_custody_break, cred(ACTOR2), "ammunition cart left open").ok
+    assert world.do(engine.move_firearms, cred(ARMORER), ["COLT-1", "GLOCK-2"], "armorer",
+                    "after lunch").ok  # fmt: skip
+    stale = sign_step(world, run, "inspect")
+    assert not stale.ok and refused_code(world) == "stale"
+    # Still stale on its own account: an ammunition break alone (no firearm moved).
+    world2 = new_world()
+    open_day(world2)
+    run2 = handoff(world2)
+    sign_step(world2, run2, "rounds-loaded")
+    assert world2.do(engine.record_custody_break, cred(ACTOR2), "blanks box left open").ok
+    again = sign_step(world2, run2, "inspect")
+    assert not again.ok and "ammunition was out of the armorer's sight" in (again.refused or "")
+
+
+def test_after_a_bore_obstruction_is_cleared_the_ammunition_layer_reopens() -> None:
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    sign_step(world, run, "rounds-loaded")
+    blocked = sign_step(world, run, "inspect", evidence={"bore-clear": "no"})
+    assert blocked.events[0]["result"] == "fail"
+    hold = str(blocked.hold_id)
+    assert world.do(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)],
+                    "Obstruction cleared, rounds unloaded").ok  # fmt: skip
+    assert world.state.runs[run].next_step().id == "rounds-loaded"  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ The rules live in one module per concern: `setup` (production, crew, PINs, inven
 authentication). Callers import from here.
 """
 
-from safetyapp.domain.engine.common import Credential, Decision, Result
+from safetyapp.domain.engine.common import Credential, Decision, Result, local_date, zone_ok
 from safetyapp.domain.engine.custody import move_firearms, record_custody_break
 from safetyapp.domain.engine.holds import (
     acknowledge_flag,
@@ -45,6 +45,7 @@ __all__ = [
     "create_production",
     "deactivate",
     "grant_role",
+    "local_date",
     "move_firearms",
     "raise_hold",
     "record_custody_break",
@@ -55,4 +56,5 @@ __all__ = [
     "set_pin",
     "sign",
     "start_run",
+    "zone_ok",
 ]

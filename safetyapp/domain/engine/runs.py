@@ -19,9 +19,11 @@ from safetyapp.domain.engine.common import (
     _Refusal,
     _refuse,
     _title,
+    local_date,
 )
 from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
+from safetyapp.domain.incidents import INCIDENT_TITLES, MEETING_AFTER_KINDS
 from safetyapp.domain.state import Run, State
 
 
@@ -37,6 +39,8 @@ def start_run(
     run_id = f"R{len(state.runs) + 1:04d}"
     try:
         _check_can_start(state, checklist, firearm, performer)
+        if checklist.scope == "handoff":
+            _check_meeting(state, now)
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
     day = state.day.number if state.day else len(state.days) + 1
@@ -72,7 +76,7 @@ def _check_can_start(
             if run.checklist.scope == "opening":
                 raise _Refusal(f"opening run {run.id} is already in progress", "duplicate-run")
         return
-    if scope in ("handoff", "wrap") and state.day is None:
+    if scope in ("handoff", "wrap", "meeting") and state.day is None:
         raise _Refusal(
             "no open day: complete the opening checklist (safety meeting, ammunition check) first",
             "no-open-day",
@@ -100,6 +104,36 @@ def _check_can_start(
                 raise _Refusal(f"wrap run {run.id} is in progress: no more handoffs", "wrapping")
         assert firearm is not None
         _check_with_armorer(state, firearm)
+
+
+def _check_meeting(state: State, now: datetime) -> None:
+    """A safety meeting per shooting day, by the production's local calendar date; and after a
+    misfire, discharge or live round, a fresh one once its review is signed."""
+    day = state.day
+    assert day is not None
+    opened, today = local_date(state, ev.parse_time(day.opened_at)), local_date(state, now)
+    if opened != today:
+        raise _Refusal(
+            f"day {day.number}'s safety meeting was on {opened} ({state.timezone}); today is"
+            f" {today}: a safety meeting every shooting day. Wrap day {day.number} and open"
+            " today with its meeting",
+            "no-meeting-today",
+        )
+    met = [
+        r.completed_at
+        for r in state.runs.values()
+        if r.completed_at is not None and r.checklist.scope in ("opening", "meeting")
+    ]
+    last = max(met) if met else ""
+    for incident in state.incidents.values():
+        reviewed = incident.reviewed_at or ""
+        if incident.kind in MEETING_AFTER_KINDS and reviewed > last:
+            raise _Refusal(
+                f"{INCIDENT_TITLES[incident.kind]} {incident.id} was reviewed at"
+                f" {reviewed[11:16]} UTC: firearm work resumes after a fresh safety"
+                " meeting (`run start meeting`, signed by the AD and the armorer)",
+                "meeting-needed",
+            )
 
 
 def _check_handoff_context(state: State, firearm: str | None, performer: str | None) -> None:
@@ -245,11 +279,21 @@ def _stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | Non
     Once the firearm has been handed over, the verifications have done their job."""
     if _handed_over(run):
         return None
-    mark = state.last_custody_mark(run.firearm) if run.firearm else None
+    firearm_mark = state.last_custody_mark(run.firearm) if run.firearm else None
+    ammo_mark = state.ammo_marks[-1] if state.ammo_marks else None
     for layer, step in run.checklist.steps():
         done = run.signoffs.get(step.id)
         if done is None or step.valid_minutes is None:
             continue
+        if layer.ammunition and ammo_mark is not None and done.seq < ammo_mark.seq:
+            at = ammo_mark.time[11:16]
+            reason = (
+                f"the ammunition was out of the armorer's sight at {at} UTC ({ammo_mark.reason})"
+                f" after '{step.title}' was verified: layer '{layer.title}' must be re-verified"
+                " from its first step"
+            )
+            return layer.id, reason
+        mark = firearm_mark
         if mark is not None and done.seq < mark.seq:
             at = mark.time[11:16]
             reason = (

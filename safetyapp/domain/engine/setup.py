@@ -24,6 +24,7 @@ from safetyapp.domain.engine.common import (
     _refuse,
     _require_role,
     _title,
+    zone_ok,
 )
 from safetyapp.domain.roles import ROLES
 from safetyapp.domain.state import State
@@ -43,11 +44,22 @@ def _pin_id(pin: dict[str, Any]) -> str:
 
 
 def create_production(
-    state: State, name: str, supervisor: str, pin: dict[str, Any], now: datetime
+    state: State,
+    name: str,
+    supervisor: str,
+    pin: dict[str, Any],
+    now: datetime,
+    *,
+    timezone: str = "UTC",
 ) -> Decision:
     """The production and its first safety supervisor, together: the record's first two events.
-    The production-created event carries the record's format."""
+    The production-created event carries the record's format and the production's time zone
+    (an IANA name: its shooting days are local calendar dates; the record keeps UTC)."""
     name, supervisor = name.strip(), supervisor.strip()
+    if not zone_ok(timezone):
+        return Decision(
+            [], f"unknown time zone {timezone!r}: use an IANA name such as Europe/London or UTC"
+        )
     if not name:
         return Decision([], "a production needs a name")
     if not supervisor:
@@ -55,7 +67,9 @@ def create_production(
     if state.production is not None:
         return Decision([], f"this store already holds production '{state.production}'")
     pin_id = _pin_id(pin)
-    created = ev.event(ev.PRODUCTION_CREATED, now, name=name, format=ev.RECORD_FORMAT)
+    created = ev.event(
+        ev.PRODUCTION_CREATED, now, name=name, format=ev.RECORD_FORMAT, timezone=timezone
+    )
     first = ev.event(
         ev.CREW_ADDED, now, by=supervisor, role="supervisor", result="added",
         note="first safety supervisor, named when the production was created",
