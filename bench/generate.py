@@ -30,7 +30,7 @@ from safetyapp.domain.state import State
 from safetyapp.store.credentials import credentials_path, write_credentials
 from safetyapp.store.journal import Journal
 
-GENERATOR_VERSION = "5"  # 5: format-2 records, PINs in the credentials file
+GENERATOR_VERSION = "6"  # 6: issue 15 evidence (serial in hand, state called, blanks)
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CHECKLISTS = load_bundled()
 CHEAP_N = 16
@@ -61,12 +61,16 @@ WRAP: list[Step] = [
 ]
 
 
-def handoff_steps(actor: Person, chambers: int) -> list[Step]:
+_SERIAL_BY_CHAMBERS = {6: "COLT-1", 15: "GLOCK-2"}
+
+
+def handoff_steps(actor: Person, chambers: int, serial: str | None = None) -> list[Step]:
+    serial = serial or _SERIAL_BY_CHAMBERS[chambers]
     return [
         ("rounds-loaded", ARMORER, (AD,), {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
-        ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
+        ("inspect", ARMORER, (AD, actor), {"serial-in-hand": serial, "bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
         ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": "dummies x6"}),
-        ("announced", AD, (), {"line-of-fire-clear": "yes"}),
+        ("announced", AD, (), {"line-of-fire-clear": "yes", "hot-announced": "no", "safe-distance": "none", "shields": "yes"}),
         ("hand-over", ARMORER, (actor,), {}),
         ("performer-check", actor, (), {"witnessed-show-clear": "yes"}),
         ("returned", ARMORER, (actor,), {"rounds-expended": "0", "reinspected-clear": "yes"}),

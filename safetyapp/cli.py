@@ -287,13 +287,42 @@ def locate(ctx: click.Context) -> None:
     click.echo(f"logs:  {log_dir()}")
 
 
+def _computer_zone() -> str:
+    """This computer's IANA time zone name: $TZ, /etc/timezone, or where /etc/localtime
+    points; UTC when none names one."""
+    found = os.environ.get("TZ", "").lstrip(":")
+    if not found:
+        try:
+            found = Path("/etc/timezone").read_text(encoding="utf-8").strip()
+        except OSError:
+            found = ""
+    if not found:
+        try:
+            target = os.path.realpath("/etc/localtime")
+            found = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+        except OSError:
+            found = ""
+    return found if found and engine.zone_ok(found) else "UTC"
+
+
 @cli.command()
 @click.option("--production", required=True, help="The production's name.")
 @click.option("--supervisor", required=True, help="The first safety supervisor's name.")
+@click.option(
+    "--timezone",
+    default=None,
+    help="The production's time zone, e.g. America/Los_Angeles (default: this computer's).",
+)
 @click.pass_context
-def init(ctx: click.Context, production: str, supervisor: str) -> None:
+def init(ctx: click.Context, production: str, supervisor: str, timezone: str | None) -> None:
     """Create a new store for one production, with its first safety supervisor (their PIN
-    twice: prompted, or two lines on stdin). From then on the supervisor signs crew changes."""
+    twice: prompted, or two lines on stdin). From then on the supervisor signs crew changes.
+    The time zone makes its shooting days local calendar dates (the record keeps UTC)."""
+    zone = timezone or _computer_zone()
+    if not engine.zone_ok(zone):
+        raise click.UsageError(
+            f"unknown time zone {zone!r}: use an IANA name such as Europe/London or UTC"
+        )
     path = _new_store_path(ctx)
     if os.path.lexists(path):
         raise Refused(
@@ -302,10 +331,10 @@ def init(ctx: click.Context, production: str, supervisor: str) -> None:
         )
     pin = _new_pin(supervisor.strip() or supervisor)
     try:
-        Repository.create(path, production, supervisor, pin, _installed())
+        Repository.create(path, production, supervisor, pin, _installed(), timezone=zone)
     except (StoreError, ValueError) as exc:
         raise Refused(str(exc)) from None
-    _say(f"created store for '{production.strip()}' at {path}")
+    _say(f"created store for '{production.strip()}' at {path} (time zone {zone})")
     _say(f"safety supervisor: {supervisor.strip()} (signs every crew change from now on)")
 
 
@@ -519,8 +548,12 @@ def custody_break(ctx: click.Context, name: str, reason: str, serials: tuple[str
     """Record a break in custody: every earlier verification of those firearms is stale."""
     (cred,) = _credentials([name])
     decision = _act(ctx, engine.record_custody_break, cred, reason, serials=list(serials) or None)
-    affected = ", ".join(decision.events[0]["data"]["serials"])
-    _say(f"custody break recorded for {affected}: handoffs restart from the ammunition check")
+    data = decision.events[0]["data"]
+    affected = [*data["serials"], *(["the ammunition"] if data.get("ammunition") else [])]
+    _say(
+        f"custody break recorded for {', '.join(affected)}: handoffs restart from the"
+        " ammunition check"
+    )
 
 
 @custody.command("take-back")
@@ -758,12 +791,12 @@ def run_sign(
     """Sign STEP of RUN. PINs: one stdin line per --by, in order."""
     if failed and na_reason is not None:
         raise click.UsageError("--fail and --na exclude each other")
-    values: dict[str, str] = {}
+    values: list[tuple[str, str]] = []  # as given: the engine refuses a key given twice
     for item in evidence:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--evidence takes KEY=VALUE, got {item!r}")
-        values[key.strip()] = value
+        values.append((key.strip(), value))
     repo = _open(ctx)
     creds = _credentials(names)
     result: engine.Result = "fail" if failed else ("na" if na_reason is not None else "pass")

@@ -96,9 +96,11 @@ def handoff(world: World, serial: str = "COLT-1", actor: Person = ACTOR, scene: 
     return start(world, "handoff", firearm=serial, performer=actor[0], scene=scene)
 
 
-def verify(world: World, run: str, actor: Person = ACTOR, chambers: int = 6) -> None:
+def verify(
+    world: World, run: str, actor: Person = ACTOR, chambers: int = 6, blanks: int = 0
+) -> None:
     """The three verification layers and the announcement, up to (not including) the hand-over."""
-    walk(world, run, handoff_steps(actor, chambers)[:4])
+    walk(world, run, handoff_steps(actor, chambers, blanks=blanks)[:4])
 
 
 def step_args(

@@ -161,14 +161,27 @@ OPENING = [
 ]
 
 
+# The fixtures' firearms by their chambers: the serial read at the inspection.
+_SERIAL_BY_CHAMBERS = {6: "COLT-1", 15: "GLOCK-2"}
+
+
 def handoff_steps(
-    actor: Any, chambers: int = 6
+    actor: Any, chambers: int = 6, serial: str | None = None, blanks: int = 0
 ) -> list[tuple[str, Any, tuple[Any, ...], dict[str, str]]]:
+    """A handoff that passes: six dummies (or `blanks` blank rounds, announced "hot" at 20 ft)."""
+    serial = serial or _SERIAL_BY_CHAMBERS[chambers]
+    loads = {"dummies": "0", "blanks": str(blanks)} if blanks else {"dummies": "6", "blanks": "0"}
+    called = f"blanks x{blanks}" if blanks else "dummies x6"
+    hot = (
+        {"hot-announced": "yes", "safe-distance": "20"}
+        if blanks
+        else {"hot-announced": "no", "safe-distance": "none"}
+    )
     return [
-        ("rounds-loaded", ARMORER, (AD,), {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
-        ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
-        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": "dummies x6"}),
-        ("announced", AD, (), {"line-of-fire-clear": "yes"}),
+        ("rounds-loaded", ARMORER, (AD,), {**loads, "live-rounds": "0"}),
+        ("inspect", ARMORER, (AD, actor), {"serial-in-hand": serial, "bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
+        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": called}),
+        ("announced", AD, (), {"line-of-fire-clear": "yes", **hot, "shields": "yes"}),
         ("hand-over", ARMORER, (actor,), {}),
         ("performer-check", actor, (), {"witnessed-show-clear": "yes"}),
         ("returned", ARMORER, (actor,), {"rounds-expended": "0", "reinspected-clear": "yes"}),

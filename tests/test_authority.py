@@ -174,7 +174,7 @@ def test_pins_own_with_the_current_one_others_only_by_a_supervisor_which_ends_a_
 
 def test_firearms_and_lots_are_added_by_an_armorer(cli: Cli) -> None:
     firearm = ["firearm", "add", "SIG-3", "--description", "Pistol", "--kind", "rubber"]
-    lot = ["ammo", "add", "D-9", "--type", "dummy", "--count", "12"]
+    lot = ["ammo", "add", "D-9", "--type", "dummy", "--count", "12", "--source", "Prop house"]
     for args in (firearm, lot):
         cli(*args, code=2)  # no --by
         refused = cli(*args, "--by", ADN, stdin=lines(PIN[ADN]), code=1)

@@ -92,8 +92,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     cli.sign(run, "no-other-duties", [armorer], other_duties="no")
     cli.sign(run, "lots-listed", [armorer, ad], lots="D-1=36", unlabelled="0")
     cli.sign(run, "live-rounds-zero", [armorer, ad], live_rounds="0", unidentified_rounds="0")
-    cli("run", "sign", run, "dummies-inert", "--by", armorer, "--by", ad, "--na",
-        "no dummies loose today", stdin="1111\n2222\n")  # fmt: skip
+    cli.sign(run, "dummies-inert", [armorer, ad], dummies_checked="36", failed_inert_check="0")
     cli.sign(run, "checkout", [armorer], firearms_out="COLT-1,RUB-2")
     return cli
 
@@ -104,11 +103,14 @@ def walk_handoff(cli: Cli, serial: str, actor: str, chambers: str) -> str:
         cli("run", "start", "handoff", "--firearm", serial, "--performer", actor, "--scene", "12A",
             "--json").stdout
     )["id"]  # fmt: skip
-    cli.sign(run, "rounds-loaded", [armorer, ad], dummies="6", blanks="0", live_rounds="0")
-    cli.sign(run, "inspect", [armorer, ad, actor], bore_clear="yes", chambers_seen=chambers,
-             loads_as_listed="yes")  # fmt: skip
-    cli.sign(run, "ad-confirms", [ad, armorer], chambers_seen=chambers, state_called="cold")
-    cli.sign(run, "announced", [ad], line_of_fire_clear="yes")
+    dummies = "6" if chambers != "0" else "0"  # a rubber pistol holds no rounds
+    cli.sign(run, "rounds-loaded", [armorer, ad], dummies=dummies, blanks="0", live_rounds="0")
+    cli.sign(run, "inspect", [armorer, ad, actor], serial_in_hand=serial, bore_clear="yes",
+             chambers_seen=chambers, loads_as_listed="yes")  # fmt: skip
+    called = "dummies x6" if dummies == "6" else "cold"
+    cli.sign(run, "ad-confirms", [ad, armorer], chambers_seen=chambers, state_called=called)
+    cli.sign(run, "announced", [ad], line_of_fire_clear="yes", hot_announced="no",
+             safe_distance="none", shields="yes")  # fmt: skip
     cli.sign(run, "hand-over", [armorer, actor])
     cli.sign(run, "performer-check", [actor], witnessed_show_clear="yes")
     cli.sign(run, "returned", [armorer, actor], rounds_expended="0", reinspected_clear="yes")

@@ -32,8 +32,7 @@ def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
     assert "FLAG F0001" in flagged.stderr
     cli.sign(run, "lots-listed", [ARMORER, AD], lots="B-1=24", unlabelled="0")
     cli.sign(run, "live-rounds-zero", [ARMORER, AD], live_rounds="0", unidentified_rounds="0")
-    cli("run", "sign", run, "dummies-inert", "--by", ARMORER, "--by", AD, "--na", "blanks only",
-        stdin="1111\n2222\n")  # fmt: skip
+    cli.sign(run, "dummies-inert", [ARMORER, AD], dummies_checked="0", failed_inert_check="0")
     out = cli.sign(run, "checkout", [ARMORER], firearms_out="COLT-1")
     assert "custody: COLT-1 locked -> armorer (Alex Reyes)" in out.stdout
     start = ("run", "start", "handoff", "--firearm", "COLT-1", "--performer", ACTOR, "--json")
@@ -48,7 +47,7 @@ def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
     # Verification, then a lunch break: the handoff is stale and says why.
     hand = as_json(cli(*start))["id"]
     cli.sign(hand, "rounds-loaded", [ARMORER, AD], dummies="0", blanks="6", live_rounds="0")
-    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], bore_clear="yes", chambers_seen="6",
+    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], serial_in_hand="COLT-1", bore_clear="yes", chambers_seen="6",
              loads_as_listed="yes")  # fmt: skip
     (colt,) = as_json(cli("firearm", "list", "--json"))
     assert colt["custody"]["name"] == ARMORER and colt["last_verified"]["step"] == "inspect"
@@ -89,10 +88,11 @@ def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
 
     # The handoff redone from the ammunition check, six blanks fired, then wrap reconciles.
     cli.sign(hand, "rounds-loaded", [ARMORER, AD], dummies="0", blanks="6", live_rounds="0")
-    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], bore_clear="yes", chambers_seen="6",
+    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], serial_in_hand="COLT-1", bore_clear="yes", chambers_seen="6",
              loads_as_listed="yes")  # fmt: skip
     cli.sign(hand, "ad-confirms", [AD, ARMORER], chambers_seen="6", state_called="blanks x6")
-    cli.sign(hand, "announced", [AD], line_of_fire_clear="yes")
+    cli.sign(hand, "announced", [AD], line_of_fire_clear="yes", hot_announced="yes",
+             safe_distance="20", shields="yes")  # fmt: skip
     cli.sign(hand, "hand-over", [ARMORER, ACTOR])
     (colt,) = as_json(cli("firearm", "list", "--json"))
     assert (colt["custody"]["holder"], colt["custody"]["name"]) == ("performer", ACTOR)

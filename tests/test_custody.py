@@ -21,7 +21,8 @@ LOCKED_UP = ("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2",
 
 def full_handoff(world: World, serial: str = "COLT-1", actor=ACTOR, expended: str = "0") -> str:  # type: ignore[no-untyped-def]
     run = handoff(world, serial, actor)
-    verify(world, run, actor, 6 if serial == "COLT-1" else 15)
+    blanks = int(expended.split("=")[1]) if expended.startswith("B-") else 0
+    verify(world, run, actor, 6 if serial == "COLT-1" else 15, blanks=blanks)
     for step in ("hand-over", "performer-check"):
         assert sign_step(world, run, step, actor).ok
     assert sign_step(world, run, "returned", actor, evidence={"rounds-expended": expended}).ok

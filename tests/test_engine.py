@@ -202,9 +202,29 @@ def test_anyone_may_raise_a_hold_and_it_blocks_the_day() -> None:
 # Rule 5: no silent skip -----------------------------------------------------------------------
 
 
-def test_not_applicable_only_where_allowed_and_with_a_reason() -> None:
+def test_the_inert_check_takes_no_not_applicable() -> None:
     world = setup_world()
     run = start(world, "opening")
+    walk(world, run, OPENING[:4])
+    decision = sign(world, run, "dummies-inert", ARMORER, AD, result="na", na_reason="no dummies")
+    assert not decision.ok and refused_code(world) == "na-not-allowed"
+
+
+def test_not_applicable_only_where_allowed_and_with_a_reason() -> None:
+    from pathlib import Path
+
+    from safetyapp.domain.checklist import parse_checklist
+
+    text = (Path(__file__).parents[1] / "checklists" / "opening.yaml").read_text()
+    text = text.replace(
+        "        prompt: >\n          Side hole",
+        "        na_allowed: true\n        prompt: >\n          Side hole",
+    )
+    assert "na_allowed: true" in text
+    opening = parse_checklist(text, "opening.yaml")
+    world = setup_world()
+    decision = world.do(engine.start_run, opening)
+    run = str(decision.run_id)
     walk(world, run, OPENING[:4])
     assert not sign(world, run, "checkout", ARMORER, result="na", na_reason="x").ok  # locked
     no_reason = sign(world, run, "dummies-inert", ARMORER, AD, result="na")

@@ -51,7 +51,7 @@ def _blank_day(tmp_path: Path) -> Repository:
         world,
         run,
         _with(
-            handoff_steps(ACTOR),
+            handoff_steps(ACTOR, blanks=6),
             "returned",
             {"rounds-expended": "B-1=6", "reinspected-clear": "yes"},
         ),

@@ -22,7 +22,8 @@ from safetyapp.domain.roles import ROLES, Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Scope = Literal["prep", "opening", "handoff", "wrap"]
+# `meeting`: a safety meeting during an open day (the fresh one after a misfire or discharge).
+Scope = Literal["prep", "opening", "meeting", "handoff", "wrap"]
 # Evidence types (what each reads, expects and shows) are in `safetyapp.domain.evidence`.
 CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
 # libyaml's safe loader where PyYAML was built with it (~7x faster: start-up reads every
@@ -42,8 +43,19 @@ class Evidence(_Strict):
     # What a value that contradicts `expect` does: fail the step (and hold), or pass it and
     # raise a flag a safety supervisor must acknowledge before any handoff.
     on_mismatch: Literal["fail", "flag"] = "fail"
-    # A value that contradicts `expect` also records an incident of this kind.
+    # A value that contradicts `expect` also records an incident of this kind (a kind that
+    # holds, e.g. a live round, holds the whole day until its review is signed).
     incident: IncidentKind | None = None
+    # The least value a count may have (e.g. a meeting has at least one person at it).
+    min: int | None = Field(default=None, ge=0)
+    # This count is rounds of that type loaded into the run's firearm: the rounds loaded in a
+    # step are at most the firearm's chambers (or magazine capacity), and the state the armorer
+    # calls must match them.
+    loaded: Literal["dummy", "blank", "live"] | None = None
+    # A failure of this evidence reopens the run from this (earlier) layer once its hold is
+    # resolved, not only from the step's own layer (a bore obstruction cleared: the rounds
+    # were unloaded, so the ammunition layer is done again).
+    reopens: Slug | None = None
 
     @property
     def kind(self) -> EvidenceKind:
@@ -71,6 +83,9 @@ class Layer(_Strict):
     id: Slug
     title: Text
     catches: Text = Field(description="Which failure this layer is there to catch")
+    # The layer verifies ammunition: a custody break of the ammunition (out of the armorer's
+    # sight, even with every firearm locked) makes it stale.
+    ammunition: bool = False
     steps: list[Step] = Field(min_length=1)
 
 
@@ -224,6 +239,15 @@ def cross_check(checklist: Checklist) -> list[Problem]:
     all_ids = {s.id for _, s in checklist.steps()}
     for li, layer in enumerate(checklist.layers):
         for si, step in enumerate(layer.steps):
+            for ei, spec in enumerate(step.evidence):
+                earlier = [lay.id for lay in checklist.layers[: li + 1]]
+                if spec.reopens is not None and spec.reopens not in earlier:
+                    msg = (
+                        f"no layer '{spec.reopens}' at or before this step; use one of:"
+                        f" {', '.join(earlier)}"
+                    )
+                    where = f"layers[{li}].steps[{si}].evidence[{ei}].reopens"
+                    problems.append(Problem(where, msg))
             for ri, ref in enumerate(step.distinct_from):
                 at = f"layers[{li}].steps[{si}].distinct_from[{ri}]"
                 if ref == step.id:
@@ -249,6 +273,9 @@ def _step_problems(step: Step, at: str) -> list[Problem]:
         if ev.expect is not None and not ev.kind.expect_fits(ev.expect):
             msg = f"expect {ev.expect!r} does not fit type {ev.type}"
             problems.append(Problem(f"{at}.evidence[{ei}].expect", msg))
+        if (ev.min is not None or ev.loaded is not None) and not ev.kind.is_count:
+            msg = "min and loaded are for counts (a whole-number type)"
+            problems.append(Problem(f"{at}.evidence[{ei}]", msg))
     if step.custody in ("checkout", "lock-up") and not any(
         e.kind.names_firearms for e in step.evidence
     ):

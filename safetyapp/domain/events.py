@@ -85,6 +85,8 @@ CUSTODY_KINDS = frozenset((CUSTODY_CHANGED, CUSTODY_TAKEN_BACK))
 # full text and digest); `run-started` names that version by digest and carries no text.
 # Also in 3: a hold may be raised without a PIN (`data.verified` false: the name is as given,
 # unchecked); `custody-taken-back` and `run-voided` events.
+# Also in 3 (issue 15): the production's time zone; a live-round incident holds the day; a
+# custody break may be of the ammunition; meeting runs.
 RECORD_FORMAT = 3
 READABLE_FORMATS = (3,)
 

@@ -19,15 +19,25 @@ from typing import Any, ClassVar, Literal, Protocol, get_args
 
 # `serials`: firearm serials from the inventory ("COLT-1, GLOCK-2"); `lot-counts`: rounds per
 # declared lot ("D-1=36, B-2=24"; "0" or "none" for no rounds).
-EvidenceType = Literal["bool", "int", "text", "serials", "lot-counts"]
+# `state`: the state the armorer calls ("cold", "dummies x6", "blanks x6", "dummies x3, blanks
+# x3"); `distance`: the safe distance kept from blank fire, in feet, with a risk-assessed reason
+# when shorter than the production's ("20", "12: RA-4 section 3, shield in place").
+EvidenceType = Literal["bool", "int", "text", "serials", "lot-counts", "state", "distance"]
 Widget = Literal["choice", "text"]
 
-# An `expect` may name a derived value instead of a literal: the run's firearm's chambers (int);
-# every firearm out of storage with the armorer (serials: all must be listed); each lot's
-# morning count minus the rounds the day's handoffs recorded as expended (lot-counts).
+# An `expect` may name a derived value instead of a literal: the run's firearm's chambers (or
+# magazine capacity; 0 for a firearm that holds no rounds) (int); the dummy rounds this run's
+# lot counts list (int: every dummy out is checked); every firearm out of storage with the
+# armorer (serials: all must be listed); the run's own firearm (serials: the one in hand); each
+# lot's morning count minus the rounds the day's handoffs recorded as expended (lot-counts);
+# every declared lot's count on hand (lot-counts: every lot counted, each as on hand); at most
+# the rounds this run loaded, per type (lot-counts: expended).
 FIREARM_REFS = ("firearm.chambers",)
-SERIALS_REFS = ("firearms.out",)
-LOT_REFS = ("ammo.expected",)
+DUMMY_REFS = ("ammo.dummies",)
+SERIALS_REFS = ("firearms.out", "firearm.serial")
+LOT_REFS = ("ammo.expected", "ammo.on-hand", "rounds.loaded")
+# What the checklists' blank-fire distance falls back to: Safety Bulletin #1's about 20 ft.
+DEFAULT_BLANK_DISTANCE_FT = 20
 
 _NONE_WORDS = ("", "0", "none", "no", "-")
 _DIGITS = re.compile(r"[0-9]+")
@@ -53,6 +63,30 @@ class Facts(Protocol):
         """Per lot: (morning count, expended by the day's handoffs, expected now)."""
         ...
 
+    def lots_on_hand(self) -> Mapping[str, int]:
+        """Per declared lot: rounds on hand (its declared count, or its last wrap count)."""
+        ...
+
+    def lot_type(self, lot: str) -> str | None:
+        """A declared lot's ammunition type (dummy, blank)."""
+        ...
+
+    def run_serial(self) -> str | None:
+        """The serial of the run's firearm."""
+        ...
+
+    def run_loads(self) -> Mapping[str, int] | None:
+        """Rounds this run's sign-offs record as loaded, per ammunition type; None before any."""
+        ...
+
+    def run_dummies(self) -> int:
+        """Dummy rounds this run's lot counts list so far."""
+        ...
+
+    def blank_distance(self) -> int:
+        """The production's safe distance from blank fire, in feet (its risk assessment)."""
+        ...
+
 
 class Spec(Protocol):
     """The checklist's declaration of one evidence item (`checklist.Evidence`)."""
@@ -66,6 +100,9 @@ class Spec(Protocol):
     @property
     def expect(self) -> bool | int | str | None: ...
 
+    @property
+    def min(self) -> int | None: ...
+
 
 class EvidenceKind:
     """The behaviour every evidence type shares; subclasses override what differs."""
@@ -76,6 +113,7 @@ class EvidenceKind:
     refs: ClassVar[tuple[str, ...]] = ()  # named `expect` references this type accepts
     names_firearms: ClassVar[bool] = False  # values are firearm serials (custody steps move them)
     counts_lots: ClassVar[bool] = False  # values are rounds per ammunition lot
+    is_count: ClassVar[bool] = False  # values are whole-number counts (`min`, `loaded` apply)
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> Any:
         raise NotImplementedError
@@ -108,9 +146,13 @@ class EvidenceKind:
 
 
 class BoolEvidence(EvidenceKind):
+    """Yes or no. `expect: blanks.loaded` asks for yes only when this run loaded blanks (the
+    AD's "hot" called to the set)."""
+
     name = "bool"
     widget = "choice"
     hint = "choose yes or no"
+    refs = ("blanks.loaded",)
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> bool:
         low = raw.strip().lower()
@@ -121,7 +163,18 @@ class BoolEvidence(EvidenceKind):
         raise EvidenceError(f"evidence '{spec.key}' must be yes or no")
 
     def expect_fits(self, expect: bool | int | str) -> bool:
-        return isinstance(expect, bool)
+        return isinstance(expect, bool) or expect in self.refs
+
+    def expected(self, spec: Spec, facts: Facts) -> Any:
+        if spec.expect in self.refs:
+            return True if (facts.run_loads() or {}).get("blank") else None
+        return spec.expect
+
+    def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        why = super().mismatch(spec, value, facts)
+        if why is not None and spec.expect in self.refs:
+            return f"{spec.label}: blanks are loaded, so it is called to the set"
+        return why
 
     def show(self, value: Any) -> str:
         if isinstance(value, bool):
@@ -135,7 +188,8 @@ class IntEvidence(EvidenceKind):
 
     name = "int"
     hint = "a whole number, digits only"
-    refs = FIREARM_REFS
+    is_count = True
+    refs = FIREARM_REFS + DUMMY_REFS
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> int:
         text = raw.strip()
@@ -156,8 +210,19 @@ class IntEvidence(EvidenceKind):
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
         if spec.expect in FIREARM_REFS:
-            return facts.run_chambers()
+            # A firearm recorded without chambers holds no rounds: nothing to see but 0.
+            return facts.run_chambers() or 0
+        if spec.expect in DUMMY_REFS:
+            return facts.run_dummies()
         return spec.expect
+
+    def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        if spec.min is not None and isinstance(value, int) and value < spec.min:
+            return f"{spec.label}: {value}, at least {spec.min}"
+        if spec.expect in DUMMY_REFS and value != self.expected(spec, facts):
+            want = self.expected(spec, facts)
+            return f"{spec.label}: {value} of the {want} dummies counted out; check every one"
+        return super().mismatch(spec, value, facts)
 
 
 class TextEvidence(EvidenceKind):
@@ -200,6 +265,9 @@ class SerialsEvidence(EvidenceKind):
         return serials
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
+        if spec.expect == "firearm.serial":
+            serial = facts.run_serial()
+            return [serial] if serial else []
         if spec.expect in SERIALS_REFS:
             return facts.firearms_out()
         return spec.expect
@@ -208,6 +276,13 @@ class SerialsEvidence(EvidenceKind):
         want = self.expected(spec, facts)
         if want is None:
             return None
+        if spec.expect == "firearm.serial":
+            if list(value or []) == want:
+                return None
+            return (
+                f"{spec.label}: {self.show(value)} in hand, but this run is for"
+                f" {self.show(want)}; a swapped firearm is never handed over"
+            )
         missing = [s for s in want if s not in (value or [])]
         if missing:
             return f"{spec.label}: out of storage but not listed: {', '.join(missing)}"
@@ -260,15 +335,23 @@ class LotCountsEvidence(EvidenceKind):
         return counts
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
+        if spec.expect == "ammo.on-hand":
+            return dict(facts.lots_on_hand())
+        if spec.expect == "rounds.loaded":
+            return dict(facts.run_loads() or {})
         if spec.expect in LOT_REFS:
             return {lot: want for lot, (_, _, want) in facts.lot_reconciliation().items()}
         return spec.expect
 
     def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        got = value or {}
+        if spec.expect == "ammo.on-hand":
+            return self._on_hand_mismatch(spec, got, facts)
+        if spec.expect == "rounds.loaded":
+            return self._loaded_mismatch(spec, got, facts)
         want = self.expected(spec, facts)
         if want is None:
             return None
-        got = value or {}
         wrong = []
         recon = facts.lot_reconciliation()
         for lot in [*want, *[lot for lot in got if lot not in want]]:
@@ -281,11 +364,138 @@ class LotCountsEvidence(EvidenceKind):
                 )
         return f"{spec.label}: " + "; ".join(wrong) if wrong else None
 
+    def _on_hand_mismatch(self, spec: Spec, got: dict[str, int], facts: Facts) -> str | None:
+        """Every declared lot with rounds on hand is counted, each at its count on hand: a lot
+        left out or a different count is a discrepancy."""
+        wrong = []
+        for lot, want in facts.lots_on_hand().items():
+            if lot not in got and want > 0:
+                wrong.append(f"lot {lot} not counted ({want} on hand): count every declared lot")
+            elif lot in got and got[lot] != want:
+                wrong.append(f"{lot} counted {got[lot]}, declared {want} on hand")
+        return f"{spec.label}: " + "; ".join(wrong) if wrong else None
+
+    def _loaded_mismatch(self, spec: Spec, got: dict[str, int], facts: Facts) -> str | None:
+        """Rounds expended, per ammunition type, are at most the rounds this run loaded."""
+        loaded = facts.run_loads() or {}
+        spent: dict[str, int] = {}
+        for lot, n in got.items():
+            kind = facts.lot_type(lot) or "unknown"
+            spent[kind] = spent.get(kind, 0) + n
+        wrong = [
+            f"{n} {kind} rounds expended but {loaded.get(kind, 0)} loaded"
+            for kind, n in spent.items()
+            if n > loaded.get(kind, 0)
+        ]
+        return f"{spec.label}: " + "; ".join(wrong) if wrong else None
+
     def show(self, value: Any) -> str:
         return " ".join(f"{k}={v}" for k, v in (value or {}).items()) or "none"
 
     def lot_counts(self, value: Any) -> dict[str, int]:
         return {lot: int(n) for lot, n in value.items()} if isinstance(value, dict) else {}
+
+
+_STATE_ITEM = re.compile(r"(dummies|blanks)\s*x\s*([0-9]+)")
+_STATE_WORDS = {"dummies": "dummy", "blanks": "blank"}
+
+
+class StateEvidence(EvidenceKind):
+    """The state the armorer calls, from a fixed set: "cold" (empty), "dummies xN", "blanks
+    xN", or a mix spelled out ("dummies x3, blanks x3"). It must match the rounds this run
+    recorded as loaded. Stored as rounds per type (`{}` for cold)."""
+
+    name = "state"
+    hint = "cold, dummies x6, blanks x6, or a mix: dummies x3, blanks x3"
+
+    def parse(self, spec: Spec, raw: str, facts: Facts) -> dict[str, int]:
+        text = raw.strip().lower()
+        if text == "cold":
+            return {}
+        called: dict[str, int] = {}
+        for item in [i.strip() for i in text.replace(";", ",").split(",")]:
+            found = _STATE_ITEM.fullmatch(item)
+            if found is None:
+                raise EvidenceError(
+                    f"evidence '{spec.key}' ({spec.label}) is called from a fixed set: cold,"
+                    f" dummies xN, blanks xN, or a mix (dummies x3, blanks x3); got {raw.strip()!r}"
+                )
+            kind, n = _STATE_WORDS[found.group(1)], int(found.group(2))
+            if kind in called:
+                raise EvidenceError(f"evidence '{spec.key}' names {found.group(1)} twice")
+            if n > 0:
+                called[kind] = n
+        return called
+
+    def expect_fits(self, expect: bool | int | str) -> bool:
+        return expect == "rounds.loaded"
+
+    def expected(self, spec: Spec, facts: Facts) -> Any:
+        loads = facts.run_loads()
+        return None if loads is None else {k: n for k, n in loads.items() if n > 0}
+
+    def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        want = self.expected(spec, facts)
+        if want is None or dict(value or {}) == want:
+            return None
+        return (
+            f"{spec.label}: called {self.show(value)}, but the loads recorded for this handoff"
+            f" are {self.show(want)}"
+        )
+
+    def show(self, value: Any) -> str:
+        if not value:
+            return "cold"
+        words = {v: k for k, v in _STATE_WORDS.items()}
+        return ", ".join(f"{words.get(k, k)} x{n}" for k, n in value.items())
+
+
+_DISTANCE = re.compile(r"([0-9]+)\s*(?:ft|feet|')?\s*(?:[:;,-]\s*(.*))?", re.DOTALL)
+
+
+class DistanceEvidence(EvidenceKind):
+    """The safe distance kept from blank fire, in feet, and why when it is shorter than the
+    production's (its risk assessment; Safety Bulletin #1's about 20 ft by default). With no
+    blank loaded it may be "none". Stored as {"feet": N, "reason": text} or None."""
+
+    name = "distance"
+    hint = "feet kept from blank fire (e.g. 20); shorter: 12: the risk-assessed reason; none if no blanks"
+
+    def parse(self, spec: Spec, raw: str, facts: Facts) -> dict[str, Any] | None:
+        text = raw.strip()
+        if text.lower() in _NONE_WORDS[1:]:
+            return None
+        found = _DISTANCE.fullmatch(text)
+        if found is None:
+            raise EvidenceError(
+                f"evidence '{spec.key}' ({spec.label}) takes feet, digits first (e.g. 20), and"
+                f" after a colon the risk-assessed reason for a shorter one; got {text!r}"
+            )
+        reason = (found.group(2) or "").strip()
+        return {"feet": int(found.group(1)), "reason": reason}
+
+    def expect_fits(self, expect: bool | int | str) -> bool:
+        return expect == "blank-distance"
+
+    def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        loads = facts.run_loads() or {}
+        if spec.expect is None or not loads.get("blank"):
+            return None
+        need = facts.blank_distance()
+        if not isinstance(value, dict):
+            return f"{spec.label}: blanks are loaded: record the distance kept (at least {need} ft)"
+        if value["feet"] < need and not value.get("reason"):
+            return (
+                f"{spec.label}: {value['feet']} ft is under the production's {need} ft for"
+                " blanks; shorter only with the risk-assessed reason recorded (e.g. 12: RA-4 §3)"
+            )
+        return None
+
+    def show(self, value: Any) -> str:
+        if not isinstance(value, dict):
+            return "none"
+        reason = value.get("reason")
+        return f"{value['feet']} ft" + (f" ({reason})" if reason else "")
 
 
 EVIDENCE_TYPES: dict[str, EvidenceKind] = {
@@ -296,6 +506,8 @@ EVIDENCE_TYPES: dict[str, EvidenceKind] = {
         TextEvidence(),
         SerialsEvidence(),
         LotCountsEvidence(),
+        StateEvidence(),
+        DistanceEvidence(),
     )
 }
 assert set(EVIDENCE_TYPES) == set(get_args(EvidenceType)), "register every evidence type"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import LOCKOUT_MINUTES
 from safetyapp.domain.checklist import Checklist, Layer, Step, digest_of
+from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -54,6 +55,7 @@ class AmmoLot:
     type: str
     count: int
     source: str
+    added_at: str = ""  # when it was declared (a lot declared mid-day joins that day's tally)
 
 
 @dataclass
@@ -307,6 +309,9 @@ class State:
     adoptions: list[Adoption] = field(default_factory=list)  # every adoption, in order
     adopted: dict[str, Adoption] = field(default_factory=dict)  # by digest, the latest
     current_checklists: dict[str, str] = field(default_factory=dict)  # id -> digest adopted last
+    ammo_marks: list[CustodyMark] = field(default_factory=list)  # ammunition out of sight
+    timezone: str = "UTC"  # the production's time zone (IANA name): its days are local dates
+    blank_distance_ft: int = DEFAULT_BLANK_DISTANCE_FT  # from its risk assessment
     last_seq: int = 0
     head_hash: str = ""
     # Indexes kept by the fold so the engine's checks cost O(open work), not O(history).
@@ -367,7 +372,11 @@ class State:
         count). Morning counts are the opening run's lot-count evidence; expended are the
         lot-count evidence of the day's handoff runs (as signed now: a layer signed again
         replaces its earlier counts)."""
-        morning = run_lot_counts(self.runs[day.opening_run])
+        opening = self.runs[day.opening_run]
+        morning = run_lot_counts(opening)
+        for declared in self.lots.values():  # declared after the morning count: as declared
+            if declared.lot not in morning and declared.added_at >= opening.started_at:
+                morning[declared.lot] = declared.count
         expended: dict[str, int] = {}
         for run in self.runs.values():
             if run.day == day.number and run.checklist.scope == "handoff":
@@ -387,6 +396,17 @@ class State:
         """The version of this checklist adopted last: the one a new run walks."""
         digest = self.current_checklists.get(checklist_id)
         return self.adopted[digest] if digest is not None else None
+
+    def lots_on_hand(self) -> dict[str, int]:
+        """Per declared lot, the rounds on hand: its declared count, or the count at the last
+        wrap that counted it (the next morning's check counts the same)."""
+        on_hand = {lot.lot: lot.count for lot in self.lots.values()}
+        for run in self.runs.values():
+            if run.checklist.scope == "wrap" and run.completed_at is not None:
+                for lot, n in run_lot_counts(run).items():
+                    if lot in on_hand and self.lots[lot].added_at <= run.started_at:
+                        on_hand[lot] = n
+        return on_hand
 
     def open_flags(self) -> list[Flag]:
         return [f for f in self.flags.values() if f.open]
@@ -440,11 +460,13 @@ def _custody_changed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     seq = r.get("seq", s.last_seq + 1)
+    mark = CustodyMark(seq, r["time"], r["note"])
     for serial in d.get("serials", []):
-        mark = CustodyMark(seq, r["time"], r["note"])
         s.custody_marks.setdefault(serial, []).append(mark)
         now = s.custody(serial)
         _new_spell(s, serial, now.holder, now.name, r, "custody break", seq)
+    if d.get("ammunition"):
+        s.ammo_marks.append(mark)
 
 
 def _new_spell(
@@ -521,6 +543,8 @@ def _production(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
             " Keep the file as it is and create a new store with `safetyapp init`"
         )
     s.production, s.format = d["name"], found
+    s.timezone = d.get("timezone") or "UTC"
+    s.blank_distance_ft = d.get("blank_distance_ft") or DEFAULT_BLANK_DISTANCE_FT
 
 
 def _crew(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -567,7 +591,7 @@ def _firearm(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _ammo(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.lots[d["lot"]] = AmmoLot(d["lot"], d["type"], d["count"], d.get("source", ""))
+    s.lots[d["lot"]] = AmmoLot(d["lot"], d["type"], d["count"], d.get("source", ""), r["time"])
     _authorised(s, r)
 
 

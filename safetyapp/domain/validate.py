@@ -147,7 +147,12 @@ _REQUIRED_TOP: dict[str, dict[str, Check]] = {
 }
 _R, _O = True, False
 _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
-    ev.PRODUCTION_CREATED: {"name": (_str, _R), "format": (_int, _O)},
+    ev.PRODUCTION_CREATED: {
+        "name": (_str, _R),
+        "format": (_int, _O),
+        "timezone": (_str, _O),
+        "blank_distance_ft": (_int, _O),
+    },
     # Format 2: a PIN record is named by its id (`credential`); the hash is never on the record.
     ev.CREW_ADDED: {"name": (_str, _R), "roles": (_str_list, _R), "credential": (_str, _R)},
     ev.CREW_PIN_SET: {"name": (_str, _R), "credential": (_str, _R)},
@@ -209,7 +214,7 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
         "holder": (_one_of("locked", "armorer", "performer", "unaccounted"), _R),
         "name": (_opt_str, _O),
     },
-    ev.CUSTODY_BREAK: {"serials": (_str_list, _R)},
+    ev.CUSTODY_BREAK: {"serials": (_str_list, _R), "ammunition": (_bool, _O)},
     ev.CUSTODY_TAKEN_BACK: {
         "serial": (_str, _R),
         "holder": (_one_of("armorer"), _R),

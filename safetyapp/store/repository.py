@@ -135,12 +135,21 @@ class Repository:
         pin: dict[str, Any],
         checklists: dict[str, Checklist],
         clock: Clock = utc_now,
+        *,
+        timezone: str = "UTC",
     ) -> Repository:
         """A new store: the production and its first safety supervisor (``pin``: their PIN
         record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file,
-        and ``checklists`` (the installed, bundled versions) adopted by that supervisor."""
+        ``checklists`` (the installed, bundled versions) adopted by that supervisor; ``timezone``:
+        the production's (its days are local dates)."""
         decision = engine.create_production(
-            State(), production, supervisor, pin, clock(), adopt=checklists.values()
+            State(),
+            production,
+            supervisor,
+            pin,
+            clock(),
+            adopt=checklists.values(),
+            timezone=timezone,
         )
         if not decision.ok:
             raise ValueError(decision.refused)

@@ -77,12 +77,14 @@ def test_ammunition_from_several_sources_loose_dummies_and_live_rounds() -> None
     found = sign(world, run, "live-rounds-zero", ARMORER, AD,
                  evidence={"live-rounds": "0", "unidentified-rounds": "1"})  # fmt: skip
     assert found.events[0]["result"] == "fail"
-    assert [e["kind"] for e in found.events[1:]] == ["hold-raised", "incident-reported"]
+    kinds = [e["kind"] for e in found.events[1:]]
+    assert kinds == ["hold-raised", "incident-reported", "hold-raised"]
     incident = next(iter(world.state.incidents.values()))
-    assert incident.kind == "near-miss" and "Unidentified rounds found: 1" in incident.note
+    assert incident.kind == "live-round" and "Unidentified rounds found: 1" in incident.note
     assert world.state.run_status(world.state.runs[run]) == "hold" and world.state.day is None
+    assert world.state.holds[str(incident.hold)].run is None  # the whole day's firearm work
     late = world.do(engine.start_run, CHECKLISTS["handoff"], firearm="COLT-1", performer=ACTOR[0])
-    assert not late.ok and refused_code(world) == "no-open-day"
+    assert not late.ok and refused_code(world) == "on-hold"
     # Declaring a live lot is refused and holds the whole day.
     live = world.do(engine.add_ammo, cred(ARMORER), "L-1", "live", 50, "range box")
     assert not live.ok and "L-1" not in world.state.lots
@@ -102,7 +104,7 @@ def test_a_live_round_was_in_the_revolver() -> None:
     blocked = sign_step(world, run, "inspect")
     assert not blocked.ok and refused_code(world) == "on-hold"
     assert world.state.custody("COLT-1").holder == "armorer"  # never reached the performer
-    assert [i.kind for i in world.state.incidents.values()] == ["near-miss"]
+    assert [i.kind for i in world.state.incidents.values()] == ["live-round"]
 
 
 def test_ammunition_left_on_an_open_cart_over_lunch_and_no_recheck_after() -> None:
@@ -344,10 +346,9 @@ def test_schedule_and_budget_pressure_no_override_without_a_reason(tmp_path: Pat
     world = store_world(tmp_path)
     run = start(world, "opening")
     walk(world, run, OPENING_2[:4])
-    no_reason = sign(world, run, "dummies-inert", ARMORER, AD, result="na")
-    assert not no_reason.ok and refused_code(world) == "na-reason"
-    assert sign(world, run, "dummies-inert", ARMORER, AD, result="na",
-                na_reason="no dummies on set today").ok  # fmt: skip
+    no_na = sign(world, run, "dummies-inert", ARMORER, AD, result="na", na_reason="no time")
+    assert not no_na.ok and refused_code(world) == "na-not-allowed"  # every dummy, every time
+    walk(world, run, OPENING_2[4:5])
     sign(world, run, "checkout", ARMORER, result="fail", note="behind schedule, skip the log")
     (hold,) = world.state.open_holds()
     alone = world.do(engine.resolve_hold, hold.id, [cred(SUPERVISOR)], "just go")
@@ -357,10 +358,8 @@ def test_schedule_and_budget_pressure_no_override_without_a_reason(tmp_path: Pat
     assert world.do(engine.resolve_hold, hold.id, [cred(SUPERVISOR), cred(ARMORER)],
                     "Checkout redone by serial").ok  # fmt: skip
     overrides = [e for e in world.audit() if e["result"] in ("na", "resolved")]
-    assert [e["note"] for e in overrides] == [
-        "not applicable: no dummies on set today", "Checkout redone by serial",
-    ]  # fmt: skip
-    assert {r["role"] for r in overrides[1]["data"]["resolvers"]} == {"supervisor", "armorer"}
+    assert [e["note"] for e in overrides] == ["Checkout redone by serial"]
+    assert {r["role"] for r in overrides[0]["data"]["resolvers"]} == {"supervisor", "armorer"}
 
 
 def test_the_firearm_was_pointed_toward_the_camera_crew_during_a_rehearsal() -> None:

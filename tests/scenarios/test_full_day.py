@@ -12,11 +12,19 @@ from safetyapp.views import firearm_view
 
 def steps(actor: tuple[str, list[str], str], chambers: int, loads: dict[str, str],
           expended: str) -> list[tuple[str, object, tuple[object, ...], dict[str, str]]]:  # fmt: skip
+    serial = "COLT-1" if chambers == 6 else "GLOCK-2"
+    blanks = int(loads["blanks"])
+    called = f"blanks x{blanks}" if blanks else f"dummies x{loads['dummies']}"
+    hot = (
+        {"hot-announced": "yes", "safe-distance": "20"}
+        if blanks
+        else {"hot-announced": "no", "safe-distance": "none"}
+    )
     return [
         ("rounds-loaded", ARMORER, (AD,), {**loads, "live-rounds": "0"}),
-        ("inspect", ARMORER, (AD, actor), {"bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
-        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": "as loaded"}),
-        ("announced", AD, (), {"line-of-fire-clear": "yes"}),
+        ("inspect", ARMORER, (AD, actor), {"serial-in-hand": serial, "bore-clear": "yes", "chambers-seen": str(chambers), "loads-as-listed": "yes"}),
+        ("ad-confirms", AD, (ARMORER,), {"chambers-seen": str(chambers), "state-called": called}),
+        ("announced", AD, (), {"line-of-fire-clear": "yes", **hot, "shields": "yes"}),
         ("hand-over", ARMORER, (actor,), {}),
         ("performer-check", actor, (), {"witnessed-show-clear": "yes"}),
         ("returned", ARMORER, (actor,), {"rounds-expended": expended, "reinspected-clear": "yes"}),

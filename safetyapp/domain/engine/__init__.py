@@ -16,7 +16,7 @@ from safetyapp.domain.engine.checklists import (
     checklist_to_start,
     short_digest,
 )
-from safetyapp.domain.engine.common import Credential, Decision, Result
+from safetyapp.domain.engine.common import Credential, Decision, Result, local_date, zone_ok
 from safetyapp.domain.engine.custody import move_firearms, record_custody_break, take_back
 from safetyapp.domain.engine.holds import (
     acknowledge_flag,
@@ -55,6 +55,7 @@ __all__ = [
     "create_production",
     "deactivate",
     "grant_role",
+    "local_date",
     "move_firearms",
     "raise_hold",
     "record_custody_break",
@@ -69,4 +70,5 @@ __all__ = [
     "start_run",
     "take_back",
     "void_run",
+    "zone_ok",
 ]

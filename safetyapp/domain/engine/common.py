@@ -4,8 +4,9 @@ credential check, and the hold and custody events several rules emit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import MAX_FAILURES, check_pin
@@ -69,6 +70,24 @@ class _Refusal(Exception):
     ) -> None:
         super().__init__(reason)
         self.reason, self.code, self.extra, self.person = reason, code, events or [], person
+
+
+def zone_ok(name: str) -> bool:
+    """True for a time zone name this machine's zone database knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_date(state: State, moment: datetime) -> date:
+    """The production's local calendar date of a moment (its days are local dates)."""
+    try:
+        zone = ZoneInfo(state.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).date()
 
 
 def _title(role: str) -> str:

@@ -172,7 +172,9 @@ def record_custody_break(
     state: State, by: Credential, reason: str, now: datetime, *, serials: list[str] | None = None
 ) -> Decision:
     """Anyone records a break in custody (a firearm or its ammunition out of the armorer's
-    sight). Every verification made before it is stale: the handoff starts again."""
+    sight), always, even with every firearm locked. Every verification made before it is stale:
+    the handoff starts again. A break that names no firearm is about everything out and the
+    ammunition: every handoff's ammunition layer is stale too, even with the firearms locked."""
     try:
         member = _authenticate(state, by, now)
         if not reason.strip():
@@ -184,13 +186,11 @@ def record_custody_break(
                     f"no firearm {serial} in the inventory (known: {known})", "no-firearm"
                 )
         affected = serials or [s for s in state.firearms if state.custody(s).holder != "locked"]
-        if not affected:
-            raise _Refusal("every firearm is locked in storage: nothing to break", "custody")
     except _Refusal as refusal:
         return _refuse(refusal, now, by=by.name, action="custody-break")
     brk = ev.event(
         ev.CUSTODY_BREAK, now, by=member.name, role=member.roles[0], result="break",
-        note=reason.strip(), serials=list(dict.fromkeys(affected)),
+        note=reason.strip(), serials=list(dict.fromkeys(affected)), ammunition=not serials,
     )  # fmt: skip
     return Decision([brk])
 

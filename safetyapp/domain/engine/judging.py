@@ -4,21 +4,43 @@ to record, and the flags and incidents a mismatch raises."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Evidence, Step
-from safetyapp.domain.engine.common import Result, _Refusal
+from safetyapp.domain.engine.common import Result, _hold_event, _Refusal
 from safetyapp.domain.evidence import EvidenceError
-from safetyapp.domain.state import Run, State
+from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_TITLES
+from safetyapp.domain.state import Run, State, run_lot_counts
+
+
+def _given_once(given: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Evidence as entered, each key once: a key given twice in one sign-off
+    (`chambers-seen=3 chambers-seen=6`) is refused, never resolved to one of the two."""
+    if isinstance(given, Mapping):
+        return dict(given)
+    out: dict[str, str] = {}
+    for key, value in given:
+        if key in out:
+            raise _Refusal(
+                f"evidence '{key}' given twice ({out[key]!r} and {value!r}): give each key once",
+                "evidence-repeated",
+            )
+        out[key] = value
+    return out
 
 
 def _check_evidence(
-    state: State, run: Run, step: Step, given: dict[str, str], result: Result
+    state: State,
+    run: Run,
+    step: Step,
+    entered: Mapping[str, str] | Sequence[tuple[str, str]],
+    result: Result,
 ) -> dict[str, Any]:
+    given = _given_once(entered)
     known = {e.key: e for e in step.evidence}
     extra = sorted(set(given) - set(known))
     if extra:
@@ -63,6 +85,60 @@ class _RunFacts:
     def lot_reconciliation(self) -> Mapping[str, tuple[int, int, int]]:
         return self.state.ammo_reconciliation()
 
+    def lots_on_hand(self) -> Mapping[str, int]:
+        return self.state.lots_on_hand()
+
+    def lot_type(self, lot: str) -> str | None:
+        found = self.state.lots.get(lot)
+        return found.type if found is not None else None
+
+    def run_serial(self) -> str | None:
+        return self.run.firearm
+
+    def run_loads(self) -> Mapping[str, int] | None:
+        return run_loads(self.run)
+
+    def run_dummies(self) -> int:
+        counts = run_lot_counts(self.run)
+        return sum(n for lot, n in counts.items() if self.lot_type(lot) == "dummy")
+
+    def blank_distance(self) -> int:
+        return self.state.blank_distance_ft
+
+
+def run_loads(run: Run) -> dict[str, int] | None:
+    """Rounds a run's current sign-offs record as loaded, per type (evidence with `loaded:`);
+    None when none of its signed steps records loads."""
+    out: dict[str, int] | None = None
+    for _, step in run.checklist.steps():
+        done = run.signoffs.get(step.id)
+        if done is None:
+            continue
+        for spec in step.evidence:
+            value = done.evidence.get(spec.key)
+            if spec.loaded is not None and isinstance(value, int):
+                out = out if out is not None else {}
+                out[spec.loaded] = out.get(spec.loaded, 0) + value
+    return out
+
+
+def _load_findings(
+    state: State, run: Run, step: Step, values: dict[str, Any]
+) -> list[tuple[Evidence, str]]:
+    """Loads must be physically possible: the rounds a step records as loaded are at most the
+    firearm's chambers (or magazine capacity); a firearm recorded without either holds none."""
+    loaded = [spec for spec in step.evidence if spec.loaded is not None and spec.key in values]
+    if not loaded:
+        return []
+    total = sum(int(values[spec.key]) for spec in loaded)
+    firearm = state.firearms.get(run.firearm or "")
+    capacity = (firearm.chambers if firearm is not None else None) or 0
+    if total <= capacity:
+        return []
+    what = f"{run.firearm} holds {capacity}" if capacity else f"{run.firearm} holds no rounds"
+    why = f"{total} rounds loaded but {what} (chambers or magazine capacity): not possible"
+    return [(loaded[0].model_copy(update={"incident": None, "on_mismatch": "fail"}), why)]
+
 
 def _judge(
     state: State,
@@ -82,7 +158,7 @@ def _judge(
         if not na_reason.strip():
             raise _Refusal("not applicable needs a reason", "na-reason")
         return "na", f"not applicable: {na_reason.strip()}", []
-    findings = []
+    findings = _load_findings(state, run, step, values)
     for spec in step.evidence:
         if spec.key in values:
             why = spec.kind.mismatch(spec, values[spec.key], _RunFacts(state, run))
@@ -106,11 +182,16 @@ def _findings_events(
     by: str,
     findings: list[tuple[Evidence, str]],
     now: datetime,
+    holds_before: int = 0,
 ) -> list[dict[str, Any]]:
-    """Flags and incidents that mismatched evidence raises, as the checklist declares."""
+    """Flags and incidents that mismatched evidence raises, as the checklist declares. An
+    incident of a kind that holds (a live or unidentified round) also holds the whole day, as a
+    reported misfire does, until its review is signed. `holds_before`: holds this decision
+    already raises."""
     out: list[dict[str, Any]] = []
     flags = len(state.flags)
     incidents = len(state.incidents)
+    holds = len(state.holds) + holds_before
     for spec, why in findings:
         if spec.on_mismatch == "flag":
             flags += 1
@@ -129,4 +210,18 @@ def _findings_events(
                 day=state.day.number if state.day else None,
             )  # fmt: skip
             out.append(incident)
+            if spec.incident in HOLDING_KINDS:
+                holds += 1
+                hold_id = f"H{holds:04d}"
+                incident["data"]["hold"] = hold_id
+                reason = (
+                    f"{INCIDENT_TITLES[spec.incident]} at {step.title} ({run.id}):"
+                    f" {why}; all firearm work stops until the review is signed"
+                )
+                hold = _hold_event(state, now, reason, cause=spec.incident, run=None, by=by)
+                hold["data"]["hold"], hold["data"]["incident"] = (
+                    hold_id,
+                    incident["data"]["incident"],
+                )
+                out.append(hold)
     return out

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
-from safetyapp.domain.checklist import Checklist, Step
+from safetyapp.domain.checklist import Checklist, Evidence, Step
 from safetyapp.domain.engine.checklists import check_adopted
 from safetyapp.domain.engine.common import (
     Credential,
@@ -20,9 +21,11 @@ from safetyapp.domain.engine.common import (
     _Refusal,
     _refuse,
     _title,
+    local_date,
 )
 from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
+from safetyapp.domain.incidents import INCIDENT_TITLES, MEETING_AFTER_KINDS
 from safetyapp.domain.state import CrewMember, Run, State
 
 
@@ -40,6 +43,8 @@ def start_run(
     try:
         check_adopted(state, checklist)
         _check_can_start(state, checklist, firearm, performer)
+        if checklist.scope == "handoff":
+            _check_meeting(state, now)
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
     day = state.day.number if state.day else len(state.days) + 1
@@ -71,7 +76,7 @@ def _check_can_start(
             if run.checklist.scope == "opening":
                 raise _Refusal(f"opening run {run.id} is already in progress", "duplicate-run")
         return
-    if scope in ("handoff", "wrap") and state.day is None:
+    if scope in ("handoff", "wrap", "meeting") and state.day is None:
         raise _Refusal(
             "no open day: complete the opening checklist (safety meeting, ammunition check) first",
             "no-open-day",
@@ -101,6 +106,36 @@ def _check_can_start(
         _check_with_armorer(state, firearm)
 
 
+def _check_meeting(state: State, now: datetime) -> None:
+    """A safety meeting per shooting day, by the production's local calendar date; and after a
+    misfire, discharge or live round, a fresh one once its review is signed."""
+    day = state.day
+    assert day is not None
+    opened, today = local_date(state, ev.parse_time(day.opened_at)), local_date(state, now)
+    if opened != today:
+        raise _Refusal(
+            f"day {day.number}'s safety meeting was on {opened} ({state.timezone}); today is"
+            f" {today}: a safety meeting every shooting day. Wrap day {day.number} and open"
+            " today with its meeting",
+            "no-meeting-today",
+        )
+    met = [
+        r.completed_at
+        for r in state.runs.values()
+        if r.completed_at is not None and r.checklist.scope in ("opening", "meeting")
+    ]
+    last = max(met) if met else ""
+    for incident in state.incidents.values():
+        reviewed = incident.reviewed_at or ""
+        if incident.kind in MEETING_AFTER_KINDS and reviewed > last:
+            raise _Refusal(
+                f"{INCIDENT_TITLES[incident.kind]} {incident.id} was reviewed at"
+                f" {reviewed[11:16]} UTC: firearm work resumes after a fresh safety"
+                " meeting (`run start meeting`, signed by the AD and the armorer)",
+                "meeting-needed",
+            )
+
+
 def _check_handoff_context(state: State, firearm: str | None, performer: str | None) -> None:
     if not firearm or firearm not in state.firearms:
         known = ", ".join(state.firearms) or "none yet"
@@ -125,11 +160,13 @@ def sign(
     *,
     witnesses: list[Credential] | None = None,
     result: Result = "pass",
-    evidence: dict[str, str] | None = None,
+    evidence: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     note: str = "",
     na_reason: str = "",
 ) -> Decision:
-    """Sign one step of a run, enforcing order, role, separation, evidence and freshness."""
+    """Sign one step of a run, enforcing order, role, separation, evidence and freshness.
+    `evidence` as entered: a mapping, or (key, value) pairs in the order given (a key given
+    twice is refused)."""
     witnesses = witnesses or []
     context: dict[str, Any] = {"run": run_id, "step": step_id, "by": signer.name}
     try:
@@ -173,13 +210,24 @@ def sign(
     if final == "fail":
         reason = f"{step.title} failed ({layer.title}): {why or note or 'marked failed'}"
         out.append(_hold_event(state, now, reason, cause="step-failed", run=run.id, by=signer.name))
-        out[-1]["data"]["layer"] = layer.id
+        out[-1]["data"]["layer"] = _reopens(run, step, layer.id, findings)
         out[-1]["step"] = step.id
-    out.extend(_findings_events(state, run, step, signer.name, findings, now))
+    held = sum(1 for e in out if e["kind"] == ev.HOLD_RAISED)
+    out.extend(_findings_events(state, run, step, signer.name, findings, now, held))
     out.extend(_custody_events(state, run, step, signer.name, final, values, now))
     if final != "fail" and _is_last(run, step):
         out.extend(_completion(state, run, now))
     return Decision(out)
+
+
+def _reopens(run: Run, step: Step, layer_id: str, findings: list[tuple[Evidence, str]]) -> str:
+    """The layer a failed step's run is signed again from once its hold is resolved: the
+    earliest layer its failing evidence reaches (`reopens:`), else the step's own layer."""
+    reach = {spec.reopens for spec, _ in findings if spec.reopens is not None}
+    for layer in run.checklist.layers:
+        if layer.id in reach or layer.id == layer_id:
+            return layer.id
+    return layer_id
 
 
 def _is_last(run: Run, step: Step) -> bool:
@@ -250,11 +298,21 @@ def stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None
     the board show this before anyone signs (STALE); signing then records the `layer-stale`."""
     if run.closed or _handed_over(state, run):
         return None
-    mark = state.last_custody_mark(run.firearm) if run.firearm else None
+    firearm_mark = state.last_custody_mark(run.firearm) if run.firearm else None
+    ammo_mark = state.ammo_marks[-1] if state.ammo_marks else None
     for layer, step in run.checklist.steps():
         done = run.signoffs.get(step.id)
         if done is None or step.valid_minutes is None:
             continue
+        if layer.ammunition and ammo_mark is not None and done.seq < ammo_mark.seq:
+            at = ammo_mark.time[11:16]
+            reason = (
+                f"the ammunition was out of the armorer's sight at {at} UTC ({ammo_mark.reason})"
+                f" after '{step.title}' was verified: layer '{layer.title}' must be re-verified"
+                " from its first step"
+            )
+            return layer.id, reason
+        mark = firearm_mark
         if mark is not None and done.seq < mark.seq:
             at = mark.time[11:16]
             reason = (

@@ -27,12 +27,16 @@ from safetyapp.domain.engine.common import (
     _refuse,
     _require_role,
     _title,
+    zone_ok,
 )
 from safetyapp.domain.roles import ROLES
 from safetyapp.domain.state import State
 
 AMMO_TYPES = ("dummy", "blank")
 FIREARM_KINDS = ("blank-firing", "non-firing", "rubber", "airsoft")
+# Kinds that hold rounds: their chambers (or magazine capacity) are recorded with them, so the
+# checks can ask for every chamber seen and refuse a load the firearm cannot hold.
+KINDS_WITH_CHAMBERS = ("blank-firing",)
 
 
 def _pin_id(pin: dict[str, Any]) -> str:
@@ -50,11 +54,17 @@ def create_production(
     now: datetime,
     *,
     adopt: Iterable[Checklist] = (),
+    timezone: str = "UTC",
 ) -> Decision:
     """The production and its first safety supervisor, together: the record's first two events,
     then the checklist versions in `adopt` (the bundled ones), adopted by that supervisor. The
-    production-created event carries the record's format."""
+    production-created event carries the record's format and the production's time zone (an
+    IANA name: its shooting days are local calendar dates; the record keeps UTC)."""
     name, supervisor = name.strip(), supervisor.strip()
+    if not zone_ok(timezone):
+        return Decision(
+            [], f"unknown time zone {timezone!r}: use an IANA name such as Europe/London or UTC"
+        )
     if not name:
         return Decision([], "a production needs a name")
     if not supervisor:
@@ -62,7 +72,9 @@ def create_production(
     if state.production is not None:
         return Decision([], f"this store already holds production '{state.production}'")
     pin_id = _pin_id(pin)
-    created = ev.event(ev.PRODUCTION_CREATED, now, name=name, format=ev.RECORD_FORMAT)
+    created = ev.event(
+        ev.PRODUCTION_CREATED, now, name=name, format=ev.RECORD_FORMAT, timezone=timezone
+    )
     first = ev.event(
         ev.CREW_ADDED, now, by=supervisor, role="supervisor", result="added",
         note="first safety supervisor, named when the production was created",
@@ -240,6 +252,12 @@ def add_firearm(
             raise _Refusal(f"kind must be one of: {', '.join(FIREARM_KINDS)}", "kind")
         if chambers is not None and chambers < 1:
             raise _Refusal("chambers must be at least 1", "chambers")
+        if chambers is None and kind in KINDS_WITH_CHAMBERS:
+            raise _Refusal(
+                f"a {kind} firearm holds rounds: give its chambers or magazine capacity"
+                " (--chambers N), so every chamber is checked and loads are kept possible",
+                "chambers",
+            )
         armorer = _armorer(state, by, now, "adds firearms")
         if serial in state.firearms:
             raise _Refusal(f"firearm {serial} is already in the inventory", "exists")
@@ -293,11 +311,22 @@ def add_ammo(
         if count < 0:
             raise _Refusal("count cannot be negative", "count")
         _require_role(member, "armorer", "declares ammunition")
+        if not source.strip():
+            raise _Refusal(
+                f"lot {lot} needs its source (--source: supplier or prop house, box label):"
+                " rounds of unknown origin never come onto a set",
+                "no-source",
+            )
         if lot in state.lots:
             raise _Refusal(f"lot {lot} is already declared", "exists")
     except _Refusal as refusal:
         return _refuse(refusal, now, by=by.name, action=f"add lot {lot}")
-    data: dict[str, Any] = {"lot": lot, "type": ammo_type, "count": count, "source": source}
+    data: dict[str, Any] = {
+        "lot": lot,
+        "type": ammo_type,
+        "count": count,
+        "source": source.strip(),
+    }
     added = ev.event(
         ev.AMMO_ADDED, now, by=member.name, role="armorer", result="added",
         note=f"lot {lot} declared: {count} {ammo_type}", **data,
