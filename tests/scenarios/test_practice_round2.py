@@ -294,8 +294,10 @@ def test_days_are_the_productions_local_dates() -> None:
 
     world = World()
     world.now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 07:00 in Los Angeles
+    from support import CHECKLISTS
+
     created = world.do(engine.create_production, "P", SUPERVISOR[0], cheap_pin(SUPERVISOR[2]),
-                       timezone="America/Los_Angeles")  # fmt: skip
+                       timezone="America/Los_Angeles", adopt=CHECKLISTS.values())  # fmt: skip
     assert created.ok and world.state.timezone == "America/Los_Angeles"
     from scenario_support import populate
 

@@ -248,7 +248,7 @@ def test_torn_mirror_append_is_completed(setup: tuple[Cli, Path, Path]) -> None:
     data = store.read_bytes()
     mirror.write_bytes(data[: len(data) - 40])
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "10 events (1 new)" in out
+    assert f"{len(data.splitlines())} events (1 new)" in out
     assert mirror.read_bytes() == data
 
 
