@@ -105,3 +105,4 @@ async def test_a_production_is_created_with_its_first_supervisor_in_the_tui(
             + [("checklist-adopted", "Pat Okafor")] * 3
         )  # the bundled checklists, adopted by the first supervisor
         assert credentials_path(path).stat().st_mode & 0o777 == 0o600
+        await pilot.pause()  # let the switch to the board finish before the app closes
