@@ -239,4 +239,5 @@ async def test_audit_filters_match_by_prefix_and_say_when_nothing_matches(tmp_pa
         await pilot.press(*"zz")
         await pilot.pause()
         assert not app.screen._rows  # type: ignore[attr-defined]
-        assert "no person matches 'jOrzz'" in str(app.screen.query_one("#detail", Static).render())
+        header = str(app.screen.query_one("#log-header", Static).render())
+        assert "no person matches 'jOrzz'" in header

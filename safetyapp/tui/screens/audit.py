@@ -117,10 +117,11 @@ class AuditScreen(SafetyScreen):
             # The journal's records: public() before showing.
             self._rows = matching(self.repo, flt)
             self._shown = (flt, records, len(records))
-            self.query_one("#log-header", Static).update(f"{HEADER}   [{len(self._rows)} events]")
             unmatched = expand(self.repo, flt).unmatched(flt)  # prefixes: "jo", "colt"
-            if unmatched:
-                self.query_one("#detail", Static).update("; ".join(unmatched))
+            said = "".join(f" · {line}" for line in unmatched)
+            self.query_one("#log-header", Static).update(
+                f"{HEADER}   [{len(self._rows)} events{said}]"
+            )
         log.set_rows(self._rows, keep_end=keep_end)
 
     @on(Input.Changed)
