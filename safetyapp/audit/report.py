@@ -310,10 +310,13 @@ def _crew_section(state: State, records: Sequence[dict[str, Any]]) -> Section:
             acted(r.get("by"), r.get("role"), True)
             for w in data.get("witnesses", []):
                 acted(w["name"], w.get("role"), True)
-        elif r["kind"] == ev.HOLD_RESOLVED:
-            for w in data.get("resolvers", []):
+        elif r["kind"] in (ev.HOLD_RESOLVED, ev.RUN_VOIDED):
+            for w in data.get("resolvers", data.get("signers", [])):
                 acted(w["name"], w.get("role"), True)
         elif r["kind"] == ev.HOLD_RAISED:
+            # A hold raised without a (right) PIN names someone, but is not their signature.
+            acted(r.get("by"), r.get("role"), bool(data.get("verified", True)))
+        elif r["kind"] == ev.CUSTODY_TAKEN_BACK:
             acted(r.get("by"), r.get("role"), True)
     rows = []
     for name in sorted(roles):

@@ -221,3 +221,23 @@ async def test_the_lock_up_key_locks_up_every_firearm_with_the_armorer(tmp_path:
         assert isinstance(app.screen, BoardScreen), app.screen
         state = app.repo.state
         assert {state.custody(s).holder for s in state.firearms} == {"locked"}
+
+
+async def test_audit_filters_match_by_prefix_and_say_when_nothing_matches(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(_day(tmp_path, clock, 0), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#who", Input).focus()
+        await pilot.press(*"jOr")
+        await pilot.pause()
+        rows = app.screen._rows  # type: ignore[attr-defined]
+        assert rows and all(
+            r["by"] == AD or AD in [w["name"] for w in r["data"].get("witnesses", [])] for r in rows
+        )
+        await pilot.press(*"zz")
+        await pilot.pause()
+        assert not app.screen._rows  # type: ignore[attr-defined]
+        header = str(app.screen.query_one("#log-header", Static).render())
+        assert "no person matches 'jOrzz'" in header

@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, Input, Select, Static
 
 from safetyapp.audit.export import to_csv
-from safetyapp.audit.query import AuditFilter, matching, prepare
+from safetyapp.audit.query import AuditFilter, expand, matching, prepare
 from safetyapp.domain import events as ev
 from safetyapp.store.chain import VerifyResult
 from safetyapp.store.files import write_output
@@ -58,8 +58,8 @@ class AuditScreen(SafetyScreen):
         yield from self.compose_banner()
         yield Static("Verifying the hash chain…", id="verify-status", classes="title")
         with Horizontal(id="filters"):
-            yield Input(id="who", placeholder="person", compact=True)
-            yield Input(id="firearm", placeholder="serial", compact=True)
+            yield Input(id="who", placeholder="person (prefix)", compact=True)
+            yield Input(id="firearm", placeholder="serial (prefix)", compact=True)
             yield Input(id="since", placeholder="since YYYY-MM-DD", compact=True)
             yield Input(id="until", placeholder="until YYYY-MM-DD", compact=True)
             kinds = [(k, k) for k in ev.KINDS]
@@ -117,7 +117,11 @@ class AuditScreen(SafetyScreen):
             # The journal's records: public() before showing.
             self._rows = matching(self.repo, flt)
             self._shown = (flt, records, len(records))
-            self.query_one("#log-header", Static).update(f"{HEADER}   [{len(self._rows)} events]")
+            unmatched = expand(self.repo, flt).unmatched(flt)  # prefixes: "jo", "colt"
+            said = "".join(f" · {line}" for line in unmatched)
+            self.query_one("#log-header", Static).update(
+                f"{HEADER}   [{len(self._rows)} events{said}]"
+            )
         log.set_rows(self._rows, keep_end=keep_end)
 
     @on(Input.Changed)

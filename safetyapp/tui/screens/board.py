@@ -108,8 +108,12 @@ class BoardScreen(SafetyScreen):
         holds.clear()
         for hold in state.open_holds():
             scope = f"run {hold.run}" if hold.run else "WHOLE DAY"
+            unverified = "" if hold.verified else f" · UNVERIFIED ({hold.raised_by})"
             holds.add_row(
-                word("hold") + " " + hold.id, scope, short_time(hold.raised_at), lit(hold.reason)
+                word("hold") + " " + hold.id,
+                scope,
+                short_time(hold.raised_at),
+                lit(hold.reason + unverified),
             )
         for flag in state.open_flags():
             holds.add_row(
