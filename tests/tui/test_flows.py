@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import Static
-from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
+from tuikit import Clock, make_store, new_app, settle, sign_in_modal, walk_step
 
 from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.screens.board import BoardScreen
@@ -207,7 +207,7 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         assert kinds[-1] == "hold-raised" and len(kinds) == 10
         assert set(kinds[:-1]) == {"crew-added", "firearm-added", "ammo-added"}
         await pilot.press("j")
-        await pilot.pause()
+        await settle(pilot)
         exported = list((tmp_path / "exports").glob("audit-*.json"))
         assert len(exported) == 1 and "hold-raised" in exported[0].read_text()
         assert "pin" not in exported[0].read_text().replace("PIN", "")
