@@ -44,7 +44,10 @@ class JobFailed(Message):
 
 
 class Background(DOMNode):
-    """Mixed into a Screen or Dialog: run jobs in a thread worker with a busy line."""
+    """Mixed into a Screen or Dialog: run jobs in a thread worker with a busy line.
+
+    List it after the Textual base (``class S(Screen[None], Background)``): Textual takes a
+    node's CSS and type names from its first DOMNode base only."""
 
     busy_text: str | None = None
 

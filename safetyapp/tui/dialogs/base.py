@@ -22,7 +22,7 @@ from safetyapp.tui.widgets.error_line import ErrorLine
 ResultT = TypeVar("ResultT")
 
 
-class Dialog(Background, ModalScreen[ResultT]):
+class Dialog(ModalScreen[ResultT], Background):
     """A keyboard-first modal: it opens on its first chooser; Esc or Cancel dismisses it
     with None; a refusal is shown on its error line (id `refusal`) with the bell. What it
     records runs in a worker (:meth:`record`), its busy line showing meanwhile."""

@@ -15,7 +15,7 @@ from safetyapp.tui.widgets.banner import StatusBanner
 from safetyapp.tui.widgets.footer import SteadyFooter
 
 
-class SafetyScreen(Background, Screen[None]):
+class SafetyScreen(Screen[None], Background):
     """A screen that shows the banner and re-renders whenever the record changes; slow
     work runs in a worker (`in_background`), its line with id `busy` showing meanwhile."""
 
