@@ -74,7 +74,12 @@ def board(store: str, audit: bool) -> None:
         import asyncio
 
         # The rest of the record is read in a thread after the first frame: note when it is in.
+        t0 = time.perf_counter()
         while app.repo is not None and app.repo.loading:
+            if app.store_failure:  # never wait out a failure: say it and stop
+                raise SystemExit(f"the record could not be loaded: {app.store_failure}")
+            if time.perf_counter() - t0 > 300:
+                raise SystemExit("the record was not loaded after 300 s")
             await asyncio.sleep(0.005)
         result["loaded"] = time.time()
         if audit:

@@ -6,6 +6,7 @@ It imports its screens and dialogs; they reach it only through `SafetyContext`
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from safetyapp.domain.engine import Decision
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
+from safetyapp.tui.background import Background, JobFailed, is_background_job
 from safetyapp.tui.context import SafetyContext
 from safetyapp.tui.crash import write_crash_log
 from safetyapp.tui.dialogs.holds import RaiseHoldModal
@@ -70,6 +72,9 @@ class SafetyApp(App[None]):
         self.snapshot_every = 2000  # events (about a busy day): see _keep_snapshot_fresh
         self.crash_log: Path | None = None
         self._seen_holds: set[str] = set()
+        # One writer (or report) at a time, whichever thread it runs on: see act().
+        self.record_lock = threading.Lock()
+        self._ui_thread = threading.get_ident()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
 
@@ -145,8 +150,34 @@ class SafetyApp(App[None]):
         _settle_memory()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "load-record" and event.state == WorkerState.SUCCESS:
+        """The app's own workers: the record loaded (or not)."""
+        worker = event.worker
+        if worker.group == "load-record" and event.state == WorkerState.SUCCESS:
             self.ensure_loaded()
+        if event.state == WorkerState.ERROR:
+            self.on_job_failed(JobFailed(worker))
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        """The one place a failed worker lands (screens and dialogs forward theirs): say so
+        plainly (the details go to the crash log, never a PIN on screen), and let the screen
+        or dialog that ran it leave its busy state."""
+        worker = message.worker
+        error = worker.error
+        if not isinstance(error, Exception):
+            return
+        log = write_crash_log(error)
+        what = (worker.node.busy_text if isinstance(worker.node, Background) else None) or (
+            worker.description or worker.name or "background work"
+        )
+        first = str(error).splitlines()[0] if str(error) else "no detail"
+        text = (
+            f"Not done: {what.rstrip('…').rstrip('.')} failed ({type(error).__name__}: "
+            f"{first}). Details in {log or '(no log written)'}."
+        )
+        self.bell()
+        self.notify(text, title="Error", severity="error", markup=False, timeout=30)
+        if is_background_job(worker) and isinstance(worker.node, Background):
+            worker.node.work_failed(text)
 
     def _show_store_failure(self) -> None:
         if self.store_failure is not None and not isinstance(self.screen, StoreErrorScreen):
@@ -171,28 +202,48 @@ class SafetyApp(App[None]):
 
     # -- the one way screens change the record --------------------------------------------------
     def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
-        """Run an engine action against the store; a store failure comes back as a refusal."""
+        """Run an engine action against the store; a store failure comes back as a refusal.
+
+        Callable from a worker thread (that is how dialogs sign: PIN checks cost ~45 ms each):
+        writers take `record_lock` in turn, and the screens redraw on the interface's thread
+        afterwards. On the interface's thread it never waits long for the lock: a busy
+        record is a refusal to try again, not a frozen screen."""
         assert self.repo is not None
         if self.read_only:
             return Decision([], "not recorded: this is a read-only view")
-        if not self.ensure_loaded():
+        on_ui = threading.get_ident() == self._ui_thread
+        loaded = self.ensure_loaded() if on_ui else self.call_from_thread(self.ensure_loaded)
+        if not loaded:
             return Decision([], f"not recorded: {self.store_failure}")
+        if not self.record_lock.acquire(timeout=0.05 if on_ui else -1):
+            return Decision(
+                [], "not recorded: the record is busy (a report or a signature is being "
+                "written); try again in a moment"
+            )  # fmt: skip
         try:
             decision = self.repo.do(action, *args, **kwargs)
         except StoreError as exc:
             decision = Decision([], f"not recorded: {exc}")
-        self.changed()
+        finally:
+            self.record_lock.release()
+        if on_ui:
+            self.changed()
+        else:
+            self.call_from_thread(self.changed)
         return decision
 
     def poll_store(self) -> None:
-        """Pick up what other processes (the CLI, a second terminal) appended."""
-        if self.repo is None:
+        """Pick up what other processes (the CLI, a second terminal) appended. Skipped while
+        a worker writes or reads the record (the next poll catches up)."""
+        if self.repo is None or not self.record_lock.acquire(blocking=False):
             return
         try:
             fresh = self.repo.refresh()
         except StoreError as exc:
             self.notify(str(exc), title="Store", severity="error", markup=False, timeout=30)
             return
+        finally:
+            self.record_lock.release()
         if fresh:
             self.changed()
 

@@ -7,6 +7,7 @@ protocol, which `SafetyApp` implements.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard, runtime_checkable
@@ -39,8 +40,14 @@ class SafetyContext(Protocol):
     def store_warning(self) -> str | None:
         """What the banner says about the store (e.g. a repaired torn last line)."""
 
+    @property
+    def record_lock(self) -> threading.Lock:
+        """Held by whoever writes (`act`) or reads the whole record off the interface's
+        thread (a report), so the two never interleave."""
+
     def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
-        """Run an engine action against the store; a store failure comes back as a refusal."""
+        """Run an engine action against the store; a store failure comes back as a refusal.
+        May be called from a worker thread (dialogs sign that way)."""
 
     def ensure_loaded(self) -> bool:
         """Make the full record current; False when the store turned out unreadable."""

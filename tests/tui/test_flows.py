@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import Static
-from tuikit import Clock, make_store, new_app, sign_in_modal, walk_step
+from tuikit import Clock, make_store, new_app, settle, sign_in_modal, walk_step
 
 from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.screens.board import BoardScreen
@@ -210,7 +210,7 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
             "crew-added", "checklist-adopted", "firearm-added", "ammo-added",
         }  # fmt: skip
         await pilot.press("j")
-        await pilot.pause()
+        await settle(pilot)
         exported = list((tmp_path / "exports").glob("audit-*.json"))
         assert len(exported) == 1 and "hold-raised" in exported[0].read_text()
         assert "pin" not in exported[0].read_text().replace("PIN", "")

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tuikit import Clock, make_store, new_app
+from tuikit import Clock, make_store, new_app, settle
 
 from safetyapp.domain import engine
 from safetyapp.domain.engine import Credential
@@ -34,7 +34,7 @@ async def test_an_export_never_writes_through_a_planted_link_onto_the_store(
         await pilot.press("a")
         await pilot.pause()
         await pilot.press("e")
-        await pilot.pause()
+        await settle(pilot)
         messages = [n.message for n in app._notifications]
     assert store.read_bytes() == before
     assert any("symbolic link" in m for m in messages), messages

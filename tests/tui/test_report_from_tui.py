@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 from test_flows import OPENING
-from tuikit import Clock, make_store, new_app, walk_step
+from tuikit import Clock, make_store, new_app, settle, walk_step
 
 from safetyapp.tui.app import SafetyApp
 
@@ -23,7 +23,7 @@ async def test_print_the_days_report_from_the_audit_screen(tmp_path: Path) -> No
         await pilot.press("escape", "a")
         await pilot.pause()
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app, SafetyApp)
     reports = list((tmp_path / "exports").glob("safety-report-*.pdf"))
     assert len(reports) == 1

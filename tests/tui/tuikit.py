@@ -114,6 +114,13 @@ async def sign_in_modal(
             await pilot.press(*note) if note else None
             await pilot.press("enter")
             break
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let background jobs (sign-offs, PIN checks, reports, exports) finish, then redraw."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Button, Select
+from textual.widgets import Button, Input, Select, Static
 from textual.widgets.button import ButtonVariant
 
+from safetyapp.domain.engine import Decision
 from safetyapp.store.repository import Repository
+from safetyapp.tui.background import Background
 from safetyapp.tui.context import SafetyContext, safety_of
 from safetyapp.tui.widgets.error_line import ErrorLine
 
 ResultT = TypeVar("ResultT")
 
 
-class Dialog(ModalScreen[ResultT]):
+class Dialog(ModalScreen[ResultT], Background):
     """A keyboard-first modal: it opens on its first chooser; Esc or Cancel dismisses it
-    with None; a refusal is shown on its error line (id `refusal`) with the bell."""
+    with None; a refusal is shown on its error line (id `refusal`) with the bell. What it
+    records runs in a worker (:meth:`record`), its busy line showing meanwhile."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
@@ -40,6 +44,7 @@ class Dialog(ModalScreen[ResultT]):
     ) -> ComposeResult:
         """The refusal line, then the dialog's own button beside Cancel."""
         yield ErrorLine(id="refusal")
+        yield Static("", id="busy", classes="busy")
         with Horizontal(classes="buttons"):
             yield Button(label, id=button_id, variant=variant)
             yield Button("Cancel (Esc)", id="cancel")
@@ -50,7 +55,39 @@ class Dialog(ModalScreen[ResultT]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        if self.busy:  # the signature may be being written: wait for the outcome
+            self.app.bell()
+            return
         self.dismiss(None)
+
+    def record(
+        self,
+        action: Callable[..., Decision],
+        *args: Any,
+        busy: str = "Checking PINs and recording…",
+        **kwargs: Any,
+    ) -> None:
+        """Run one engine action in a worker (PIN checks and the fsync'd append off the
+        interface's thread); then :meth:`recorded` with its decision."""
+        safety = self.safety
+        self.in_background(lambda: safety.act(action, *args, **kwargs), self.recorded, busy=busy)
+
+    def recorded(self, decision: Decision) -> None:
+        """Recorded: dismiss with the decision. Refused: clear the PINs, say why."""
+        if decision.ok:
+            # Dialogs that record are Dialog[Decision | None].
+            self.dismiss(decision)  # type: ignore[arg-type]
+            return
+        self.clear_pins()
+        self._refuse(f"REFUSED: {decision.refused}")
+
+    def clear_pins(self) -> None:
+        for pin in self.query(".pin").results(Input):
+            pin.value = ""
+
+    def work_failed(self, message: str) -> None:
+        super().work_failed(message)
+        self._refuse(message)
 
     def _refuse(self, message: str) -> None:
         self.query_one("#refusal", ErrorLine).say(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,15 +35,8 @@ class _HoldModal(Dialog[Decision | None]):
     def submit(self) -> None:
         raise NotImplementedError
 
-    def _act(self, action: Callable[..., Decision], *args: object, **kwargs: object) -> None:
-        app = self.safety
-        decision = app.act(action, *args, **kwargs)
-        if decision.ok:
-            self.dismiss(decision)
-            return
-        for field in self.query(SignerField):
-            field.clear_pin()
-        self._refuse(f"REFUSED: {decision.refused}")
+    def _act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> None:
+        self.record(action, *args, **kwargs)
 
 
 class RaiseHoldModal(_HoldModal):

@@ -66,7 +66,6 @@ class SignOffModal(Dialog[Decision | None]):
         self.sign()
 
     def sign(self) -> None:
-        app = self.safety
         fields = list(self.query(SignerField))
         creds = [f.credential() for f in fields]
         if any(c is None for c in creds):
@@ -77,7 +76,7 @@ class SignOffModal(Dialog[Decision | None]):
             self._refuse("Say what failed." if self.result == "fail" else "Give the reason.")
             return
         signer, *witnesses = [c for c in creds if c is not None]
-        decision = app.act(
+        self.record(
             engine.sign,
             self.run_id,
             self.step.id,
@@ -87,10 +86,5 @@ class SignOffModal(Dialog[Decision | None]):
             evidence=self.evidence,
             note=note if self.result != "na" else "",
             na_reason=note if self.result == "na" else "",
+            busy="Checking PINs and signing…",
         )
-        if not decision.ok:
-            for field in fields:
-                field.clear_pin()
-            self._refuse(f"REFUSED: {decision.refused}")
-            return
-        self.dismiss(decision)

@@ -57,6 +57,7 @@ class AuditScreen(SafetyScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         yield Static("Verifying the hash chain…", id="verify-status", classes="title")
+        yield Static("", id="busy", classes="busy")
         with Horizontal(id="filters"):
             yield Input(id="who", placeholder="person (prefix)", compact=True)
             yield Input(id="firearm", placeholder="serial (prefix)", compact=True)
@@ -176,41 +177,50 @@ class AuditScreen(SafetyScreen):
         status.set_class(not ok, "error")
 
     def action_export(self, fmt: str) -> None:
-        log = self.query_one(EventLog)
+        """The events shown, as CSV or JSON next to the store (exports/), in a worker."""
+        rows = list(self.query_one(EventLog).rows)  # what is shown now, not what comes later
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        folder = self.repo.path.parent / "exports"
-        path = folder / f"audit-{stamp}.{fmt}"
-        try:
-            folder.mkdir(exist_ok=True)
-            data = _export_text(log.rows, fmt).encode("utf-8")
-            write_output(path, data, store=self.repo.path)
-        except (OSError, StoreError) as exc:
-            self.notify(f"Export failed: {exc}", severity="error", markup=False)
-            return
-        self.notify(f"{len(log.rows)} events exported to {path}", markup=False, timeout=10)
+        store = self.repo.path
+        path = default_export_dir(store) / f"audit-{stamp}.{fmt}"
+
+        def job() -> tuple[bool, str]:
+            try:
+                path.parent.mkdir(exist_ok=True)
+                write_output(path, _export_text(rows, fmt).encode("utf-8"), store=store)
+            except (OSError, StoreError) as exc:
+                return False, f"Export failed: {exc}"
+            return True, f"{len(rows)} events exported to {path}"
+
+        self.in_background(job, self._tell, busy=f"Exporting {len(rows)} events as {fmt.upper()}…")
 
     def action_print_report(self) -> None:
-        """The latest day's safety report as PDF, next to the store (exports/)."""
+        """The latest day's safety report as PDF, next to the store (exports/), in a worker."""
         from safetyapp.audit.report import ReportError, write_day_report
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        folder = self.repo.path.parent / "exports"
-        path = folder / f"safety-report-{stamp}.pdf"
-        try:
-            folder.mkdir(exist_ok=True)
-            written = write_day_report(
-                self.repo, path, now=datetime.now(UTC), tz=datetime.now().astimezone().tzinfo or UTC
+        repo, safety = self.repo, self.safety
+        path = default_export_dir(repo.path) / f"safety-report-{stamp}.pdf"
+        tz = datetime.now().astimezone().tzinfo or UTC
+
+        def job() -> tuple[bool, str]:
+            try:
+                path.parent.mkdir(exist_ok=True)
+                with safety.record_lock:  # the state read whole, no sign-off folding meanwhile
+                    written = write_day_report(repo, path, now=datetime.now(UTC), tz=tz)
+            except (ReportError, OSError, StoreError) as exc:
+                return False, f"No report: {exc}"
+            return True, (
+                f"Day {written.report.day} report ({written.what}) written to {path}; "
+                f"checkpoint {written.report.head_hash[:16]}…"
             )
-        except (ReportError, OSError, StoreError) as exc:
+
+        self.in_background(job, self._tell, busy="Writing the day's PDF report…")
+
+    def _tell(self, outcome: tuple[bool, str]) -> None:
+        ok, text = outcome
+        if not ok:
             self.app.bell()
-            self.notify(f"No report: {exc}", severity="error", markup=False, timeout=15)
-            return
-        self.notify(
-            f"Day {written.report.day} report ({written.what}) written to {path}; "
-            f"checkpoint {written.report.head_hash[:16]}…",
-            markup=False,
-            timeout=15,
-        )
+        self.notify(text, severity="information" if ok else "error", markup=False, timeout=15)
 
     def action_back(self) -> None:
         self.app.pop_screen()

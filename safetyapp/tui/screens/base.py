@@ -8,14 +8,16 @@ from textual.widgets import Header
 
 from safetyapp.domain.state import State
 from safetyapp.store.repository import Repository
+from safetyapp.tui.background import Background
 from safetyapp.tui.context import SafetyContext, safety_of
 from safetyapp.tui.crash import write_crash_log
 from safetyapp.tui.widgets.banner import StatusBanner
 from safetyapp.tui.widgets.footer import SteadyFooter
 
 
-class SafetyScreen(Screen[None]):
-    """A screen that shows the banner and re-renders whenever the record changes."""
+class SafetyScreen(Screen[None], Background):
+    """A screen that shows the banner and re-renders whenever the record changes; slow
+    work runs in a worker (`in_background`), its line with id `busy` showing meanwhile."""
 
     @property
     def safety(self) -> SafetyContext:

@@ -5,6 +5,7 @@ rule; this screen only collects the signature)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from textual.widgets import Button, DataTable, Input, Select, SelectionList, Sta
 from safetyapp.domain import engine
 from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
+from safetyapp.domain.engine import Decision
 from safetyapp.domain.roles import ROLE_TITLES, ROLES
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
@@ -72,6 +74,7 @@ class CrewScreen(SafetyScreen):
                 yield Input(id="new-pin2", password=True, type="integer", placeholder="again")
             yield Button("Set PIN", id="set-pin")
             yield ErrorLine(id="crew-error")
+            yield Static("", id="busy", classes="busy")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -109,17 +112,24 @@ class CrewScreen(SafetyScreen):
         if cred is None:
             self._say("A safety supervisor signs: choose who, with their PIN.")
             return
-        new_pin = hash_pin(pin, os.urandom(16))
-        decision = self.safety.act(engine.add_crew, cred, name, roles, new_pin)
         signer.clear_pin()
-        if not decision.ok:
-            self._say(f"Refused: {decision.refused}")
-            return
-        for wid in ("#name", "#pin", "#pin2"):
-            self.query_one(wid, Input).value = ""
-        self.query_one("#roles", SelectionList).deselect_all()
-        self._say("")
-        self.notify(f"Added {name}", markup=False)
+        safety, salt = self.safety, os.urandom(16)
+
+        def added(decision: Decision) -> None:
+            if not decision.ok:
+                self._say(f"Refused: {decision.refused}")
+                return
+            for wid in ("#name", "#pin", "#pin2"):
+                self.query_one(wid, Input).value = ""
+            self.query_one("#roles", SelectionList).deselect_all()
+            self._say("")
+            self.notify(f"Added {name}", markup=False)
+
+        self.in_background(  # two scrypt runs (the new PIN, the supervisor's): ~90 ms
+            lambda: safety.act(engine.add_crew, cred, name, roles, hash_pin(pin, salt)),
+            added,
+            busy="Checking the PIN and recording…",
+        )
 
     @on(Button.Pressed, "#set-pin")
     def set_pin(self) -> None:
@@ -131,13 +141,13 @@ class CrewScreen(SafetyScreen):
         if cred is None or not whose:
             self._say("Choose who authorises (with their PIN) and whose PIN to set.")
             return
-        decision = self.safety.act(engine.set_pin, whose, cred, hash_pin(pin, os.urandom(16)))
         self.query_one("#authoriser", SignerField).clear_pin()
-        if not decision.ok:
-            self._say(f"Refused: {decision.refused}")
-            return
-        self._say("")
-        self.notify(f"PIN set for {whose}", markup=False)
+        safety, salt = self.safety, os.urandom(16)
+        self.in_background(
+            lambda: safety.act(engine.set_pin, whose, cred, hash_pin(pin, salt)),
+            lambda decision: self._done(decision, f"PIN set for {whose}"),
+            busy="Checking the PIN and recording…",
+        )
 
     @on(Button.Pressed, "#grant, #revoke, #deactivate")
     def change(self, event: Button.Pressed) -> None:
@@ -148,25 +158,35 @@ class CrewScreen(SafetyScreen):
         if not whose or cred is None:
             self._say("Give whose roles, and the safety supervisor who signs (with their PIN).")
             return
+        safety = self.safety
+        job: Callable[[], Decision]
         if event.button.id == "deactivate":
-            decision = self.safety.act(engine.deactivate, cred, whose)
+            job = lambda: safety.act(engine.deactivate, cred, whose)  # noqa: E731
             done = f"{whose} deactivated"
         elif role is Select.NULL:
             self._say("Choose the role to grant or revoke.")
             return
         elif event.button.id == "grant":
-            decision = self.safety.act(engine.grant_role, cred, whose, str(role))
+            job = lambda: safety.act(engine.grant_role, cred, whose, str(role))  # noqa: E731
             done = f"{whose}: {ROLE_TITLES[str(role)]} granted"
         else:
-            decision = self.safety.act(engine.revoke_role, cred, whose, str(role))
+            job = lambda: safety.act(engine.revoke_role, cred, whose, str(role))  # noqa: E731
             done = f"{whose}: {ROLE_TITLES[str(role)]} revoked"
         signer.clear_pin()
+
+        def changed(decision: Decision) -> None:
+            if self._done(decision, done):
+                self.query_one("#change-who", Input).value = ""
+
+        self.in_background(job, changed, busy="Checking the PIN and recording…")
+
+    def _done(self, decision: Decision, done: str) -> bool:
         if not decision.ok:
             self._say(f"Refused: {decision.refused}")
-            return
-        self.query_one("#change-who", Input).value = ""
+            return False
         self._say("")
         self.notify(done, markup=False)
+        return True
 
     def _new_pin(self, first: str, second: str) -> str | None:
         pin, again = self.query_one(first, Input).value, self.query_one(second, Input).value

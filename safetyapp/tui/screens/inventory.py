@@ -3,6 +3,9 @@ ammunition is refused and holds the day."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from safetyapp.domain import engine
-from safetyapp.domain.engine import Credential
+from safetyapp.domain.engine import Credential, Decision
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
 from safetyapp.tui.widgets.error_line import ErrorLine
@@ -50,6 +53,7 @@ class InventoryScreen(SafetyScreen):
                 yield Input(id="source", placeholder="source (where it came from)")
                 yield Button("Declare lot", id="add-lot", variant="primary")
             yield ErrorLine(id="inventory-error")
+            yield Static("", id="busy", classes="busy")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -83,10 +87,10 @@ class InventoryScreen(SafetyScreen):
         cred = self._armorer()
         if cred is None:
             return
-        decision = self.safety.act(
-            engine.add_firearm, cred, serial, description, str(kind), chambers
-        )
-        self._after(decision.refused, ("#serial", "#description", "#chambers"))
+        self._record(
+            ("#serial", "#description", "#chambers"),
+            engine.add_firearm, cred, serial, description, str(kind), chambers,
+        )  # fmt: skip
 
     @on(Button.Pressed, "#add-lot")
     def add_lot(self) -> None:
@@ -100,10 +104,19 @@ class InventoryScreen(SafetyScreen):
         cred = self._armorer()
         if cred is None:
             return
-        decision = self.safety.act(
-            engine.add_ammo, cred, lot, str(ammo_type), int(count_text), source
+        self._record(
+            ("#lot", "#count", "#source"),
+            engine.add_ammo, cred, lot, str(ammo_type), int(count_text), source,
+        )  # fmt: skip
+
+    def _record(self, clear: tuple[str, ...], action: Callable[..., Decision], *args: Any) -> None:
+        """The armorer's PIN checked and the change written in a worker."""
+        safety = self.safety
+        self.in_background(
+            lambda: safety.act(action, *args),
+            lambda decision: self._after(decision.refused, clear),
+            busy="Checking the PIN and recording…",
         )
-        self._after(decision.refused, ("#lot", "#count", "#source"))
 
     def _armorer(self) -> Credential | None:
         signer = self.query_one("#inventory-by", SignerField)
