@@ -104,6 +104,10 @@ class Checklist(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the checklist's content: names exactly which version a run walked."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:  # a frozen model: computed once (replay starts many runs)
         return digest_of(self.model_dump(mode="json"))
 
 
