@@ -1080,7 +1080,9 @@ def verify(
     mirror_dir: str | None,
     as_json: bool,
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first bad event."""
+    """Recompute the hash chain and replay every event's rules; exit 1 naming the first bad
+    event."""
+    from safetyapp.store.repository import verify_replayed
     from safetyapp.store.chain import MIN_PREFIX, contains_checkpoint, matching_events
 
     path = _store_path(ctx)
@@ -1099,7 +1101,7 @@ def verify(
                 f"(0-9, a-f), got {checkpoint!r}"
             )
     journal, damaged = _open_for_verify(path)
-    result = journal.verify()
+    result = verify_replayed(journal)
     found = None
     matched: dict[str, Any] | None = None
     if wanted is not None and result.ok and damaged is None:

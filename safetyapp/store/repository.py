@@ -31,7 +31,7 @@ from safetyapp.domain.snapshot import from_view, to_view
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import canonical
+from safetyapp.store.chain import VerifyResult, canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
 from safetyapp.store.journal import Journal, Record, StoreError
 from safetyapp.store.mirror import AutoMirror
@@ -419,3 +419,28 @@ def _check_fields(path: Path, record: Record) -> None:
     if found is not None:
         seq = record.get("seq", 0)
         raise EventMalformed(path, seq, record.get("kind"), *found)
+
+
+def verify_replayed(journal: Journal) -> VerifyResult:
+    """`verify`: the whole chain re-read from disk and, in the same pass, every event replayed
+    through the engine from the state before it (see safetyapp.domain.replay). The result names
+    the first event whose hash, link, fields or rules do not hold."""
+    state, replay = State(), Replay()
+    leader: list[Record] = []
+
+    def check(record: Record) -> None:
+        if not replay.pending:
+            leader[:] = [record]
+        _apply(journal.path, state, record, replay)
+
+    result = journal.verify(check)
+    if not result.ok or not replay.pending:
+        return result
+    first = leader[0]  # the record ends inside a decision: the engine would have written more
+    try:
+        replay.finish()
+    except ReplayMismatch as exc:
+        problem = str(StoreForged(journal.path, exc.seq, exc.kind, exc.rule, exc.detail))
+        seq = int(first["seq"])
+        return VerifyResult(False, seq - 1, str(first["prev_hash"]), seq, problem)
+    return result
