@@ -1082,8 +1082,8 @@ def verify(
 ) -> None:
     """Recompute the hash chain and replay every event's rules; exit 1 naming the first bad
     event."""
-    from safetyapp.store.repository import verify_replayed
     from safetyapp.store.chain import MIN_PREFIX, contains_checkpoint, matching_events
+    from safetyapp.store.repository import verify_replayed
 
     path = _store_path(ctx)
     if salvage_to is not None:

@@ -25,7 +25,8 @@ def test_bench_tiny_prints_every_figure(tmp_path: Path) -> None:
     names = " | ".join(r["name"] for r in rows)
     for figure in ("durable sign-off", "raw append", "open store", "verify", "bare Textual",
                    "status board", "audit screen: open", "filter change", "page scroll",
-                   "daily PDF", "quick open", "whole record loaded"):  # fmt: skip
+                   "daily PDF", "quick open", "whole record loaded",
+                   "verify with full replay"):  # fmt: skip
         assert figure in names, figure
         assert figure in proc.stdout
     assert all(r["median_ms"] >= 0 for r in rows)

@@ -105,7 +105,7 @@ def forge_missing_witness(world: World) -> dict[str, Any]:
 
 
 def forge_out_of_order(world: World) -> dict[str, Any]:
-    run, event = _ad_confirms(world)
+    _, event = _ad_confirms(world)
     event["step"] = "announced"
     event["data"] |= {"evidence": {"line-of-fire-clear": True}, "witnesses": []}
     return event

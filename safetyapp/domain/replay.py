@@ -41,6 +41,7 @@ from safetyapp.domain import engine
 from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Checklist, cross_check
 from safetyapp.domain.engine.common import (
+    Credential,
     Decision,
     RecordedSigner,
     _lockout_events,
@@ -77,6 +78,11 @@ def _rider(state: State, record: Record, data: dict[str, Any]) -> list[Decision]
 RIDER: Final[Rule] = _rider
 
 
+def _get(data: dict[str, Any], key: str) -> Any:
+    """A recorded value, None when absent (the engine refuses or the comparison differs)."""
+    return data.get(key)
+
+
 def _who(name: Any) -> RecordedSigner:
     return RecordedSigner(name if isinstance(name, str) else repr(name))
 
@@ -91,43 +97,43 @@ def _now(record: Record) -> datetime:
 def _production(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     # The first supervisor is named by the crew-added event the command appends with it; the
     # replayer hands that event over as `_next` (see Replay).
-    nxt = d.get("_next") or {}
+    nxt = _get(d, "_next") or {}
     first = nxt.get("data") or {}
     pin = {"id": first.get("credential")}
-    return [engine.create_production(state, d.get("name"), first.get("name"), pin, _now(r))]
+    return [engine.create_production(state, _get(d, "name"), _get(first, "name"), pin, _now(r))]
 
 
 def _crew_added(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    pin = {"id": d.get("credential")}
-    return [engine.add_crew(state, _who(r["by"]), d.get("name"), d.get("roles"), pin, _now(r))]
+    pin = {"id": _get(d, "credential")}
+    return [engine.add_crew(state, _who(r["by"]), _get(d, "name"), _get(d, "roles"), pin, _now(r))]
 
 
 def _pin_set(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    pin = {"id": d.get("credential")}
-    return [engine.set_pin(state, d.get("name"), _who(r["by"]), pin, _now(r))]
+    pin = {"id": _get(d, "credential")}
+    return [engine.set_pin(state, _get(d, "name"), _who(r["by"]), pin, _now(r))]
 
 
 def _granted(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    return [engine.grant_role(state, _who(r["by"]), d.get("name"), d.get("role"), _now(r))]
+    return [engine.grant_role(state, _who(r["by"]), _get(d, "name"), _get(d, "role"), _now(r))]
 
 
 def _revoked(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    return [engine.revoke_role(state, _who(r["by"]), d.get("name"), d.get("role"), _now(r))]
+    return [engine.revoke_role(state, _who(r["by"]), _get(d, "name"), _get(d, "role"), _now(r))]
 
 
 def _deactivated(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    return [engine.deactivate(state, _who(r["by"]), d.get("name"), _now(r))]
+    return [engine.deactivate(state, _who(r["by"]), _get(d, "name"), _now(r))]
 
 
 def _firearm(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     who, now = _who(r["by"]), _now(r)
-    args = (d.get("serial"), d.get("description"), d.get("kind"), d.get("chambers"))
+    args = (_get(d, "serial"), _get(d, "description"), _get(d, "kind"), _get(d, "chambers"))
     return [engine.add_firearm(state, who, *args, now)]
 
 
 def _ammo(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     who, now = _who(r["by"]), _now(r)
-    args = (d.get("lot"), d.get("type"), d.get("count"), d.get("source"))
+    args = (_get(d, "lot"), _get(d, "type"), _get(d, "count"), _get(d, "source"))
     return [engine.add_ammo(state, who, *args, now)]
 
 
@@ -137,7 +143,7 @@ _CHECKED: dict[int, str | None] = {}  # id(checklist) -> why it cannot be walked
 
 
 def _checklist(state: State, d: dict[str, Any]) -> Checklist:
-    digest = d.get("digest")
+    digest = _get(d, "digest")
     known = state.checklists.get(digest) if isinstance(digest, str) else None
     if known is not None:
         return known
@@ -157,7 +163,11 @@ def _checklist(state: State, d: dict[str, Any]) -> Checklist:
 
 def _run_started(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     checklist = _checklist(state, d)
-    kw = {"firearm": d.get("firearm"), "performer": d.get("performer"), "scene": d.get("scene")}
+    kw = {
+        "firearm": _get(d, "firearm"),
+        "performer": _get(d, "performer"),
+        "scene": _get(d, "scene"),
+    }
     return [engine.start_run(state, checklist, _now(r), **kw)]
 
 
@@ -172,13 +182,16 @@ def _signed(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     run = state.runs.get(r["run"])
     step = run.checklist.step(r["step"]) if run is not None else None
     evidence: dict[str, str] = {}
-    given = d.get("evidence")
+    given = _get(d, "evidence")
     if isinstance(given, dict):
         kinds = {e.key: e.kind for e in step.evidence} if step is not None else {}
         for key, value in given.items():
             kind = kinds.get(key)
             evidence[key] = kind.entered(value) if kind is not None else repr(value)
-    witnesses = [_who(w.get("name") if isinstance(w, dict) else w) for w in d.get("witnesses", [])]
+    recorded = _get(d, "witnesses") or []
+    witnesses: list[Credential] = [
+        _who(w.get("name") if isinstance(w, dict) else w) for w in recorded
+    ]
     now, result, note = _now(r), r["result"], r["note"]
 
     def attempt(asked: engine.Result, text: str, na_reason: str = "") -> Decision:
@@ -220,8 +233,8 @@ def _entered_note(why_and_note: str, recorded: str) -> str:
 def _custody(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     """An armorer's move in or out of storage (one event per firearm moved; each checked from
     the state after the ones before it, which for distinct firearms is the same)."""
-    serial = d.get("serial")
-    to = d.get("holder")
+    serial = _get(d, "serial")
+    to = _get(d, "holder")
     if to not in ("locked", "armorer"):
         to = "locked" if to is None else str(to)
     move: Callable[..., Decision] = engine.move_firearms
@@ -229,29 +242,31 @@ def _custody(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
 
 
 def _custody_break(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    serials = d.get("serials")
+    serials = _get(d, "serials")
     return [engine.record_custody_break(state, _who(r["by"]), r["note"], _now(r), serials=serials)]
 
 
 def _hold_raised(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     who, now = _who(r["by"]), _now(r)
-    return [engine.raise_hold(state, who, r["note"], now, run=r["run"], about=d.get("subject"))]
+    return [engine.raise_hold(state, who, r["note"], now, run=r["run"], about=_get(d, "subject"))]
 
 
 def _hold_resolved(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    resolvers = d.get("resolvers")
-    people = [_who(x.get("name") if isinstance(x, dict) else x) for x in resolvers or []]
-    return [engine.resolve_hold(state, d.get("hold"), people, r["note"], _now(r))]
+    resolvers = _get(d, "resolvers")
+    people: list[Credential] = [
+        _who(x.get("name") if isinstance(x, dict) else x) for x in resolvers or []
+    ]
+    return [engine.resolve_hold(state, _get(d, "hold"), people, r["note"], _now(r))]
 
 
 def _incident(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     who, now = _who(r["by"]), _now(r)
-    kind, firearm = d.get("incident_kind"), d.get("serial")
+    kind, firearm = _get(d, "incident_kind"), _get(d, "serial")
     return [engine.report_incident(state, who, kind, r["note"], now, firearm=firearm)]
 
 
 def _flag_acknowledged(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    return [engine.acknowledge_flag(state, d.get("flag"), _who(r["by"]), r["note"], _now(r))]
+    return [engine.acknowledge_flag(state, _get(d, "flag"), _who(r["by"]), r["note"], _now(r))]
 
 
 def _refused(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
@@ -261,14 +276,14 @@ def _refused(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     must have exactly the shape the engine gives a refusal. Its inputs (the PIN, the evidence
     typed) are not all on the record, so *that* it happened is as the laptop says: a forged
     refusal can only put a false attempt on the record, never open or unlock anything."""
-    now, code, by = _now(r), d.get("code"), r.get("by")
+    now, code, by = _now(r), _get(d, "code"), r.get("by")
     if code == "live-ammunition":
-        return [engine.add_ammo(state, _who(by), d.get("lot"), "live", 0, "", now)]
+        return [engine.add_ammo(state, _who(by), _get(d, "lot"), "live", 0, "", now)]
     if code == "stale" and r.get("run") and r.get("step"):
         # Refused before the people or the evidence are looked at: only the signer matters.
         return [engine.sign(state, r["run"], r["step"], _who(by), now)]
     extra: list[dict[str, Any]] = []
-    person = d.get("person")
+    person = _get(d, "person")
     if code == "wrong-pin":
         member = state.crew.get(person) if isinstance(person, str) else None
         if member is None:
@@ -277,7 +292,7 @@ def _refused(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
             )
         extra = _lockout_events(member, now)
     refusal = _Refusal(r["note"], code if isinstance(code, str) else repr(code), extra, person)
-    action = d.get("action")
+    action = _get(d, "action")
     context = {"by": by, "role": r.get("role"), "run": r.get("run"), "step": r.get("step")}
     return [_refuse(refusal, now, action=action if isinstance(action, str) else "", **context)]
 
@@ -405,7 +420,9 @@ class Replay:
         produced = first.events[0]
         if not first.ok and record["kind"] != ev.REFUSED:
             code = produced["data"].get("code", "refused")
-            raise ReplayMismatch(seq, record["kind"], str(code), f"the engine refuses it: {first.refused}")
+            raise ReplayMismatch(
+                seq, record["kind"], str(code), f"the engine refuses it: {first.refused}"
+            )
         rule_name, detail = _difference(dict(produced), record)
         raise ReplayMismatch(seq, record["kind"], rule_name, detail)
 
