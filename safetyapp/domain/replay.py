@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
-from safetyapp.domain.checklist import Checklist, cross_check
+from safetyapp.domain.checklist import Checklist, cross_check, digest_of
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
@@ -149,6 +149,9 @@ def _checklist(state: State, d: dict[str, Any]) -> Checklist:
         return known
     if "checklist" not in d:
         raise ReplayMismatch(0, ev.RUN_STARTED, "checklist", f"no earlier run recorded {digest!r}")
+    if digest_of(d["checklist"]) != digest:
+        detail = f"the checklist text recorded does not match its digest {digest}"
+        raise ReplayMismatch(0, ev.RUN_STARTED, "checklist-digest", detail)
     checklist = checklist_from_record(d["checklist"])
     problem = _CHECKED.get(id(checklist), "")
     if problem == "":
@@ -381,6 +384,7 @@ class Replay:
         elif self._at < len(self._expected):
             self._check(record)
         elif record["kind"] == ev.PRODUCTION_CREATED:
+            State().apply(record)  # a record of another format is refused at once (FormatError)
             self._production = record  # decided with the crew-added event after it
             return
         else:
