@@ -1101,7 +1101,8 @@ def verify(
                 f"(0-9, a-f), got {checkpoint!r}"
             )
     journal, damaged = _open_for_verify(path)
-    result = verify_replayed(journal)
+    # A structurally damaged file is only chain-checked (to name its first bad event).
+    result = verify_replayed(journal) if damaged is None else journal.verify()
     found = None
     matched: dict[str, Any] | None = None
     if wanted is not None and result.ok and damaged is None:
