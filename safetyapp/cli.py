@@ -1291,8 +1291,10 @@ def verify(
     mirror_dir: str | None,
     as_json: bool,
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first bad event."""
+    """Recompute the hash chain and replay every event's rules; exit 1 naming the first bad
+    event."""
     from safetyapp.store.chain import MIN_PREFIX, contains_checkpoint, matching_events
+    from safetyapp.store.repository import verify_replayed
 
     path = _store_path(ctx)
     if salvage_to is not None:
@@ -1310,7 +1312,8 @@ def verify(
                 f"(0-9, a-f), got {checkpoint!r}"
             )
     journal, damaged = _open_for_verify(path)
-    result = journal.verify()
+    # A structurally damaged file is only chain-checked (to name its first bad event).
+    result = verify_replayed(journal) if damaged is None else journal.verify()
     found = None
     matched: dict[str, Any] | None = None
     if wanted is not None and result.ok and damaged is None:

@@ -27,7 +27,8 @@ def test_bench_tiny_prints_every_figure(tmp_path: Path) -> None:
                    "status board", "audit screen: open", "filter change", "page scroll",
                    "daily PDF", "quick open", "whole record loaded", "UI stall (longest",
                    "starting up", "signing a whole handoff", "printing the day's PDF",
-                   "exporting CSV", "exporting JSON", "UI stall reference"):  # fmt: skip
+                   "exporting CSV", "exporting JSON", "UI stall reference",
+                   "verify with full replay"):  # fmt: skip
         assert figure in names, figure
         assert figure in proc.stdout
     assert all(r["median_ms"] >= 0 for r in rows)

@@ -301,7 +301,8 @@ def test_verify_against_an_ambiguous_prefix_says_so(tmp_path: Path) -> None:
     for i in range(200_000):
         rec = {"kind": "refused", "time": "2026-03-02T09:00:00.000000Z", "by": None,
                "role": None, "run": None, "step": None, "result": "refused", "note": str(i),
-               "data": {}, "seq": last["seq"] + 1, "prev_hash": last["hash"]}  # fmt: skip
+               "data": {"action": "sign", "code": "unknown-person"}, "seq": last["seq"] + 1,
+               "prev_hash": last["hash"]}  # fmt: skip
         rec["hash"] = record_hash(rec)
         lines.append(canonical(rec))
         last = rec

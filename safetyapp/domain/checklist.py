@@ -123,7 +123,7 @@ class Checklist(_Strict):
         return self._digest
 
     @cached_property
-    def _digest(self) -> str:
+    def _digest(self) -> str:  # a frozen model: computed once (replay starts many runs)
         return digest_of(self.model_dump(mode="json"))
 
 

@@ -109,10 +109,18 @@ SECRET_KEYS = ("pin", "salt", "hash")
 
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with a Z, microseconds kept so events sort by time."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if utc.year >= 1000:  # isoformat is ~10x faster than strftime; the same text here
+        return utc.isoformat(timespec="microseconds") + "Z"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
+    """The moment an event's `time` names (exactly the form `iso` writes, else ValueError)."""
+    if len(text) == 27 and text[26] == "Z" and text[10] == "T" and text[19] == ".":
+        moment = datetime.fromisoformat(text[:26])  # ~20x faster than strptime
+        if moment.isoformat(timespec="microseconds") == text[:26]:
+            return moment.replace(tzinfo=UTC)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

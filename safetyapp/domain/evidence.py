@@ -118,6 +118,12 @@ class EvidenceKind:
     def parse(self, spec: Spec, raw: str, facts: Facts) -> Any:
         raise NotImplementedError
 
+    def entered(self, value: Any) -> str:
+        """Text that `parse` reads back as this recorded value: replay (domain/replay.py)
+        re-enters what the record says was entered. A value of the wrong shape gives text that
+        does not read back to it, so the replayed event differs from the recorded one."""
+        return repr(value)
+
     def expect_fits(self, expect: bool | int | str) -> bool:
         return expect in self.refs
 
@@ -162,6 +168,11 @@ class BoolEvidence(EvidenceKind):
             return False
         raise EvidenceError(f"evidence '{spec.key}' must be yes or no")
 
+    def entered(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return repr(value)
+
     def expect_fits(self, expect: bool | int | str) -> bool:
         return isinstance(expect, bool) or expect in self.refs
 
@@ -205,6 +216,9 @@ class IntEvidence(EvidenceKind):
             )
         return int(text)
 
+    def entered(self, value: Any) -> str:
+        return str(value) if type(value) is int else repr(value)
+
     def expect_fits(self, expect: bool | int | str) -> bool:
         return (isinstance(expect, int) and not isinstance(expect, bool)) or expect in self.refs
 
@@ -233,6 +247,9 @@ class TextEvidence(EvidenceKind):
         if not raw.strip():
             raise EvidenceError(f"evidence '{spec.key}' cannot be empty")
         return raw
+
+    def entered(self, value: Any) -> str:
+        return value if isinstance(value, str) else repr(value)
 
     def expect_fits(self, expect: bool | int | str) -> bool:
         return isinstance(expect, str)
@@ -263,6 +280,11 @@ class SerialsEvidence(EvidenceKind):
         if len(set(serials)) != len(serials):
             raise EvidenceError(f"evidence '{spec.key}' names a firearm twice")
         return serials
+
+    def entered(self, value: Any) -> str:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return ",".join(value) or "none"
+        return repr(value)
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
         if spec.expect == "firearm.serial":
@@ -333,6 +355,11 @@ class LotCountsEvidence(EvidenceKind):
             if counts[lot] < 0:
                 raise EvidenceError(f"evidence '{spec.key}': a count cannot be negative")
         return counts
+
+    def entered(self, value: Any) -> str:
+        if isinstance(value, dict):
+            return ",".join(f"{lot}={n!r}" for lot, n in value.items()) or "none"
+        return repr(value)
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
         if spec.expect == "ammo.on-hand":

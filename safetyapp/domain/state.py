@@ -378,7 +378,11 @@ class State:
             if declared.lot not in morning and declared.added_at >= opening.started_at:
                 morning[declared.lot] = declared.count
         expended: dict[str, int] = {}
-        for run in self.runs.values():
+        # Runs are recorded in day order (the engine numbers each run's day when it starts):
+        # read back from the latest to the day's first, not the whole history.
+        for run in reversed(self.runs.values()):
+            if run.day is not None and run.day < day.number:
+                break
             if run.day == day.number and run.checklist.scope == "handoff":
                 for lot, n in run_lot_counts(run).items():
                     expended[lot] = expended.get(lot, 0) + n

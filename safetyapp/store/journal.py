@@ -771,11 +771,14 @@ class Journal:
             f"forked - {_SECOND} wrote to it; nothing more is written to it"
         )
 
-    def verify(self) -> VerifyResult:
+    def verify(self, check: Callable[[Record], None] | None = None) -> VerifyResult:
         """Re-read the file from disk and check the whole chain (seq, hashes, links).
 
         Also flags a line that is not byte-for-byte the canonical JSON of its record (an edit
         that kept the meaning). An unfinished line at the end is ignored, as on open.
+        ``check``, when given, is called with each record in order, in the same pass (replay,
+        see ``repository.verify_replayed``); the first :class:`StoreError` it raises is the
+        result's problem unless the chain breaks at an earlier event. After it, no more calls.
         """
         data, _ = self._read_file()
         body = data[: data.rfind(b"\n") + 1]
@@ -792,6 +795,7 @@ class Journal:
         # One streaming pass: records are checked as they are parsed and not kept (keeping
         # 100,000 parsed records alive makes the garbage collector rescan them over and over).
         found: list[tuple[int, str]] = []
+        checked: list[tuple[int, str, str]] = []  # (seq, head before it, problem)
 
         def parsed() -> Iterator[Record]:
             read = parse_canonical
@@ -800,11 +804,19 @@ class Journal:
                 if type(rec) is not dict:
                     found.append((n, _line_fault(line_text)))
                     return
+                if check is not None and not checked:
+                    try:
+                        check(rec)
+                    except StoreError as exc:
+                        checked.append((n, str(rec.get("prev_hash")), str(exc)))
                 yield rec
 
         # Every record yielded is exactly canonical(line): the chain check hashes the text itself.
         with collector_paused(len(lines)):  # records are dropped as checked: nothing to collect
             result = verify_chain(parsed(), lines)
+        if checked and (result.ok or checked[0][0] < (result.first_bad_seq or 0)):
+            n, head, problem = checked[0]
+            return VerifyResult(False, n - 1, head, n, problem)
         if not result.ok:
             return result
         if found:

@@ -26,11 +26,12 @@ from typing import Any
 from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
+from safetyapp.domain.replay import Replay, ReplayMismatch
 from safetyapp.domain.snapshot import from_view, to_view
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import canonical
+from safetyapp.store.chain import VerifyResult, canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
 from safetyapp.store.journal import Journal, Record, StoreError
 from safetyapp.store.mirror import AutoMirror
@@ -71,6 +72,23 @@ class EventMalformed(StoreUnreadable):
         self.field = field
 
 
+class StoreForged(StoreUnreadable):
+    """The chain is intact but an event is not one the engine would have produced from the
+    state before it (see safetyapp.domain.replay): a hand-made event. Named by seq and rule; the
+    store is damaged: reported, never written to."""
+
+    def __init__(self, path: Path, seq: int, kind: object, rule: str, detail: str) -> None:
+        StoreError.__init__(
+            self,
+            f"store {path}, event {seq} (kind {kind!r}) is not one the app would have recorded:"
+            f" it breaks rule '{rule}' ({detail}); the store is treated as damaged and nothing"
+            " is written to it - run `safetyapp verify`, and restore the store from a backup (or"
+            " copy the events before it with `safetyapp verify --salvage NEW_FILE`)",
+            path,
+        )
+        self.seq, self.rule = seq, rule
+
+
 class StoreFormatUnknown(StoreError):
     """The record is not in the format this version reads (see ``events.RECORD_FORMAT``)."""
 
@@ -109,6 +127,10 @@ class Repository:
         self.mirror = AutoMirror(journal.path)
         # The sealed records (with their hashes: the receipts) of the last action recorded.
         self.last_appended: list[Record] = []
+        # Each event of the full fold is replayed through the engine before it is folded (see
+        # safetyapp.domain.replay); a mismatch marks the store damaged for good (`_damaged`).
+        self._replay = Replay()
+        self._damaged: StoreError | None = None
         if _preview is not None:
             self._state, self._rest, self.snapshot_seq = _preview
             self._folded = self._state.last_seq
@@ -250,6 +272,7 @@ class Repository:
         done = rest.result()
         self._journal.adopt_prefix(done.prefix)
         state = done.state
+        self._replay = done.replay
         for record in self._journal.since(state.last_seq):
             self._apply(state, record)
         self._state, self._folded, self._rest = state, state.last_seq, None
@@ -257,11 +280,13 @@ class Repository:
 
     def save_snapshot(self) -> bool:
         """Write the snapshot for the current state (the full fold); False if not written."""
-        if self.read_only:
+        if self.read_only or self._damaged is not None:
             return False
         self.ensure_loaded()
         self._catch_up()
         state = self._state
+        if self._replay.pending:  # written only from a replayed state, whole decisions
+            return False
         if not state.last_seq or state.last_seq != self._journal.last_seq:
             return False
         written = write_snapshot(self.path, self._journal.mark(), to_view(state))
@@ -295,7 +320,13 @@ class Repository:
         return True
 
     def _apply(self, state: State, record: Record) -> None:
-        _apply(self.path, state, record)
+        if self._damaged is not None:
+            raise self._damaged
+        try:
+            _apply(self.path, state, record, self._replay)
+        except StoreError as exc:
+            self._damaged = exc  # the state is half-folded: nothing decides on it again
+            raise
 
     def execute(self, decide: Callable[[State, datetime], Decision]) -> Decision:
         if self.read_only:
@@ -303,6 +334,8 @@ class Repository:
                 f"{self.path} is open read-only here: nothing can be recorded", self.path
             )
         self.ensure_loaded()  # decisions only ever on the full fold
+        if self._damaged is not None:
+            raise self._damaged
         with self._journal.locked():
             self._catch_up()
             self._state.credentials = read_credentials(self.path)
@@ -340,6 +373,7 @@ class _Loaded:
     prefix: list[Record]
     state: State  # folded up to the snapshot's event
     matches: bool  # its view equals the snapshot's
+    replay: Replay  # the replay of that fold, to go on with
 
 
 class _Rest:
@@ -371,20 +405,25 @@ class _Rest:
     def _load(self) -> _Loaded:
         prefix = self._journal.read_prefix()
         state = State()
+        replay = Replay()
         path = self._journal.path
         with collector_paused(len(prefix)):
             for record in prefix:
-                _apply(path, state, record)
+                _apply(path, state, record, replay)
         # Compared as text: 5 == 5.0 == True in Python, not in a view.
-        return _Loaded(prefix, state, canonical(to_view(state)) == self._saved_text)
+        matches = canonical(to_view(state)) == self._saved_text
+        return _Loaded(prefix, state, matches, replay)
 
 
-def _apply(path: Path, state: State, record: Record) -> None:
-    """Fold one event; an event this version cannot fold is a :class:`StoreUnreadable`, one
-    with a malformed field an :class:`EventMalformed`."""
+def _apply(path: Path, state: State, record: Record, replay: Replay) -> None:
+    """Replay one event through the engine and fold it; an event this version cannot fold is a
+    :class:`StoreUnreadable`, one with a malformed field an :class:`EventMalformed`, one the
+    engine would not have produced a :class:`StoreForged`."""
     _check_fields(path, record)
     try:
-        state.apply(record)
+        replay.apply(state, record)
+    except ReplayMismatch as exc:
+        raise StoreForged(path, exc.seq, exc.kind, exc.rule, exc.detail) from None
     except FormatError as exc:
         raise StoreFormatUnknown(path, str(exc)) from exc
     except _FOLD_ERRORS as exc:
@@ -399,3 +438,28 @@ def _check_fields(path: Path, record: Record) -> None:
     if found is not None:
         seq = record.get("seq", 0)
         raise EventMalformed(path, seq, record.get("kind"), *found)
+
+
+def verify_replayed(journal: Journal) -> VerifyResult:
+    """`verify`: the whole chain re-read from disk and, in the same pass, every event replayed
+    through the engine from the state before it (see safetyapp.domain.replay). The result names
+    the first event whose hash, link, fields or rules do not hold."""
+    state, replay = State(), Replay()
+    leader: list[Record] = []
+
+    def check(record: Record) -> None:
+        if not replay.pending:
+            leader[:] = [record]
+        _apply(journal.path, state, record, replay)
+
+    result = journal.verify(check)
+    if not result.ok or not replay.pending:
+        return result
+    first = leader[0]  # the record ends inside a decision: the engine would have written more
+    try:
+        replay.finish()
+    except ReplayMismatch as exc:
+        problem = str(StoreForged(journal.path, exc.seq, exc.kind, exc.rule, exc.detail))
+        seq = int(first["seq"])
+        return VerifyResult(False, seq - 1, str(first["prev_hash"]), seq, problem)
+    return result

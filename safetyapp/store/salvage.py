@@ -3,7 +3,9 @@
 The original is only read, never written. The intact prefix is every record before the first bad
 one, where a record is good when its line is valid UTF-8 JSON in exactly the form the app writes,
 is structurally a store record, its hash matches its content and it links to the record before.
-The copy is byte-for-byte those lines, so it opens as a store and its chain verifies.
+The copy is byte-for-byte those lines, so it opens as a store and its chain verifies. The
+prefix also stops before the first event the engine would not have produced (replay, see
+safetyapp.domain.replay), and never ends inside a decision.
 """
 
 from __future__ import annotations
@@ -118,6 +120,9 @@ def salvage(source: Path, target: Path) -> SalvageResult:
     # Read as a store is read: a FIFO or a device is refused at once, never waited on.
     data, _ = Journal(source)._read_file()
     end, kept, head, bad_line, problem = intact_prefix(source, data)
+    cut = _replayed_prefix(source, data[:end])
+    if cut is not None:
+        end, kept, head, bad_line, problem = cut
     if kept == 0:
         why = f"line 1: {problem}" if problem else "the file is empty"
         raise StoreError(
@@ -133,6 +138,36 @@ def salvage(source: Path, target: Path) -> SalvageResult:
     rest = data[end:]
     lines_cut = rest.count(b"\n") + (0 if not rest or rest.endswith(b"\n") else 1)
     return SalvageResult(source, target, kept, head, bad_line, problem, lines_cut, len(rest))
+
+
+def _replayed_prefix(path: Path, data: bytes) -> tuple[int, int, str, int, str] | None:
+    """For chain-intact ``data``: ``(prefix_bytes, records, head_hash, first_bad_line,
+    problem)`` cut before the first event replay refuses (or the last decision left
+    incomplete), or None when every event replays."""
+    from safetyapp.domain.replay import Replay
+    from safetyapp.domain.state import State
+    from safetyapp.store.repository import _apply
+
+    state, replay = State(), Replay()
+    starts: list[int] = []  # byte offset of each line
+    pos, leader = 0, 0
+    while pos < len(data):
+        starts.append(pos)
+        nl = data.index(b"\n", pos)
+        record = json.loads(data[pos:nl])
+        if not replay.pending:
+            leader = len(starts)
+        try:
+            _apply(path, state, record, replay)
+        except StoreError as exc:
+            n = len(starts)
+            return starts[n - 1], n - 1, str(record["prev_hash"]), n, str(exc)
+        pos = nl + 1
+    if replay.pending:
+        at = starts[leader - 1]
+        prev = json.loads(data[at : data.index(b"\n", at)])["prev_hash"]
+        return at, leader - 1, str(prev), leader, "the last decision is incomplete"
+    return None
 
 
 def _create_exclusive(target: Path, data: bytes) -> None:

@@ -1,5 +1,6 @@
 """``python -m safetyapp.store.verify_child PATH``: verify a store in a separate process and print
-the result as one JSON object. The audit screen uses it so the full chain check runs on another
+the result as one JSON object (chain and replay, see
+``repository.verify_replayed``). The audit screen uses it so the full chain check runs on another
 core instead of competing with the interface for the interpreter lock."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from safetyapp.store.journal import Journal, StoreError
+from safetyapp.store.repository import verify_replayed
 
 
 def main() -> None:
     try:
-        result = Journal(Path(sys.argv[1])).verify()
+        result = verify_replayed(Journal(Path(sys.argv[1])))
     except StoreError as exc:
         print(json.dumps({"error": str(exc)}))
         return

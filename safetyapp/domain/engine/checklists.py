@@ -83,6 +83,35 @@ def founding_adoptions(
     ]
 
 
+def founding_adoption(
+    state: State, founder: Credential, checklist: Checklist, now: datetime, *, source: str = ""
+) -> Decision:
+    """One of the bundled versions adopted at the production's creation, checked on its own
+    (replay reads a record one decision at a time): only while the production is still only
+    its founding supervisor (no other crew, inventory, run or other adoption), by that
+    supervisor, of a valid checklist not yet adopted. ``create_production`` appends these."""
+    member = state.crew.get(founder.name)
+    founding = (
+        state.production is not None
+        and len(state.crew) == 1
+        and member is not None
+        and "supervisor" in member.roles
+        and not state.runs
+        and not state.firearms
+        and not state.lots
+        and all(a.founding for a in state.adoptions)
+    )
+    if not founding:
+        return Decision(
+            [], "a bundled checklist is adopted without a second signature only at creation"
+        )
+    problems = cross_check(checklist)
+    if problems or checklist.digest() in state.adopted:
+        return Decision([], f"checklist '{checklist.id}' cannot be adopted at creation")
+    who = [{"name": founder.name, "role": "supervisor"}]
+    return Decision([adoption_event(checklist, who, now, founding=True, source=source)])
+
+
 def adoption_problem(
     state: State, checklist: Checklist, approvers: list[dict[str, str]]
 ) -> _Refusal | None:

@@ -25,6 +25,16 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class RecordedSigner(Credential):
+    """Replay only (safetyapp.domain.replay): the person a recorded event names, whose PIN was
+    checked when the event was written and cannot be checked again. Authentication skips the
+    PIN and nothing else (unknown, deactivated and locked-out people are still refused). The
+    app never builds one from user input."""
+
+    pin: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Decision:
     """The events to append; when refused, why. `credentials` are PIN records (by id) the
     repository writes to the credentials file beside the store before appending the events:
@@ -113,6 +123,8 @@ def _authenticate(state: State, cred: Credential, now: datetime) -> CrewMember:
         raise _Refusal(
             f"{member.name} is locked out after {MAX_FAILURES} wrong PINs until {until}", "locked"
         )
+    if isinstance(cred, RecordedSigner):
+        return member  # replay: the PIN was checked when the event was written
     stored = state.credentials.get(member.pin_id or "")
     if stored is None:
         raise _Refusal(
@@ -121,11 +133,16 @@ def _authenticate(state: State, cred: Credential, now: datetime) -> CrewMember:
             "no-credential",
         )
     if not check_pin(cred.pin, stored):
-        lock = []
-        if member.failures + 1 >= MAX_FAILURES:
-            lock = [ev.event(ev.LOCKOUT, now, by=member.name, note="5 wrong PINs in a row")]
+        lock = _lockout_events(member, now)
         raise _Refusal(f"wrong PIN for {member.name}", "wrong-pin", lock, person=member.name)
     return member
+
+
+def _lockout_events(member: CrewMember, now: datetime) -> list[dict[str, Any]]:
+    """What a wrong PIN adds to its refusal: the lockout, at the MAX_FAILURES-th in a row."""
+    if member.failures + 1 >= MAX_FAILURES:
+        return [ev.event(ev.LOCKOUT, now, by=member.name, note="5 wrong PINs in a row")]
+    return []
 
 
 def _refuse(refusal: _Refusal, now: datetime, *, action: str, **context: Any) -> Decision:

@@ -11,6 +11,7 @@ from safetyapp.domain import names as naming
 from safetyapp.domain.engine.common import (
     Credential,
     Decision,
+    RecordedSigner,
     _authenticate,
     _custody_event,
     _hold_event,
@@ -42,6 +43,7 @@ def raise_hold(
     saying so; so does an unknown `about` (noted, not kept as the subject)."""
     given = by.name if isinstance(by, Credential) else by
     pin = by.pin if isinstance(by, Credential) else ""
+    recorded = isinstance(by, RecordedSigner)  # replay: the PIN was right when it was written
     typed = naming.neutralise(given) or "(no name given)"
     crew_name = naming.find(typed, state.crew)
     member = state.crew.get(crew_name) if crew_name is not None else None
@@ -49,7 +51,7 @@ def raise_hold(
     unverified: str | None = None
     if member is None:
         unverified = "not on the crew list"
-    elif not pin:
+    elif not pin and not recorded:
         unverified = "no PIN given"
     else:
         try:
