@@ -128,7 +128,8 @@ def forge_separation(world: World) -> dict[str, Any]:
     open_day(world)
     run = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0])
     loaded = {"dummies": "6", "blanks": "0", "live-rounds": "0"}
-    inspected = {"bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}
+    inspected = {"serial-in-hand": "COLT-1", "bore-clear": "yes", "chambers-seen": "6",
+                 "loads-as-listed": "yes"}  # fmt: skip
     assert sign(world, run, "rounds-loaded", AD, ACTOR2, evidence=loaded).ok
     assert sign(world, run, "inspect", AD, ACTOR2, ACTOR, evidence=inspected).ok
     event = _signed(
@@ -280,7 +281,6 @@ def test_forgery_breaking_one_rule_is_caught(name: str) -> None:
     assert caught.value.rule.startswith(rule), caught.value
 
 
-@pytest.mark.xfail(reason="issue 13 item 2: only adopted checklists run (built on another branch)")
 def test_run_of_a_checklist_with_a_layer_removed_is_caught() -> None:
     world = setup_world()
     open_day(world)
@@ -296,6 +296,27 @@ def test_run_of_a_checklist_with_a_layer_removed_is_caught() -> None:
     log = [{k: v for k, v in e.items() if k != "seq"} for e in world.log] + [forged]
     with pytest.raises(ReplayMismatch):
         replay(_numbered(log))
+
+
+def test_a_forged_adoption_is_caught() -> None:
+    """A weakened checklist put on the record as adopted: a founding adoption after the
+    founding, or one adopted by one person in both roles; each is caught by replay."""
+    from safetyapp.domain.engine.checklists import adoption_event
+    from safetyapp.domain.state import checklist_from_record
+
+    world = setup_world()
+    text = CHECKLISTS["handoff"].model_dump(mode="json")
+    text["layers"] = [layer for layer in text["layers"] if layer["id"] != "show-safe"]
+    text["version"] = 99
+    weak = checklist_from_record(text)
+    boss = {"name": SUPERVISOR[0], "role": "supervisor"}
+    late_founding = adoption_event(weak, [boss], world.now, founding=True)
+    twice = adoption_event(weak, [boss, {"name": SUPERVISOR[0], "role": "armorer"}], world.now)
+    base = [{k: v for k, v in e.items() if k != "seq"} for e in world.log]
+    for forged in (late_founding, twice):
+        with pytest.raises(ReplayMismatch) as caught:
+            replay(_numbered([*base, forged]))
+        assert caught.value.seq == len(base) + 1, caught.value
 
 
 # -- the store: verify, open, salvage --------------------------------------------------------

@@ -470,6 +470,11 @@ class StateEvidence(EvidenceKind):
             f" are {self.show(want)}"
         )
 
+    def entered(self, value: Any) -> str:
+        if isinstance(value, dict) and all(isinstance(n, int) for n in value.values()):
+            return self.show(value)
+        return repr(value)
+
     def show(self, value: Any) -> str:
         if not value:
             return "cold"
@@ -517,6 +522,16 @@ class DistanceEvidence(EvidenceKind):
                 " blanks; shorter only with the risk-assessed reason recorded (e.g. 12: RA-4 §3)"
             )
         return None
+
+    def entered(self, value: Any) -> str:
+        if value is None:
+            return "none"
+        if isinstance(value, dict) and isinstance(value.get("feet"), int):
+            reason = value.get("reason")
+            return f"{value['feet']}" + (
+                f": {reason}" if isinstance(reason, str) and reason else ""
+            )
+        return repr(value)
 
     def show(self, value: Any) -> str:
         if not isinstance(value, dict):

@@ -266,7 +266,9 @@ def _custody(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
 
 
 def _custody_break(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
-    serials = _get(d, "serials")
+    # A break naming no firearm (about everything out, and the ammunition) records the firearms
+    # out then; one naming firearms records those.
+    serials = None if _get(d, "ammunition") is True else _get(d, "serials")
     return [engine.record_custody_break(state, _who(r["by"]), r["note"], _now(r), serials=serials)]
 
 

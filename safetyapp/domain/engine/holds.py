@@ -55,7 +55,8 @@ def raise_hold(
         unverified = "no PIN given"
     else:
         try:
-            _authenticate(state, Credential(member.name, pin), now)
+            signer = by if isinstance(by, RecordedSigner) else Credential(member.name, pin)
+            _authenticate(state, signer, now)
         except _Refusal as refusal:
             unverified = refusal.reason
             attempt = _refuse(refusal, now, by=member.name, run=run, action="raise-hold")
