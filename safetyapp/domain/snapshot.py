@@ -189,3 +189,54 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
     )
+
+
+# -- the checkpoint: a view that a decision can be made on ----------------------------------------
+
+
+def to_checkpoint(state: State) -> View:
+    """The view of ``state`` plus what the engine needs of the runs the view leaves out (every
+    run's identity, place in order, people and completion, never its sign-offs): restored by
+    :func:`from_checkpoint`, it decides as the full fold does. Only the finished runs of earlier
+    days are cut short (see :func:`stub_runs`), and nothing decides on their sign-offs."""
+    view = to_view(state)
+    kept = {run["id"] for run in view["runs"]}
+    digests = {id(c): d for d, c in state.checklists.items()}
+    closed = []
+    for run in state.runs.values():
+        if run.id in kept:
+            continue
+        digest = digests.get(id(run.checklist)) or run.checklist.digest()
+        if digest not in view["checklists"]:
+            view["checklists"][digest] = run.checklist.model_dump(mode="json")
+        closed.append(
+            [run.id, digest, run.started_at, run.day, run.firearm, run.performer, run.scene,
+             dict(run.roles_by_person), run.completed_at]
+        )  # fmt: skip
+    view["closed_runs"] = closed
+    view["run_order"] = list(state.runs)
+    return view
+
+
+def from_checkpoint(view: View) -> tuple[State, set[str]]:
+    """The state a checkpoint holds, and the ids of the runs restored without their sign-offs
+    (finished runs of earlier days: what shows or reports them reads the record instead).
+    Raises as :func:`from_view` on anything :func:`to_checkpoint` did not write."""
+    state = from_view(view)
+    checklists = state.checklists
+    stubs: dict[str, Run] = {}
+    for item in view["closed_runs"]:
+        run_id, digest, started, day, firearm, performer, scene, roles, completed = item
+        if not isinstance(roles, dict) or completed is None:
+            raise ValueError("a closed run in a checkpoint must be complete")
+        stubs[run_id] = Run(
+            id=run_id, checklist=checklists[digest], started_at=started, day=day,
+            firearm=firearm, performer=performer, scene=scene,
+            roles_by_person=dict(roles), completed_at=completed,
+        )  # fmt: skip
+    order = view["run_order"]
+    runs = {**state.runs, **stubs}
+    if len(order) != len(runs) or set(order) != runs.keys():
+        raise ValueError("a checkpoint's run order does not name its runs")
+    state.runs = {run_id: runs[run_id] for run_id in order}
+    return state, set(stubs)

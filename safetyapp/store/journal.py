@@ -55,7 +55,7 @@ from safetyapp.store.head import (
     read_head,
     write_head,
 )
-from safetyapp.store.snapshot import read_snapshot
+from safetyapp.store.snapshot import prefix_digest, read_snapshot
 
 __all__ = [
     "AppendOnlyError",
@@ -320,6 +320,9 @@ class Journal:
         self._chain_fault: tuple[int, str] | None = None
         self._prefix_fault: tuple[int, str] | None = None  # from read_prefix, for adopt_prefix
         self._head: Head | None = None  # the acknowledged head read at open (<path>.head)
+        # Opened at a mark whose prefix was proven (by its digest) to be the very bytes a
+        # checked checkpoint was folded from: appends need not read it first.
+        self._prefix_confirmed = False
 
     # ------------------------------------------------------------------ construction
 
@@ -465,6 +468,17 @@ class Journal:
         """True while the events before the mark this journal was opened at are not read."""
         return self._base is not None
 
+    @property
+    def chain_fault(self) -> tuple[int, str] | None:
+        """The first event whose hash or link does not hold (seq, verify's words), as far as
+        read; appends refuse while there is one."""
+        return self._chain_fault
+
+    @property
+    def prefix_fault(self) -> tuple[int, str] | None:
+        """The same for the events :meth:`read_prefix` read."""
+        return self._prefix_fault
+
     def mark(self) -> Mark:
         """Where the store ends now (as far as this journal has read)."""
         return Mark(self.last_seq, self.head_hash, self._offset, len(self._last_line))
@@ -490,6 +504,30 @@ class Journal:
         if head is not None and head.seq <= base.seq and records[head.seq - 1]["hash"] != head.hash:
             raise StoreCorrupt(self.path, head.seq, self._rewritten(head, records[head.seq - 1]))
         return records
+
+    def confirm_prefix(self, digest: str) -> bool:
+        """Opened at a mark: True when the SHA-256 of every byte before the mark is ``digest``
+        (the bytes a checkpoint was folded from; hashed, not parsed) and the acknowledged head,
+        if it lies before the mark, is the event at its place there. Then appends need not read
+        the earlier part first (it is read when something asks for it, see :meth:`records`)."""
+        base = self._base
+        if base is None:
+            return False
+        found = prefix_digest(self.path, base.offset)
+        if found is None or not secrets.compare_digest(found, digest):
+            return False
+        head = self._head
+        if head is not None and head.seq <= base.seq:
+            with self._same_file() as (fd, _):
+                line = _pread_exact(fd, head.length, head.offset - head.length)
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                return False
+            if type(rec) is not dict or rec.get("seq") != head.seq or rec.get("hash") != head.hash:
+                return False
+        self._prefix_confirmed = True
+        return True
 
     def adopt_prefix(self, prefix: list[Record]) -> None:
         """Put the events :meth:`read_prefix` returned in front of the rest."""
@@ -847,7 +885,7 @@ class Journal:
         if not payloads:
             return []
         with self.locked():
-            if self._base is not None:
+            if self._base is not None and not self._prefix_confirmed:
                 self.records()  # the earlier part read and checked first
             if self._chain_fault is not None:
                 raise StoreError(

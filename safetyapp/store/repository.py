@@ -4,21 +4,32 @@ Every action runs as: take the writer lock, catch up with events other processes
 let the pure engine decide, append its events durably, fold them. So two processes acting at
 once each decide on the latest record.
 
-Quick start (:meth:`Repository.open_quick`, the app's): with a usable snapshot beside the store,
-only the events after it are read, folded onto the snapshot's view: a *preview* that
-:attr:`Repository.view` serves at once. The whole record is then read and folded (in another
-thread, :meth:`Repository.load_rest`), checked against the snapshot, and takes over.
-:attr:`Repository.state` and :attr:`Repository.journal` always give the full fold and record,
-waiting for it if need be, so nothing decides on a preview.
+Opening (:meth:`Repository.open`, the CLI's, and :meth:`Repository.open_quick`, the app's)
+starts from the checkpoint beside the store when it is usable (see
+:mod:`safetyapp.store.snapshot`: sealed with this store's key, its event at its place, and the
+SHA-256 of every byte before it equal to the digest it recorded): its state is restored and only
+the events after it are read and folded, by the same fold as a full open. The state then
+decides as the full fold would (:func:`safetyapp.domain.snapshot.to_checkpoint`); the finished
+runs of earlier days are held without their sign-offs (:attr:`Repository.stubs`), and what
+shows or reports those reads :attr:`Repository.full_state`, folded from the whole record. The
+record itself is read only when something asks for it (:meth:`Journal.records`).
+
+The checkpoint is a cache, never evidence: the app re-checks the one it started from against a
+full fold of the record in the background (:meth:`Repository.load_rest` /
+:meth:`Repository.ensure_loaded`, or :meth:`Repository.check_in_child`); any difference is an
+alarm (:attr:`Repository.alarm`): every write is refused from then on and the checkpoint is set
+aside. ``safetyapp verify`` does the same check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +37,15 @@ from typing import Any
 from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
-from safetyapp.domain.snapshot import from_view, to_view
+from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
 from safetyapp.store.chain import canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
-from safetyapp.store.journal import Journal, Record, StoreError
+from safetyapp.store.journal import Journal, Mark, Record, StoreError
 from safetyapp.store.mirror import AutoMirror
-from safetyapp.store.snapshot import read_snapshot, write_snapshot
+from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -85,6 +96,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A command-line process writes a checkpoint from a full fold of at least this many events (a
+# smaller record folds in a moment), or when this many events follow the one it started from.
+CHECKPOINT_MIN_EVENTS = 2000
+
+
 class Repository:
     def __init__(
         self,
@@ -92,29 +108,36 @@ class Repository:
         checklists: dict[str, Checklist],
         clock: Clock = utc_now,
         *,
-        _preview: tuple[State, _Rest, int] | None = None,
+        _start: tuple[State, set[str], Saved] | None = None,
     ) -> None:
-        """Fold the whole ``journal``; or (from :meth:`open_quick` only) start from a preview
-        folded up to the journal's end, its rest to be loaded, and the snapshot's event."""
+        """Fold the whole ``journal``; or (from a checkpoint only) start from its state, the
+        journal opened at its mark, and fold what follows."""
         self._journal = journal
         self.checklists = checklists
         self.clock = clock
-        self.snapshot_mismatch = False  # the snapshot differed from the full fold
+        self.snapshot_mismatch = False  # the checkpoint differed from the full fold
+        self.alarm: str | None = None  # set when it did: every write is refused
         self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
         # A read-only view (`serve --read-only`): execute() refuses before the lock and no
         # snapshot is written, so nothing at all reaches the disk from here.
         self.read_only = False
-        self._rest: _Rest | None = None
+        # The runs held without their sign-offs (from a checkpoint); empty after a full fold.
+        self.stubs: set[str] = set()
+        self._check: _Check | None = None
+        self._from: Saved | None = None  # the checkpoint this state started from
+        self._full: State | None = None  # a full fold, made on demand (see full_state)
         # When a mirror is configured, each append is mirrored (in a background thread).
         self.mirror = AutoMirror(journal.path)
         # The sealed records (with their hashes: the receipts) of the last action recorded.
         self.last_appended: list[Record] = []
-        if _preview is not None:
-            self._state, self._rest, self.snapshot_seq = _preview
+        if _start is not None:
+            self._state, self.stubs, self._from = _start
+            self.snapshot_seq = self._from.mark.seq
             self._folded = self._state.last_seq
+            self._catch_up()
             return
         if journal.partial:
-            raise ValueError("a journal opened at a mark needs Repository.open_quick")
+            raise ValueError("a journal opened at a mark needs a checkpoint")
         self._state = State()
         self._folded = 0
         self._catch_up()
@@ -123,7 +146,16 @@ class Repository:
     def open(
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
-        """Read and fold the whole record."""
+        """From the checkpoint and the events after it when the checkpoint is usable, else
+        read and fold the whole record."""
+        found = cls._from_checkpoint(Path(path), checklists, clock)
+        return found if found is not None else cls.open_full(path, checklists, clock)
+
+    @classmethod
+    def open_full(
+        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+    ) -> Repository:
+        """Read and fold the whole record (no checkpoint)."""
         return cls(Journal.open(path), checklists, clock)
 
     @classmethod
@@ -170,47 +202,74 @@ class Repository:
     def open_quick(
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
-        """Open from the snapshot beside the store when it is usable (a preview until
-        :meth:`load_rest`), else read and fold the whole record."""
-        saved = read_snapshot(path)
-        journal = Journal.open_at(path, saved[0]) if saved is not None else None
-        if saved is None or journal is None:
-            return cls.open(path, checklists, clock)
-        mark, view = saved
+        """The app's open: as :meth:`open`, and when it started from a checkpoint, that
+        checkpoint's check against the full fold is pending (:attr:`loading`) until
+        :meth:`load_rest` (or :meth:`check_in_child`) and :meth:`ensure_loaded`."""
+        repo = cls.open(path, checklists, clock)
+        if repo._from is not None:
+            repo._check = _Check(repo.path, repo._from)
+        return repo
+
+    @classmethod
+    def _from_checkpoint(
+        cls, path: Path, checklists: dict[str, Checklist], clock: Clock
+    ) -> Repository | None:
+        saved = read_saved(path)
+        if saved is None or not saved.sealed:
+            return None
+        journal = Journal.open_at(path, saved.mark)
+        if journal is None or not journal.confirm_prefix(saved.prefix_sha256):
+            return None  # the bytes before the mark are not the ones it was folded from
         try:
-            saved_text = canonical(view)  # here, not deep in the loading thread's stack
-            preview = from_view(view)
-            for record in journal.since(mark.seq):
-                _check_fields(path, record)
-                preview.apply(record)
-        except Exception:  # an odd snapshot (it is only a cache) or event: fold it all
-            return cls.open(path, checklists, clock)
-        rest = _Rest(journal, saved_text)
-        return cls(journal, checklists, clock, _preview=(preview, rest, mark.seq))
+            state, stubs = from_checkpoint(saved.view)
+            if state.last_seq != saved.mark.seq or state.head_hash != saved.mark.hash:
+                return None
+            return cls(journal, checklists, clock, _start=(state, stubs, saved))
+        except (StoreError, *_FOLD_ERRORS, KeyError):
+            # An odd checkpoint (only a cache), or an event after it that it cannot take:
+            # the full fold decides, and names any real problem with the record.
+            return None
 
     # -- what callers read ----------------------------------------------------------------------
     @property
     def state(self) -> State:
-        """The state folded from the whole record (waits for it after a quick open)."""
-        self.ensure_loaded()
+        """The state decisions are made on: the fold of the whole record, or the checkpoint's
+        state and the events after it (which decides the same; see :attr:`stubs`)."""
         return self._state
 
     @property
+    def full_state(self) -> State:
+        """Every run with every sign-off: the state itself after a full fold, else the whole
+        record read and folded now (for what shows or reports the finished runs of earlier
+        days). Never the state decisions are made on."""
+        self._catch_up()
+        if not self.stubs:
+            return self._state
+        full = self._full
+        if full is None or full.last_seq != self._journal.last_seq:
+            full = State()
+            records = self._journal.records()
+            with collector_paused(len(records)):
+                for record in records:
+                    _apply(self.path, full, record)
+            self._full = full
+        return full
+
+    @property
     def journal(self) -> Journal:
-        """The whole record (waits for it after a quick open)."""
-        self.ensure_loaded()
+        """The record (the part before a checkpoint is read when something asks for it)."""
         return self._journal
 
     @property
     def view(self) -> State:
-        """The state to draw now: the full fold, or the preview while the rest is loading.
-        Only for display of what a view keeps (see :mod:`safetyapp.domain.snapshot`)."""
+        """The state to draw now (the same as :attr:`state`)."""
         return self._state
 
     @property
     def loading(self) -> bool:
-        """True while the state is a preview (the whole record not yet read)."""
-        return self._rest is not None
+        """True while the checkpoint this started from has not yet been checked against the
+        full fold of the record (the app's background check)."""
+        return self._check is not None
 
     @property
     def warnings(self) -> list[str]:
@@ -220,42 +279,70 @@ class Repository:
     def path(self) -> Path:
         return self._journal.path
 
-    # -- the rest of the record after a quick open ---------------------------------------------
+    # -- the check of the checkpoint (the app's, in the background) ------------------------------
     def load_rest(self) -> None:
-        """Read and fold the events before the snapshot. Safe to run in another thread; the
-        result takes over on the next :meth:`ensure_loaded` (call it on this object's own
-        thread). Errors are kept for that call."""
-        rest = self._rest
-        if rest is not None:
-            rest.run()
+        """Check the checkpoint against a full fold of the record, in this process. Safe to run
+        in another thread; the result is taken on the next :meth:`ensure_loaded`."""
+        check = self._check
+        if check is not None:
+            check.run()
+
+    def check_in_child(self) -> None:
+        """The same check in a separate process (the app's: it neither competes with the
+        interface for the interpreter nor holds the whole record in the app's memory). Safe to
+        run in another thread."""
+        check = self._check
+        if check is not None:
+            check.run(child=True)
 
     def ensure_loaded(self) -> None:
-        """Make the full fold current: wait for (or do) :meth:`load_rest`, then take it over.
-        Raises :class:`StoreError` (e.g. the earlier part of the file is damaged)."""
-        rest = self._rest
-        if rest is None:
+        """Wait for (or do) the check, and take its result: a mismatch sets :attr:`alarm`
+        (writes refused) and sets the checkpoint aside. Raises :class:`StoreError` when the
+        record before the checkpoint cannot be read (e.g. it is damaged)."""
+        check = self._check
+        if check is None:
             return
-        done = rest.result()
-        self._journal.adopt_prefix(done.prefix)
-        state = done.state
-        for record in self._journal.since(state.last_seq):
-            self._apply(state, record)
-        self._state, self._folded, self._rest = state, state.last_seq, None
-        self.snapshot_mismatch = not done.matches
+        outcome = check.result()
+        self._check = None
+        if outcome is not None:
+            self.raise_alarm(outcome)
+
+    def raise_alarm(self, problem: str) -> None:
+        """The record and the checkpoint disagree: refuse every write from now on."""
+        self.snapshot_mismatch = True
+        self.alarm = (
+            f"ALARM: the checkpoint beside {self.path} does not match the record ({problem}); "
+            "nothing more is recorded here - someone or something changed the files beside the "
+            "store: keep copies of them, run `safetyapp verify`, and call the safety supervisor"
+        )
+        if set_aside(self.path) is not None:
+            self.snapshot_seq = None
 
     def save_snapshot(self) -> bool:
-        """Write the snapshot for the current state (the full fold); False if not written."""
-        if self.read_only:
+        """Write the checkpoint for the current state; False if not written (read-only, an
+        alarm, a chain that does not verify, or the state behind the record)."""
+        if self.read_only or self.alarm is not None:
             return False
-        self.ensure_loaded()
         self._catch_up()
         state = self._state
-        if not state.last_seq or state.last_seq != self._journal.last_seq:
+        journal = self._journal
+        if not state.last_seq or state.last_seq != journal.last_seq or journal.chain_fault:
             return False
-        written = write_snapshot(self.path, self._journal.mark(), to_view(state))
+        written = write_snapshot(self.path, journal.mark(), to_checkpoint(state))
         if written:
             self.snapshot_seq, self.snapshot_mismatch = state.last_seq, False
         return written
+
+    def keep_checkpoint(self) -> bool:
+        """A command-line process's part: write the checkpoint after a full fold of a long
+        record, or when many events follow the checkpoint it started from."""
+        if self.read_only or self._check is not None:
+            return False
+        if self._from is None:
+            due = self._state.last_seq >= CHECKPOINT_MIN_EVENTS
+        else:
+            due = self._state.last_seq - self._from.mark.seq >= CHECKPOINT_MIN_EVENTS
+        return due and self.save_snapshot()
 
     # -- acting and catching up ------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -267,15 +354,6 @@ class Repository:
         new = self._journal.since(self._folded)
         if not new:
             return False
-        if self._rest is not None:
-            try:
-                for record in new:
-                    _check_fields(self.path, record)
-                    self._state.apply(record)
-                    self._folded += 1
-            except _FOLD_ERRORS:
-                self.ensure_loaded()  # the preview lacks what this event needs: fold it all
-            return True
         with collector_paused(len(new)):
             for record in new:
                 self._apply(self._state, record)
@@ -290,7 +368,8 @@ class Repository:
             raise StoreError(
                 f"{self.path} is open read-only here: nothing can be recorded", self.path
             )
-        self.ensure_loaded()  # decisions only ever on the full fold
+        if self.alarm is not None:
+            raise StoreError(self.alarm, self.path)
         with self._journal.locked():
             self._catch_up()
             self._state.credentials = read_credentials(self.path)
@@ -316,48 +395,71 @@ class Repository:
         return self.checklists.get(checklist_id)
 
 
-@dataclass
-class _Loaded:
-    prefix: list[Record]
-    state: State  # folded up to the snapshot's event
-    matches: bool  # its view equals the snapshot's
+def check_checkpoint(path: Path, saved: Saved) -> str | None:
+    """Fold the record up to the checkpoint's event and compare: None when the checkpoint is
+    exactly the fold's (as canonical text: 5 == 5.0 == True in Python, not in a view), else
+    what differs. Raises :class:`StoreError` when that part of the record cannot be read."""
+    journal = Journal.open_at(path, saved.mark)
+    if journal is None:
+        return f"event {saved.mark.seq} is not where the checkpoint says"
+    prefix = journal.read_prefix()
+    fault = journal.prefix_fault
+    state = State()
+    with collector_paused(len(prefix)):
+        for record in prefix:
+            _apply(path, state, record)
+    del prefix
+    if fault is not None:
+        return f"the record's chain does not verify before it ({fault[1]})"
+    if canonical(to_checkpoint(state)) != canonical(saved.view):
+        return f"its state at event {saved.mark.seq} is not the fold of the record"
+    return None
 
 
-class _Rest:
-    """Reading and folding the events before a snapshot, exactly once, in whichever thread
-    asks first; a second caller waits for the first."""
+class _Check:
+    """The check of one checkpoint, exactly once, in whichever thread asks first; a second
+    caller waits for the first. Its outcome: None (it matches) or what differs."""
 
-    def __init__(self, journal: Journal, saved_text: str) -> None:
-        self._journal, self._saved_text = journal, saved_text
+    def __init__(self, path: Path, saved: Saved) -> None:
+        self._path, self._saved = path, saved
         self._lock = threading.Lock()
-        self._done: _Loaded | None = None
+        self._done = False
+        self._outcome: str | None = None
         self._error: BaseException | None = None
 
-    def run(self) -> None:
+    def run(self, *, child: bool = False) -> None:
         with self._lock:
-            if self._done is not None or self._error is not None:
+            if self._done:
                 return
             try:
-                self._done = self._load()
+                if child:
+                    self._outcome = _check_in_child(self._path, self._saved.mark)
+                else:
+                    self._outcome = check_checkpoint(self._path, self._saved)
             except BaseException as exc:  # kept for the owner's thread, raised there
                 self._error = exc
+            self._done = True
 
-    def result(self) -> _Loaded:
+    def result(self) -> str | None:
         self.run()
         if self._error is not None:
             raise self._error
-        assert self._done is not None
-        return self._done
+        return self._outcome
 
-    def _load(self) -> _Loaded:
-        prefix = self._journal.read_prefix()
-        state = State()
-        path = self._journal.path
-        with collector_paused(len(prefix)):
-            for record in prefix:
-                _apply(path, state, record)
-        # Compared as text: 5 == 5.0 == True in Python, not in a view.
-        return _Loaded(prefix, state, canonical(to_view(state)) == self._saved_text)
+
+def _check_in_child(path: Path, mark: Mark) -> str | None:
+    args = [sys.executable, "-m", "safetyapp.store.verify_child", "--checkpoint", str(path),
+            str(mark.seq), mark.hash]  # fmt: skip
+    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    try:
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise StoreError(f"the check of {path} against its checkpoint failed: {detail}", path) from None
+    if data.get("error"):
+        raise StoreError(str(data["error"]), path)
+    problem = data.get("problem")
+    return str(problem) if problem else None
 
 
 def _apply(path: Path, state: State, record: Record) -> None:
