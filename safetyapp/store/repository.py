@@ -215,7 +215,7 @@ class Repository:
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock
     ) -> Repository | None:
         saved = read_saved(path)
-        if saved is None or not saved.sealed:
+        if saved is None or not saved.sealed or saved.prefix_sha256 is None:
             return None
         journal = Journal.open_at(path, saved.mark)
         if journal is None or not journal.confirm_prefix(saved.prefix_sha256):
@@ -295,6 +295,12 @@ class Repository:
         if check is not None:
             check.run(child=True)
 
+    @property
+    def check_done(self) -> bool:
+        """True when the checkpoint's check has run (its outcome not yet taken, maybe), or
+        there is none: :meth:`ensure_loaded` will not wait."""
+        return self._check is None or self._check.done
+
     def ensure_loaded(self) -> None:
         """Wait for (or do) the check, and take its result: a mismatch sets :attr:`alarm`
         (writes refused) and sets the checkpoint aside. Raises :class:`StoreError` when the
@@ -317,6 +323,9 @@ class Repository:
         )
         if set_aside(self.path) is not None:
             self.snapshot_seq = None
+        # The record wins: what is shown from now on is its own fold, never the checkpoint's.
+        self._state = self.full_state
+        self.stubs, self._full = set(), None
 
     def save_snapshot(self) -> bool:
         """Write the checkpoint for the current state; False if not written (read-only, an
@@ -439,6 +448,10 @@ class _Check:
             except BaseException as exc:  # kept for the owner's thread, raised there
                 self._error = exc
             self._done = True
+
+    @property
+    def done(self) -> bool:
+        return self._done
 
     def result(self) -> str | None:
         self.run()

@@ -56,7 +56,7 @@ class Saved:
 
     mark: Mark
     view: View
-    prefix_sha256: str
+    prefix_sha256: str | None
     sealed: bool
 
 
@@ -76,7 +76,7 @@ def read_saved(store: Path) -> Saved | None:
         digest = data["prefix_sha256"]
     except Exception:  # any file at all may sit there (deeply nested JSON included)
         return None
-    if not isinstance(view, dict) or not isinstance(mark.hash, str) or not isinstance(digest, str):
+    if not isinstance(view, dict) or not isinstance(mark.hash, str) or not isinstance(digest, str | None):
         return None
     numbers = (mark.seq, mark.offset, mark.length, view.get("last_seq"))
     if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:
@@ -179,14 +179,16 @@ def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
     if view.get("last_seq") != mark.seq:
         raise ValueError(f"view of event {view.get('last_seq')} tied to event {mark.seq}")
     target = snapshot_path(store)
+    if os.path.lexists(target) and not os.path.isfile(target):
+        return False  # something else in the way (as a read-only folder would be)
     current = read_snapshot(store)
     if current is not None and (
         current[0].seq > mark.seq or (current[0].seq == mark.seq and current[0].hash != mark.hash)
     ):
         return False  # never moves back: a later (or other) event on disk is a cut's witness
+    # None when the store is shorter than the mark: such a snapshot is never started from,
+    # but it still witnesses how far the record reached (a cut, see journal).
     digest = prefix_digest(store, mark.offset)
-    if digest is None:
-        return False
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
     try:
         body = {
