@@ -106,6 +106,7 @@ def _open(ctx: click.Context) -> Repository:
     for warning in repo.journal.warnings:
         _say(f"safetyapp: warning: {warning}", err=True)
     repo.read_only = ctx.obj.get("read_only", False)
+    repo.keep_checkpoint()  # a long record: the next command starts from it (a cache)
     ctx.obj["repo"] = repo
     return repo
 
@@ -702,10 +703,12 @@ def run_sign(
 def run_status(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: each step's state, who signed, open holds."""
     repo = _open(ctx)
-    found = repo.state.runs.get(run_id)
+    # A finished run of an earlier day is held without its sign-offs: read them from the record.
+    state = repo.full_state if run_id in repo.stubs else repo.state
+    found = state.runs.get(run_id)
     if found is None:
         raise Refused(f"no run {run_id}")
-    view = run_view(repo.state, found)
+    view = run_view(state, found)
     if as_json:
         _emit_json(view)
         return
@@ -982,6 +985,30 @@ def _receipt_line(repo: Repository, index: int = 0) -> str:
     return f"receipt {receipt(str(sealed['hash']))} (event {sealed['seq']})"
 
 
+def _check_start_snapshot(path: Path) -> str | None:
+    """The start-up snapshot (the app's and the CLI's checkpoint) against the fold of the
+    record up to its event; what differs (it is then set aside), or None."""
+    from safetyapp.store.repository import check_checkpoint
+    from safetyapp.store.snapshot import read_saved, set_aside
+
+    saved = read_saved(path)
+    if saved is None or not saved.sealed or saved.prefix_sha256 is None:
+        return None  # nothing anything starts from
+    try:
+        problem = check_checkpoint(path, saved)
+    except StoreError as exc:
+        problem = str(exc)
+    if problem is None:
+        return None
+    aside = set_aside(path)
+    return (
+        f"the start-up snapshot beside {path} does not match the record ({problem}); the chain "
+        f"itself verifies; the snapshot was {'moved to ' + str(aside) if aside else 'left'} and "
+        "is not used again - someone or something changed the files beside the store: keep "
+        "copies and tell the safety supervisor"
+    )
+
+
 def _open_for_verify(path: Path) -> tuple[Journal, StoreCorrupt | None]:
     """The journal to verify. A damaged file is read raw (never changed) so that verify can
     name the first bad event; the open error is returned alongside."""
@@ -1121,8 +1148,11 @@ def verify(
             mirrored = check_against_mirror(path, Path(mirror_dir))
         except StoreError as exc:
             mirror_problem = str(exc)
+    snapshot_problem = None
+    if result.ok and damaged is None:
+        snapshot_problem = _check_start_snapshot(path)
     ok = result.ok and damaged is None and (checkpoint is None or found is not None)
-    ok = ok and mirror_problem is None
+    ok = ok and mirror_problem is None and snapshot_problem is None
     if as_json:
         _emit_json(
             {
@@ -1135,6 +1165,7 @@ def verify(
                 "checkpoint_hash": matched["hash"] if matched is not None else None,
                 "checkpoint_kind": matched["kind"] if matched is not None else None,
                 "checkpoint_time": matched.get("time") if matched is not None else None,
+                **({"snapshot_problem": snapshot_problem} if snapshot_problem else {}),
                 **(
                     {
                         "mirror_events": mirrored.events if mirrored else None,
@@ -1153,6 +1184,8 @@ def verify(
         raise Refused(f"chain BROKEN in {path}: {result.problem}{salvage_hint}")
     if damaged is not None:
         raise Refused(str(damaged))
+    if snapshot_problem is not None:
+        raise Refused(snapshot_problem)
     if checkpoint is not None and found is None:
         raise Refused(
             f"checkpoint {checkpoint} is NOT in this record (no event's hash starts with it): "

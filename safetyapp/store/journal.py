@@ -156,7 +156,7 @@ def _check_record(path: Path, line: int, rec: Any) -> None:
         raise StoreCorrupt(path, line, "missing or non-string 'kind'")
 
 
-def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
+def parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
     """Parse ``data`` (complete lines, each ending in ``"\\n"``) starting at line ``first_line``."""
     try:
         text = data.decode("utf-8")
@@ -390,7 +390,7 @@ class Journal:
         if end == 0:
             raise StoreCorrupt(j.path, 1, "no complete line, not a safetyapp store")
         body = data[:end]
-        j._records = _parse_lines(j.path, body, 1)
+        j._records = parse_lines(j.path, body, 1)
         j._offset = end
         j._size_seen = len(data)
         j._last_line = _last_line(body)
@@ -455,7 +455,7 @@ class Journal:
         complete = tail[:end]
         j._base = mark
         j._file_id = (st.st_dev, st.st_ino)
-        j._records = _parse_lines(j.path, complete, mark.seq + 1)
+        j._records = parse_lines(j.path, complete, mark.seq + 1)
         j._offset = mark.offset + end
         j._size_seen = st.st_size
         j._last_line = _last_line(complete) if end else line
@@ -494,7 +494,7 @@ class Journal:
             data = _pread_exact(fd, base.offset, 0)
         if len(data) != base.offset:
             raise StoreCorrupt(self.path, None, "changed by another program: it was cut short")
-        records = _parse_lines(self.path, data, 1)
+        records = parse_lines(self.path, data, 1)
         if len(records) != base.seq or records[-1]["hash"] != base.hash:
             raise StoreCorrupt(
                 self.path, base.seq, "changed by another program: this line moved or changed"
@@ -793,7 +793,7 @@ class Journal:
             return []
         complete = chunk[:end]
         try:
-            new = _parse_lines(self.path, complete, self.last_seq + 1)
+            new = parse_lines(self.path, complete, self.last_seq + 1)
         except StoreCorrupt as e:
             raise StoreCorrupt(self.path, e.line, self._forked(e.problem)) from None
         fault = chain_fault(complete, new, self.head_hash)

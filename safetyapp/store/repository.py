@@ -24,6 +24,7 @@ aside. ``safetyapp verify`` does the same check.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -41,9 +42,10 @@ from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import canonical
+from safetyapp.store.chain import GENESIS, canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
-from safetyapp.store.journal import Journal, Mark, Record, StoreError
+from safetyapp.store.head import chain_fault
+from safetyapp.store.journal import Journal, Mark, Record, StoreError, parse_lines
 from safetyapp.store.mirror import AutoMirror
 from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
 
@@ -404,6 +406,47 @@ class Repository:
         return self.checklists.get(checklist_id)
 
 
+_STREAM_CHUNK = 8 * 1024 * 1024
+
+
+def fold_stream(
+    path: Path, end: int | None = None
+) -> tuple[State, Mark, tuple[int, str] | None, str]:
+    """Read and fold the record's complete lines (the first ``end`` bytes, else all), a few
+    megabytes at a time and keeping no record: the state, where it ends, the chain's first
+    fault (verify's words) and the SHA-256 of the bytes read. Raises as a full open does
+    (:class:`StoreCorrupt`, :class:`StoreUnreadable`, ...) for what it reads."""
+    state = State()
+    prev, seq, offset, last_len = GENESIS, 1, 0, 0
+    fault: tuple[int, str] | None = None
+    digest = hashlib.sha256()
+    carry = b""
+    with open(path, "rb") as f:
+        while True:
+            want = _STREAM_CHUNK if end is None else min(_STREAM_CHUNK, end - offset - len(carry))
+            chunk = f.read(want) if want > 0 else b""
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            data, carry = data[:cut], data[cut:]
+            if not data:
+                continue
+            digest.update(data)
+            records = parse_lines(path, data, seq)
+            if fault is None:
+                fault = chain_fault(data, records, prev)
+            with collector_paused(len(records)):
+                for record in records:
+                    _apply(path, state, record)
+            prev = str(records[-1]["hash"])
+            seq += len(records)
+            offset += len(data)
+            last_len = len(data) - data.rfind(b"\n", 0, len(data) - 1) - 1
+            del records, data
+    return state, Mark(seq - 1, prev, offset, last_len), fault, digest.hexdigest()
+
+
 def check_checkpoint(path: Path, saved: Saved) -> str | None:
     """Fold the record up to the checkpoint's event and compare: None when the checkpoint is
     exactly the fold's (as canonical text: 5 == 5.0 == True in Python, not in a view), else
@@ -411,18 +454,26 @@ def check_checkpoint(path: Path, saved: Saved) -> str | None:
     journal = Journal.open_at(path, saved.mark)
     if journal is None:
         return f"event {saved.mark.seq} is not where the checkpoint says"
-    prefix = journal.read_prefix()
-    fault = journal.prefix_fault
-    state = State()
-    with collector_paused(len(prefix)):
-        for record in prefix:
-            _apply(path, state, record)
-    del prefix
+    state, mark, fault, digest = fold_stream(path, saved.mark.offset)
+    if mark != saved.mark:
+        return f"the record does not end its first {saved.mark.seq} events where it says"
     if fault is not None:
         return f"the record's chain does not verify before it ({fault[1]})"
+    if digest != saved.prefix_sha256:
+        return "the bytes before its event are not the ones it was folded from"
     if canonical(to_checkpoint(state)) != canonical(saved.view):
         return f"its state at event {saved.mark.seq} is not the fold of the record"
     return None
+
+
+def checkpoint_from_record(path: Path) -> bool:
+    """Fold the whole record (streamed: a million events in bounded memory besides the state)
+    and write the checkpoint for it; False when its chain does not verify or the snapshot
+    cannot be written. (The benchmark's, for stores it generated; the app writes its own.)"""
+    state, mark, fault, _ = fold_stream(path)
+    if fault is not None or not mark.seq:
+        return False
+    return write_snapshot(path, mark, to_checkpoint(state))
 
 
 class _Check:
@@ -468,7 +519,9 @@ def _check_in_child(path: Path, mark: Mark) -> str | None:
         data = json.loads(out.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        raise StoreError(f"the check of {path} against its checkpoint failed: {detail}", path) from None
+        raise StoreError(
+            f"the check of {path} against its checkpoint failed: {detail}", path
+        ) from None
     if data.get("error"):
         raise StoreError(str(data["error"]), path)
     problem = data.get("problem")

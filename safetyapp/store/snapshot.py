@@ -76,7 +76,11 @@ def read_saved(store: Path) -> Saved | None:
         digest = data["prefix_sha256"]
     except Exception:  # any file at all may sit there (deeply nested JSON included)
         return None
-    if not isinstance(view, dict) or not isinstance(mark.hash, str) or not isinstance(digest, str | None):
+    if (
+        not isinstance(view, dict)
+        or not isinstance(mark.hash, str)
+        or not isinstance(digest, str | None)
+    ):
         return None
     numbers = (mark.seq, mark.offset, mark.length, view.get("last_seq"))
     if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:

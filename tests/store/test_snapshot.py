@@ -254,7 +254,9 @@ def test_decisions_on_the_checkpoint_are_the_full_folds(store: Path, tmp_path: P
     twin = tmp_path / "twin" / "record.jsonl"
     twin.parent.mkdir()
     for suffix in ("", ".credentials", ".head"):
-        twin.with_name(twin.name + suffix).write_bytes(store.with_name(store.name + suffix).read_bytes())
+        twin.with_name(twin.name + suffix).write_bytes(
+            store.with_name(store.name + suffix).read_bytes()
+        )
     now = datetime.now(UTC)
     quick = Repository.open_quick(store, CHECKLISTS, clock=lambda: now)
     full = Repository.open_full(twin, CHECKLISTS, clock=lambda: now)

@@ -108,7 +108,9 @@ async def test_a_forged_checkpoint_raises_the_alarm_and_refuses_writes(tmp_path:
         messages = [n.message for n in app._notifications]
         assert any("does not match the record" in m for m in messages), messages
         banner = str(app.screen.query_one(StatusBanner).render())
-        assert banner.startswith("■ ALARM") and app.screen.query_one(StatusBanner).has_class("-hold")
+        assert banner.startswith("■ ALARM") and app.screen.query_one(StatusBanner).has_class(
+            "-hold"
+        )
         decision = app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop")
         assert not decision.ok and "ALARM" in (decision.refused or "")
     assert store.read_bytes() == data  # nothing recorded after the alarm
