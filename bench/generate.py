@@ -27,8 +27,8 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.state import State
-from safetyapp.store.credentials import credentials_path, write_credentials
 from safetyapp.store.chain import GENESIS, seal_line
+from safetyapp.store.credentials import write_credentials
 from safetyapp.store.journal import Journal
 
 GENERATOR_VERSION = "5"  # 5: format-2 records, PINs in the credentials file
@@ -270,8 +270,23 @@ def store(spec: Spec, cache: Path) -> Path:
     return path
 
 
-def copy_store(src: Path, dst: Path) -> Path:
+def checkpoint(src: Path) -> None:
+    """The checkpoint beside a cached store, as the app leaves it (made once: the record is
+    folded in full, streamed, by the same fold the app uses)."""
+    from safetyapp.store.repository import checkpoint_from_record
+    from safetyapp.store.snapshot import read_saved
+
+    saved = read_saved(src)
+    if saved is not None and saved.sealed and saved.view.get("closed_runs") is not None:
+        return
+    if not checkpoint_from_record(src):
+        raise RuntimeError(f"generator: no checkpoint could be written for {src}")
+
+
+def copy_store(src: Path, dst: Path, *, checkpoint: bool = False) -> Path:
     shutil.copyfile(src, dst)
-    shutil.copyfile(credentials_path(src), credentials_path(dst))
-    os.chmod(credentials_path(dst), 0o600)
+    suffixes = [".credentials", *([".snapshot", ".checkpoint-key"] if checkpoint else [])]
+    for suffix in suffixes:
+        shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+        os.chmod(f"{dst}{suffix}", 0o600)
     return dst

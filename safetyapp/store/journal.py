@@ -408,7 +408,9 @@ class Journal:
         return j
 
     @classmethod
-    def open_at(cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0) -> Journal | None:
+    def open_at(
+        cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0, from_snapshot: bool = False
+    ) -> Journal | None:
         """Open a store reading only what follows ``mark`` (the events before it are read
         later, on demand). None when the file does not hold that event at that place (the
         store was replaced, cut or rewritten since the mark was taken), or ends in a torn
@@ -460,7 +462,9 @@ class Journal:
         j._size_seen = st.st_size
         j._last_line = _last_line(complete) if end else line
         j._chain_fault = chain_fault(complete, j._records, mark.hash)
-        j._check_head(0)  # an acknowledged head before the mark is checked in read_prefix
+        # An acknowledged head before the mark is checked in read_prefix (or confirm_prefix);
+        # ``from_snapshot``: the mark is the snapshot's, so it is no witness of a cut.
+        j._check_head(0, witness=not from_snapshot)
         return j
 
     @property
@@ -597,12 +601,13 @@ class Journal:
                 self.path,
             ) from e
 
-    def _check_head(self, partial: int) -> None:
+    def _check_head(self, partial: int, *, witness: bool = True) -> None:
         """On open: the file must hold the acknowledged head (StoreCorrupt: cut or rewritten);
         a missing head file is a warning (a store from before heads, or the file removed)."""
         head = self._read_head()
         if head is None:
-            self._check_snapshot_witness(partial)
+            if witness:
+                self._check_snapshot_witness(partial)
             self.warnings.append(
                 f"{self.path} has no head file ({head_path(self.path)}), which records the last "
                 "event the app acknowledged, so whether events were cut from its end cannot be "

@@ -219,17 +219,39 @@ class Repository:
         saved = read_saved(path)
         if saved is None or not saved.sealed or saved.prefix_sha256 is None:
             return None
-        journal = Journal.open_at(path, saved.mark)
-        if journal is None or not journal.confirm_prefix(saved.prefix_sha256):
-            return None  # the bytes before the mark are not the ones it was folded from
+        journal = Journal.open_at(path, saved.mark, from_snapshot=True)
+        if journal is None:
+            return None
+        # The bytes before the mark are hashed (IO and hashing, outside the interpreter lock)
+        # while the checkpoint's state is restored: on two cores the digest costs nothing.
+        confirmed: list[bool | BaseException] = []
+
+        def confirm() -> None:
+            try:
+                confirmed.append(journal.confirm_prefix(str(saved.prefix_sha256)))
+            except BaseException as exc:  # raised below, on this thread
+                confirmed.append(exc)
+
+        hashing = threading.Thread(target=confirm, name="prefix-digest", daemon=True)
+        hashing.start()
         try:
             state, stubs = from_checkpoint(saved.view)
-            if state.last_seq != saved.mark.seq or state.head_hash != saved.mark.hash:
-                return None
+        except (*_FOLD_ERRORS, KeyError):
+            state = None  # an odd checkpoint (only a cache): the full fold decides
+        finally:
+            hashing.join()
+        outcome = confirmed[0] if confirmed else False
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if not outcome or state is None:
+            return None  # the bytes before the mark are not the ones it was folded from
+        if state.last_seq != saved.mark.seq or state.head_hash != saved.mark.hash:
+            return None
+        try:
             return cls(journal, checklists, clock, _start=(state, stubs, saved))
-        except (StoreError, *_FOLD_ERRORS, KeyError):
-            # An odd checkpoint (only a cache), or an event after it that it cannot take:
-            # the full fold decides, and names any real problem with the record.
+        except (StoreError, *_FOLD_ERRORS):
+            # An event after it that it cannot take: the full fold decides, and names any
+            # real problem with the record.
             return None
 
     # -- what callers read ----------------------------------------------------------------------
