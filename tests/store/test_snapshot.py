@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -436,3 +438,34 @@ def test_an_edited_checklist_text_is_refused_when_folded(tmp_path: Path) -> None
     Journal.create(store, records)
     with pytest.raises(StoreUnreadable, match="does not match its digest"):
         Repository.open(store, CHECKLISTS)
+
+
+def _cli(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYAPP")}
+    return subprocess.run(
+        [sys.executable, "-m", "safetyapp", "--db", str(store), *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_verify_checks_the_checkpoint_and_sets_a_forged_one_aside(store: Path) -> None:
+    saved(store)
+    assert _cli(store, "verify").returncode == 0
+    body = body_of(store)
+    hide_the_open_hold(body)
+    forge(store, body)
+    out = _cli(store, "verify")
+    assert out.returncode == 1 and "start-up snapshot" in out.stderr, out.stderr
+    assert not snapshot_path(store).exists()
+    assert _cli(store, "verify").returncode == 0  # the record itself verifies
+
+
+def test_commands_show_finished_runs_in_full_from_the_record(store: Path) -> None:
+    full = saved(store)
+    quick = Repository.open(store, CHECKLISTS)
+    assert "R0001" in quick.stubs  # held without its sign-offs...
+    out = _cli(store, "run", "status", "R0001", "--json")
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)["steps"]
+    signed = [s for s in steps if s.get("signed_by")]
+    assert signed and len(signed) == len(full.state.runs["R0001"].signoffs)  # ...shown in full
