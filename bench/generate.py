@@ -273,12 +273,17 @@ def store(spec: Spec, cache: Path) -> Path:
 def checkpoint(src: Path) -> None:
     """The checkpoint beside a cached store, as the app leaves it (made once: the record is
     folded in full, streamed, by the same fold the app uses)."""
+    from safetyapp.domain.snapshot import from_checkpoint
     from safetyapp.store.repository import checkpoint_from_record
     from safetyapp.store.snapshot import read_saved
 
     saved = read_saved(src)
-    if saved is not None and saved.sealed and saved.view.get("closed_runs") is not None:
-        return
+    if saved is not None and saved.sealed:
+        try:
+            from_checkpoint(saved.view)
+            return
+        except Exception:  # one an older version of this code wrote: made again
+            pass
     if not checkpoint_from_record(src):
         raise RuntimeError(f"generator: no checkpoint could be written for {src}")
 
