@@ -25,9 +25,11 @@ def test_bench_tiny_prints_every_figure(tmp_path: Path) -> None:
     names = " | ".join(r["name"] for r in rows)
     for figure in ("durable sign-off", "raw append", "open store", "verify", "bare Textual",
                    "status board", "audit screen: open", "filter change", "page scroll",
-                   "daily PDF", "quick open", "whole record loaded"):  # fmt: skip
+                   "daily PDF", "open from checkpoint", "checkpoint check", "ready to sign",
+                   "CLI command, process start to exit", "peak memory",
+                   "checkpoint checked"):  # fmt: skip
         assert figure in names, figure
         assert figure in proc.stdout
     assert all(r["median_ms"] >= 0 for r in rows)
-    # The start-up figure is the quick start: the board came from the snapshot.
-    assert "from the snapshot" in proc.stdout and "NO SNAPSHOT USED" not in proc.stdout
+    # The start-up figure is the quick start: the board came from the checkpoint.
+    assert "from the checkpoint" in proc.stdout and "NO CHECKPOINT USED" not in proc.stdout
