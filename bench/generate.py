@@ -27,7 +27,8 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.state import State
-from safetyapp.store.credentials import credentials_path, write_credentials
+from safetyapp.store.chain import GENESIS, seal_line
+from safetyapp.store.credentials import write_credentials
 from safetyapp.store.journal import Journal
 
 GENERATOR_VERSION = "6"  # 6: issue 15 evidence (serial in hand, state called, blanks)
@@ -87,12 +88,15 @@ def cred(person: Person) -> Credential:
 
 
 class Producer:
-    """The engine on an in-memory state; collects the payloads it decides."""
+    """The engine on an in-memory state; collects the payloads it decides (or, with a
+    ``sink``, hands them on in batches and keeps only the count: a million events)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.state = State()
         self.now = START
         self.payloads: list[dict[str, Any]] = []
+        self.count = 0
+        self.sink = sink
 
     def do(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         decision = action(self.state, *args, now=self.now, **kwargs)
@@ -100,9 +104,17 @@ class Producer:
             self.state.credentials.update(decision.credentials)
         for payload in decision.events:
             self.payloads.append(payload)
-            self.state.apply({**payload, "seq": len(self.payloads)})
+            self.count += 1
+            self.state.apply({**payload, "seq": self.count})
+        if self.sink is not None and len(self.payloads) >= 20_000:
+            self.flush()
         self.now += timedelta(seconds=30)
         return decision
+
+    def flush(self) -> None:
+        if self.sink is not None and self.payloads:
+            self.sink(self.payloads)
+            self.payloads = []
 
     def ok(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
         decision = self.do(action, *args, **kwargs)
@@ -193,25 +205,55 @@ class Spec:
     wrapped: bool = False
 
 
-def produce(spec: Spec) -> list[dict[str, Any]]:
-    p = Producer()
+def produce(
+    spec: Spec, sink: Callable[[list[dict[str, Any]]], None] | None = None
+) -> list[dict[str, Any]]:
+    """The payloads of ``spec``'s production (all of them; or, with ``sink``, handed to it in
+    batches as they are decided, and only the last few returned)."""
+    p = Producer(sink)
     setup(p)
     day = 0
     while True:
         day += 1
-        day_start = len(p.payloads)
+        day_start = p.count
         open_day(p, day)
         k = 0
-        last_day = len(p.payloads) + spec.per_day >= spec.events
+        last_day = p.count + spec.per_day >= spec.events
         budget = (spec.events if last_day else day_start + spec.per_day) - 12
-        while len(p.payloads) < budget:
+        while p.count < budget:
             handoff(p, k)
             k += 1
         if last_day:
             if spec.wrapped:
                 wrap(p)
+            p.flush()
             return p.payloads
         wrap(p)
+
+
+class _StreamWriter:
+    """Seal and write payloads to a new file batch by batch (what Journal.create writes,
+    line for line, without holding a million records)."""
+
+    def __init__(self, path: Path) -> None:
+        self.f = open(path, "xb")  # noqa: SIM115
+        self.seq = 0
+        self.prev = GENESIS
+
+    def __call__(self, payloads: list[dict[str, Any]]) -> None:
+        lines = []
+        for payload in payloads:
+            self.seq += 1
+            rec, line = seal_line(payload, self.seq, self.prev)
+            self.prev = rec["hash"]
+            lines.append(line)
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        self.f.write(data)
+
+    def close(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
 
 
 def store(spec: Spec, cache: Path) -> Path:
@@ -224,13 +266,40 @@ def store(spec: Spec, cache: Path) -> Path:
         if tmp.exists():
             tmp.unlink()
         write_credentials(path, crew_credentials())
-        Journal.create(tmp, produce(spec))
+        if spec.events <= 200_000:
+            Journal.create(tmp, produce(spec))
+        else:  # a million events: streamed to the file as they are decided
+            writer = _StreamWriter(tmp)
+            try:
+                produce(spec, writer)
+            finally:
+                writer.close()
         os.replace(tmp, path)
     return path
 
 
-def copy_store(src: Path, dst: Path) -> Path:
+def checkpoint(src: Path) -> None:
+    """The checkpoint beside a cached store, as the app leaves it (made once: the record is
+    folded in full, streamed, by the same fold the app uses)."""
+    from safetyapp.domain.snapshot import from_checkpoint
+    from safetyapp.store.repository import checkpoint_from_record
+    from safetyapp.store.snapshot import read_saved
+
+    saved = read_saved(src)
+    if saved is not None and saved.sealed:
+        try:
+            from_checkpoint(saved.view)
+            return
+        except Exception:  # one an older version of this code wrote: made again
+            pass
+    if not checkpoint_from_record(src):
+        raise RuntimeError(f"generator: no checkpoint could be written for {src}")
+
+
+def copy_store(src: Path, dst: Path, *, checkpoint: bool = False) -> Path:
     shutil.copyfile(src, dst)
-    shutil.copyfile(credentials_path(src), credentials_path(dst))
-    os.chmod(credentials_path(dst), 0o600)
+    suffixes = [".credentials", *([".snapshot", ".checkpoint-key"] if checkpoint else [])]
+    for suffix in suffixes:
+        shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+        os.chmod(f"{dst}{suffix}", 0o600)
     return dst

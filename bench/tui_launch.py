@@ -3,14 +3,16 @@ drawn, print one JSON line on stdout, exit. Run by ``bench.tui`` as
 ``python -m bench.tui_launch MODE [STORE]``; the parent notes the time just before it spawns.
 
 Modes: ``bare`` (a bare Textual app: header, footer, a list of 20 items), ``board`` (the real
-SafetyApp on STORE, until the status board has rendered the store's current state; then also
-when the rest of the record, read in a thread, is in), ``audit`` (the board, the whole record
-in, then the audit screen on it, a filter change and a page scroll).
+SafetyApp on STORE, until the status board has rendered the store's current state and a sign-off
+has been decided on the app's state ("ready to sign"); then also when the background check of
+the checkpoint is in; and the process's peak memory and its children's), ``audit`` (the board,
+the whole record read, then the audit screen on it, a filter change and a page scroll).
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 
@@ -46,6 +48,7 @@ def bare() -> None:
 def board(store: str, audit: bool) -> None:
     from pathlib import Path
 
+    from safetyapp.domain.state import State
     from safetyapp.tui.app import SafetyApp
     from safetyapp.tui.screens import board as board_mod
 
@@ -63,17 +66,35 @@ def board(store: str, audit: bool) -> None:
             return
         result["frame"] = time.time()
         app = screen.app
-        result["preview"] = app.repo.loading  # type: ignore[attr-defined]
-        state = app.repo.view  # type: ignore[attr-defined]  (.state would wait for the rest)
+        repo = app.repo  # type: ignore[attr-defined]
+        result["checkpoint"] = bool(repo.stubs) or repo.loading
+        state = repo.state  # what a sign-off is decided on
+        ready(state)
         result["last_seq"] = state.last_seq
         result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
         result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
         app.run_worker(after_frame(app), exit_on_error=True)  # its own task
 
+    def ready(state: State) -> None:
+        """Ready to sign: a sign-off decided on the app's state now (refused: a wrong PIN;
+        pure, nothing recorded)."""
+        from datetime import UTC, datetime
+
+        from safetyapp.domain import engine
+        from safetyapp.domain.engine import Credential
+
+        open_runs = state.open_runs()
+        run = open_runs[-1].id if open_runs else "R0001"
+        step = open_runs[-1].next_step() if open_runs else None
+        decision = engine.sign(state, run, step.id if step else "x", Credential("nobody", "0"),
+                               now=datetime.now(UTC))  # fmt: skip
+        assert not decision.ok
+        result["ready"] = time.time()
+
     async def after_frame(app: SafetyApp) -> None:
         import asyncio
 
-        # The rest of the record is read in a thread after the first frame: note when it is in.
+        # The checkpoint is checked in a child process after the first frame: note when.
         t0 = time.perf_counter()
         while app.repo is not None and app.repo.loading:
             if app.store_failure:  # never wait out a failure: say it and stop
@@ -83,6 +104,8 @@ def board(store: str, audit: bool) -> None:
             await asyncio.sleep(0.005)
         result["loaded"] = time.time()
         if audit:
+            assert app.repo is not None
+            app.repo.journal.records()  # the whole record read before the audit is timed
             await open_audit(app)
         app.exit()
 
@@ -134,7 +157,22 @@ def board(store: str, audit: bool) -> None:
     app = SafetyApp(Path(store), poll_seconds=3600)
     app.run(headless=True, size=(160, 48))
     result["stored_warning"] = app.store_warning
+    result["peak_kb"] = peak_rss_kb()
+    result["child_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     _emit(result)
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak resident set (VmHWM). Not ru_maxrss: Linux carries that over
+    exec from the parent, so a child would report the benchmark's own peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:

@@ -25,12 +25,14 @@ def test_bench_tiny_prints_every_figure(tmp_path: Path) -> None:
     names = " | ".join(r["name"] for r in rows)
     for figure in ("durable sign-off", "raw append", "open store", "verify", "bare Textual",
                    "status board", "audit screen: open", "filter change", "page scroll",
-                   "daily PDF", "quick open", "whole record loaded", "UI stall (longest",
+                   "daily PDF", "open from checkpoint", "checkpoint check", "ready to sign",
+                   "CLI command, process start to exit", "peak memory",
+                   "checkpoint checked", "UI stall (longest",
                    "starting up", "signing a whole handoff", "printing the day's PDF",
                    "exporting CSV", "exporting JSON", "UI stall reference",
                    "verify with full replay"):  # fmt: skip
         assert figure in names, figure
         assert figure in proc.stdout
     assert all(r["median_ms"] >= 0 for r in rows)
-    # The start-up figure is the quick start: the board came from the snapshot.
-    assert "from the snapshot" in proc.stdout and "NO SNAPSHOT USED" not in proc.stdout
+    # The start-up figure is the quick start: the board came from the checkpoint.
+    assert "from the checkpoint" in proc.stdout and "NO CHECKPOINT USED" not in proc.stdout

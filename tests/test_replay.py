@@ -424,3 +424,56 @@ def test_honest_random_days_replay_cleanly(actions: list[tuple[int, int, int]]) 
     got = canonical(to_view(replayed)).replace(fake, "null").replace('"head_hash":null', "")
     want = canonical(to_view(world.state)).replace('"head_hash":""', "")
     assert got == want
+
+
+def _forged_store_with_checkpoint(tmp_path: Path) -> tuple[Path, int]:
+    """A forged event (hash-valid) in the part before a sealed checkpoint, the checkpoint
+    folded from it without replay: what someone with the key file (or an older version) could
+    leave. Its seal and prefix digest are genuine, so the app starts from it."""
+    from safetyapp.domain.snapshot import to_checkpoint
+    from safetyapp.domain.state import State
+    from safetyapp.store.snapshot import write_snapshot
+
+    log, seq = _forged_log(forge_issue_attack)
+    db = _store(tmp_path, log)
+    journal = Journal.open(db)
+    state = State()
+    for record in journal.records():
+        state.apply(record)  # no replay: the forgery folds like any event
+    assert write_snapshot(db, journal.mark(), to_checkpoint(state))
+    return db, seq
+
+
+@pytest.mark.parametrize("child", [False, True])
+def test_a_forged_event_before_the_checkpoint_is_found_by_the_background_check(
+    tmp_path: Path, child: bool
+) -> None:
+    db, seq = _forged_store_with_checkpoint(tmp_path)
+    before = db.read_bytes()
+    repo = Repository.open_quick(db, CHECKLISTS)
+    assert repo.loading and repo.journal.partial  # started from the checkpoint
+    if child:
+        repo.check_in_child()  # the app's: the streamed fold in a child process replays too
+    else:
+        repo.load_rest()
+    with pytest.raises(StoreForged) as caught:
+        repo.ensure_loaded()
+    assert caught.value.seq == seq and caught.value.rule == "wrong-role"
+    with pytest.raises(StoreForged):  # damaged for good: nothing is written
+        repo.do(engine.raise_hold, cred(SUPERVISOR), "after the forgery")
+    assert not repo.save_snapshot()
+    assert db.read_bytes() == before
+    with pytest.raises(StoreForged):  # and the full fold says the same
+        _ = repo.full_state
+
+
+def test_verify_finds_a_forged_event_before_a_checkpoint(tmp_path: Path) -> None:
+    from safetyapp.store.repository import check_checkpoint
+    from safetyapp.store.snapshot import read_saved
+
+    db, seq = _forged_store_with_checkpoint(tmp_path)
+    saved = read_saved(db)
+    assert saved is not None and saved.sealed
+    with pytest.raises(StoreForged) as caught:
+        check_checkpoint(db, saved)
+    assert caught.value.seq == seq

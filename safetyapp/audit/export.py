@@ -146,7 +146,7 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
             repo.refresh()
             shutil.copyfile(repo.path, work / "store" / repo.path.name)
             records = list(repo.journal.records())
-            state = repo.state
+            state = repo.full_state
             verify = repo.journal.verify()
         rows = [ev.public(r) for r in records]
         (work / "events.json").write_text(to_json(rows, tz), encoding="utf-8")

@@ -1221,7 +1221,7 @@ def write_day_report(
     files, or a link).
     """
     check_output(target, repo.path)  # before the work of drawing it; checked again on writing
-    state = repo.state
+    state = repo.full_state  # every day's runs with their sign-offs
     day = find_day(state, day_spec)
     everything = repo.journal.records()
     records = day_records(state, everything, day)

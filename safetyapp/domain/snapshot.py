@@ -202,3 +202,63 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
     )
+
+
+# -- the checkpoint: a view that a decision can be made on ----------------------------------------
+
+
+def to_checkpoint(state: State) -> View:
+    """The view of ``state`` plus what the engine needs of the runs the view leaves out (every
+    run's identity, place in order, people and completion, never its sign-offs): restored by
+    :func:`from_checkpoint`, it decides as the full fold does. Only the finished runs of earlier
+    days are cut short (see :func:`stub_runs`), and nothing decides on their sign-offs."""
+    view = to_view(state)
+    kept = {run["id"] for run in view["runs"]}
+    digests = {id(c): d for d, c in state.checklists.items()}
+    closed = []
+    # Compact: thousands of runs name a few checklists and people (by place in these lists).
+    names: dict[str, int] = {}
+    used: dict[str, int] = {}
+    for run in state.runs.values():
+        if run.id in kept:
+            continue
+        digest = digests.get(id(run.checklist)) or run.checklist.digest()
+        if digest not in view["checklists"]:
+            view["checklists"][digest] = run.checklist.model_dump(mode="json")
+        roles = []
+        for person, role in run.roles_by_person.items():
+            roles += [names.setdefault(person, len(names)), names.setdefault(role, len(names))]
+        closed.append(
+            [run.id, used.setdefault(digest, len(used)), run.started_at, run.day, run.firearm,
+             run.performer, run.scene, roles, run.completed_at]
+        )  # fmt: skip
+    view["closed_runs"] = {"names": list(names), "checklists": list(used), "runs": closed}
+    view["run_order"] = list(state.runs)
+    return view
+
+
+def from_checkpoint(view: View) -> tuple[State, set[str]]:
+    """The state a checkpoint holds, and the ids of the runs restored without their sign-offs
+    (finished runs of earlier days: what shows or reports them reads the record instead).
+    Raises as :func:`from_view` on anything :func:`to_checkpoint` did not write."""
+    state = from_view(view)
+    closed = view["closed_runs"]
+    names: list[str] = closed["names"]
+    checklists = [state.checklists[d] for d in closed["checklists"]]
+    stubs: dict[str, Run] = {}
+    for item in closed["runs"]:
+        run_id, digest, started, day, firearm, performer, scene, roles, completed = item
+        if completed is None:
+            raise ValueError("a closed run in a checkpoint must be complete")
+        people = {names[roles[i]]: names[roles[i + 1]] for i in range(0, len(roles), 2)}
+        stubs[run_id] = Run(
+            id=run_id, checklist=checklists[digest], started_at=started, day=day,
+            firearm=firearm, performer=performer, scene=scene, roles_by_person=people,
+            completed_at=completed,
+        )  # fmt: skip
+    order = view["run_order"]
+    runs = {**state.runs, **stubs}
+    if len(order) != len(runs) or set(order) != runs.keys():
+        raise ValueError("a checkpoint's run order does not name its runs")
+    state.runs = {run_id: runs[run_id] for run_id in order}
+    return state, set(stubs)

@@ -55,7 +55,7 @@ from safetyapp.store.head import (
     read_head,
     write_head,
 )
-from safetyapp.store.snapshot import read_snapshot
+from safetyapp.store.snapshot import prefix_digest, read_snapshot
 
 __all__ = [
     "AppendOnlyError",
@@ -156,7 +156,7 @@ def _check_record(path: Path, line: int, rec: Any) -> None:
         raise StoreCorrupt(path, line, "missing or non-string 'kind'")
 
 
-def _parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
+def parse_lines(path: Path, data: bytes, first_line: int) -> list[Record]:
     """Parse ``data`` (complete lines, each ending in ``"\\n"``) starting at line ``first_line``."""
     try:
         text = data.decode("utf-8")
@@ -320,6 +320,9 @@ class Journal:
         self._chain_fault: tuple[int, str] | None = None
         self._prefix_fault: tuple[int, str] | None = None  # from read_prefix, for adopt_prefix
         self._head: Head | None = None  # the acknowledged head read at open (<path>.head)
+        # Opened at a mark whose prefix was proven (by its digest) to be the very bytes a
+        # checked checkpoint was folded from: appends need not read it first.
+        self._prefix_confirmed = False
 
     # ------------------------------------------------------------------ construction
 
@@ -387,7 +390,7 @@ class Journal:
         if end == 0:
             raise StoreCorrupt(j.path, 1, "no complete line, not a safetyapp store")
         body = data[:end]
-        j._records = _parse_lines(j.path, body, 1)
+        j._records = parse_lines(j.path, body, 1)
         j._offset = end
         j._size_seen = len(data)
         j._last_line = _last_line(body)
@@ -405,7 +408,9 @@ class Journal:
         return j
 
     @classmethod
-    def open_at(cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0) -> Journal | None:
+    def open_at(
+        cls, path: Path, mark: Mark, *, lock_timeout: float = 10.0, from_snapshot: bool = False
+    ) -> Journal | None:
         """Open a store reading only what follows ``mark`` (the events before it are read
         later, on demand). None when the file does not hold that event at that place (the
         store was replaced, cut or rewritten since the mark was taken), or ends in a torn
@@ -452,18 +457,31 @@ class Journal:
         complete = tail[:end]
         j._base = mark
         j._file_id = (st.st_dev, st.st_ino)
-        j._records = _parse_lines(j.path, complete, mark.seq + 1)
+        j._records = parse_lines(j.path, complete, mark.seq + 1)
         j._offset = mark.offset + end
         j._size_seen = st.st_size
         j._last_line = _last_line(complete) if end else line
         j._chain_fault = chain_fault(complete, j._records, mark.hash)
-        j._check_head(0)  # an acknowledged head before the mark is checked in read_prefix
+        # An acknowledged head before the mark is checked in read_prefix (or confirm_prefix);
+        # ``from_snapshot``: the mark is the snapshot's, so it is no witness of a cut.
+        j._check_head(0, witness=not from_snapshot)
         return j
 
     @property
     def partial(self) -> bool:
         """True while the events before the mark this journal was opened at are not read."""
         return self._base is not None
+
+    @property
+    def chain_fault(self) -> tuple[int, str] | None:
+        """The first event whose hash or link does not hold (seq, verify's words), as far as
+        read; appends refuse while there is one."""
+        return self._chain_fault
+
+    @property
+    def prefix_fault(self) -> tuple[int, str] | None:
+        """The same for the events :meth:`read_prefix` read."""
+        return self._prefix_fault
 
     def mark(self) -> Mark:
         """Where the store ends now (as far as this journal has read)."""
@@ -480,7 +498,7 @@ class Journal:
             data = _pread_exact(fd, base.offset, 0)
         if len(data) != base.offset:
             raise StoreCorrupt(self.path, None, "changed by another program: it was cut short")
-        records = _parse_lines(self.path, data, 1)
+        records = parse_lines(self.path, data, 1)
         if len(records) != base.seq or records[-1]["hash"] != base.hash:
             raise StoreCorrupt(
                 self.path, base.seq, "changed by another program: this line moved or changed"
@@ -490,6 +508,30 @@ class Journal:
         if head is not None and head.seq <= base.seq and records[head.seq - 1]["hash"] != head.hash:
             raise StoreCorrupt(self.path, head.seq, self._rewritten(head, records[head.seq - 1]))
         return records
+
+    def confirm_prefix(self, digest: str) -> bool:
+        """Opened at a mark: True when the SHA-256 of every byte before the mark is ``digest``
+        (the bytes a checkpoint was folded from; hashed, not parsed) and the acknowledged head,
+        if it lies before the mark, is the event at its place there. Then appends need not read
+        the earlier part first (it is read when something asks for it, see :meth:`records`)."""
+        base = self._base
+        if base is None:
+            return False
+        found = prefix_digest(self.path, base.offset)
+        if found is None or not secrets.compare_digest(found, digest):
+            return False
+        head = self._head
+        if head is not None and head.seq <= base.seq:
+            with self._same_file() as (fd, _):
+                line = _pread_exact(fd, head.length, head.offset - head.length)
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                return False
+            if type(rec) is not dict or rec.get("seq") != head.seq or rec.get("hash") != head.hash:
+                return False
+        self._prefix_confirmed = True
+        return True
 
     def adopt_prefix(self, prefix: list[Record]) -> None:
         """Put the events :meth:`read_prefix` returned in front of the rest."""
@@ -559,12 +601,13 @@ class Journal:
                 self.path,
             ) from e
 
-    def _check_head(self, partial: int) -> None:
+    def _check_head(self, partial: int, *, witness: bool = True) -> None:
         """On open: the file must hold the acknowledged head (StoreCorrupt: cut or rewritten);
         a missing head file is a warning (a store from before heads, or the file removed)."""
         head = self._read_head()
         if head is None:
-            self._check_snapshot_witness(partial)
+            if witness:
+                self._check_snapshot_witness(partial)
             self.warnings.append(
                 f"{self.path} has no head file ({head_path(self.path)}), which records the last "
                 "event the app acknowledged, so whether events were cut from its end cannot be "
@@ -755,7 +798,7 @@ class Journal:
             return []
         complete = chunk[:end]
         try:
-            new = _parse_lines(self.path, complete, self.last_seq + 1)
+            new = parse_lines(self.path, complete, self.last_seq + 1)
         except StoreCorrupt as e:
             raise StoreCorrupt(self.path, e.line, self._forked(e.problem)) from None
         fault = chain_fault(complete, new, self.head_hash)
@@ -859,7 +902,7 @@ class Journal:
         if not payloads:
             return []
         with self.locked():
-            if self._base is not None:
+            if self._base is not None and not self._prefix_confirmed:
                 self.records()  # the earlier part read and checked first
             if self._chain_fault is not None:
                 raise StoreError(

@@ -4,21 +4,33 @@ Every action runs as: take the writer lock, catch up with events other processes
 let the pure engine decide, append its events durably, fold them. So two processes acting at
 once each decide on the latest record.
 
-Quick start (:meth:`Repository.open_quick`, the app's): with a usable snapshot beside the store,
-only the events after it are read, folded onto the snapshot's view: a *preview* that
-:attr:`Repository.view` serves at once. The whole record is then read and folded (in another
-thread, :meth:`Repository.load_rest`), checked against the snapshot, and takes over.
-:attr:`Repository.state` and :attr:`Repository.journal` always give the full fold and record,
-waiting for it if need be, so nothing decides on a preview.
+Opening (:meth:`Repository.open`, the CLI's, and :meth:`Repository.open_quick`, the app's)
+starts from the checkpoint beside the store when it is usable (see
+:mod:`safetyapp.store.snapshot`: sealed with this store's key, its event at its place, and the
+SHA-256 of every byte before it equal to the digest it recorded): its state is restored and only
+the events after it are read and folded, by the same fold as a full open. The state then
+decides as the full fold would (:func:`safetyapp.domain.snapshot.to_checkpoint`); the finished
+runs of earlier days are held without their sign-offs (:attr:`Repository.stubs`), and what
+shows or reports those reads :attr:`Repository.full_state`, folded from the whole record. The
+record itself is read only when something asks for it (:meth:`Journal.records`).
+
+The checkpoint is a cache, never evidence: the app re-checks the one it started from against a
+full fold of the record in the background (:meth:`Repository.load_rest` /
+:meth:`Repository.ensure_loaded`, or :meth:`Repository.check_in_child`); any difference is an
+alarm (:attr:`Repository.alarm`): every write is refused from then on and the checkpoint is set
+aside. ``safetyapp verify`` does the same check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,15 +39,16 @@ from safetyapp.domain import engine
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.replay import Replay, ReplayMismatch
-from safetyapp.domain.snapshot import from_view, to_view
+from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import VerifyResult, canonical
+from safetyapp.store.chain import GENESIS, VerifyResult, canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
-from safetyapp.store.journal import Journal, Record, StoreError
+from safetyapp.store.head import chain_fault
+from safetyapp.store.journal import Journal, Mark, Record, StoreError, parse_lines
 from safetyapp.store.mirror import AutoMirror
-from safetyapp.store.snapshot import read_snapshot, write_snapshot
+from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -86,7 +99,7 @@ class StoreForged(StoreUnreadable):
             " copy the events before it with `safetyapp verify --salvage NEW_FILE`)",
             path,
         )
-        self.seq, self.rule = seq, rule
+        self.seq, self.kind, self.rule, self.detail = seq, kind, rule, detail
 
 
 class StoreFormatUnknown(StoreError):
@@ -103,6 +116,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A command-line process writes a checkpoint from a full fold of at least this many events (a
+# smaller record folds in a moment), or when this many events follow the one it started from.
+CHECKPOINT_MIN_EVENTS = 2000
+
+
 class Repository:
     def __init__(
         self,
@@ -110,33 +128,43 @@ class Repository:
         checklists: dict[str, Checklist],
         clock: Clock = utc_now,
         *,
-        _preview: tuple[State, _Rest, int] | None = None,
+        _start: tuple[State, set[str], Saved] | None = None,
     ) -> None:
-        """Fold the whole ``journal``; or (from :meth:`open_quick` only) start from a preview
-        folded up to the journal's end, its rest to be loaded, and the snapshot's event."""
+        """Fold the whole ``journal``; or (from a checkpoint only) start from its state, the
+        journal opened at its mark, and fold what follows."""
         self._journal = journal
         self.checklists = checklists
         self.clock = clock
-        self.snapshot_mismatch = False  # the snapshot differed from the full fold
+        self.snapshot_mismatch = False  # the checkpoint differed from the full fold
+        self.alarm: str | None = None  # set when it did: every write is refused
         self.snapshot_seq: int | None = None  # the event the snapshot on disk is tied to
         # A read-only view (`serve --read-only`): execute() refuses before the lock and no
         # snapshot is written, so nothing at all reaches the disk from here.
         self.read_only = False
-        self._rest: _Rest | None = None
+        # The runs held without their sign-offs (from a checkpoint); empty after a full fold.
+        self.stubs: set[str] = set()
+        self._check: _Check | None = None
+        self._from: Saved | None = None  # the checkpoint this state started from
+        self._full: State | None = None  # a full fold, made on demand (see full_state)
+        self._full_replay: Replay | None = None  # and the replay of that fold
+        # Each event folded is first replayed through the engine (see safetyapp.domain.replay):
+        # from the first event after a full open, from the checkpoint's (always a decision
+        # boundary: see save_snapshot) after a start from it. A mismatch marks the store
+        # damaged for good (`_damaged`): nothing decides on it, nothing is written to it.
+        self._replay = Replay()
+        self._damaged: StoreError | None = None
         # When a mirror is configured, each append is mirrored (in a background thread).
         self.mirror = AutoMirror(journal.path)
         # The sealed records (with their hashes: the receipts) of the last action recorded.
         self.last_appended: list[Record] = []
-        # Each event of the full fold is replayed through the engine before it is folded (see
-        # safetyapp.domain.replay); a mismatch marks the store damaged for good (`_damaged`).
-        self._replay = Replay()
-        self._damaged: StoreError | None = None
-        if _preview is not None:
-            self._state, self._rest, self.snapshot_seq = _preview
+        if _start is not None:
+            self._state, self.stubs, self._from = _start
+            self.snapshot_seq = self._from.mark.seq
             self._folded = self._state.last_seq
+            self._catch_up()
             return
         if journal.partial:
-            raise ValueError("a journal opened at a mark needs Repository.open_quick")
+            raise ValueError("a journal opened at a mark needs a checkpoint")
         self._state = State()
         self._folded = 0
         self._catch_up()
@@ -145,7 +173,16 @@ class Repository:
     def open(
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
-        """Read and fold the whole record."""
+        """From the checkpoint and the events after it when the checkpoint is usable, else
+        read and fold the whole record."""
+        found = cls._from_checkpoint(Path(path), checklists, clock)
+        return found if found is not None else cls.open_full(path, checklists, clock)
+
+    @classmethod
+    def open_full(
+        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+    ) -> Repository:
+        """Read and fold the whole record (no checkpoint)."""
         return cls(Journal.open(path), checklists, clock)
 
     @classmethod
@@ -204,47 +241,102 @@ class Repository:
     def open_quick(
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
-        """Open from the snapshot beside the store when it is usable (a preview until
-        :meth:`load_rest`), else read and fold the whole record."""
-        saved = read_snapshot(path)
-        journal = Journal.open_at(path, saved[0]) if saved is not None else None
-        if saved is None or journal is None:
-            return cls.open(path, checklists, clock)
-        mark, view = saved
+        """The app's open: as :meth:`open`, and when it started from a checkpoint, that
+        checkpoint's check against the full fold is pending (:attr:`loading`) until
+        :meth:`load_rest` (or :meth:`check_in_child`) and :meth:`ensure_loaded`."""
+        repo = cls.open(path, checklists, clock)
+        if repo._from is not None:
+            repo._check = _Check(repo.path, repo._from)
+        return repo
+
+    @classmethod
+    def _from_checkpoint(
+        cls, path: Path, checklists: dict[str, Checklist], clock: Clock
+    ) -> Repository | None:
+        saved = read_saved(path)
+        if saved is None or not saved.sealed or saved.prefix_sha256 is None:
+            return None
+        journal = Journal.open_at(path, saved.mark, from_snapshot=True)
+        if journal is None:
+            return None
+        # The bytes before the mark are hashed (IO and hashing, outside the interpreter lock)
+        # while the checkpoint's state is restored: on two cores the digest costs nothing.
+        confirmed: list[bool | BaseException] = []
+
+        def confirm() -> None:
+            try:
+                confirmed.append(journal.confirm_prefix(str(saved.prefix_sha256)))
+            except BaseException as exc:  # raised below, on this thread
+                confirmed.append(exc)
+
+        hashing = threading.Thread(target=confirm, name="prefix-digest", daemon=True)
+        hashing.start()
         try:
-            saved_text = canonical(view)  # here, not deep in the loading thread's stack
-            preview = from_view(view)
-            for record in journal.since(mark.seq):
-                _check_fields(path, record)
-                preview.apply(record)
-        except Exception:  # an odd snapshot (it is only a cache) or event: fold it all
-            return cls.open(path, checklists, clock)
-        rest = _Rest(journal, saved_text)
-        return cls(journal, checklists, clock, _preview=(preview, rest, mark.seq))
+            state, stubs = from_checkpoint(saved.view)
+        except (*_FOLD_ERRORS, KeyError):
+            state = None  # an odd checkpoint (only a cache): the full fold decides
+        finally:
+            hashing.join()
+        outcome = confirmed[0] if confirmed else False
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if not outcome or state is None:
+            return None  # the bytes before the mark are not the ones it was folded from
+        if state.last_seq != saved.mark.seq or state.head_hash != saved.mark.hash:
+            return None
+        try:
+            return cls(journal, checklists, clock, _start=(state, stubs, saved))
+        except (StoreError, *_FOLD_ERRORS):
+            # An event after it that it cannot take: the full fold decides, and names any
+            # real problem with the record.
+            return None
 
     # -- what callers read ----------------------------------------------------------------------
     @property
     def state(self) -> State:
-        """The state folded from the whole record (waits for it after a quick open)."""
-        self.ensure_loaded()
+        """The state decisions are made on: the fold of the whole record, or the checkpoint's
+        state and the events after it (which decides the same; see :attr:`stubs`)."""
         return self._state
 
     @property
+    def full_state(self) -> State:
+        """Every run with every sign-off: the state itself after a full fold, else the whole
+        record read and folded now (for what shows or reports the finished runs of earlier
+        days). Never the state decisions are made on. Raises the store's damage, once found."""
+        if self._damaged is not None:
+            raise self._damaged
+        self._catch_up()
+        if not self.stubs:
+            return self._state
+        full = self._full
+        if full is None or full.last_seq != self._journal.last_seq:
+            full, replay = State(), Replay()
+            records = self._journal.records()
+            try:
+                with collector_paused(len(records)):
+                    for record in records:
+                        _apply(self.path, full, record, replay)
+            except StoreForged as exc:
+                self._damaged = exc  # a forged event before the checkpoint: damaged
+                raise
+            self._full, self._full_replay = full, replay
+        return full
+
+    @property
     def journal(self) -> Journal:
-        """The whole record (waits for it after a quick open)."""
-        self.ensure_loaded()
+        """The record (the part before a checkpoint is read when something asks for it)."""
         return self._journal
 
     @property
     def view(self) -> State:
-        """The state to draw now: the full fold, or the preview while the rest is loading.
-        Only for display of what a view keeps (see :mod:`safetyapp.domain.snapshot`)."""
+        """The state to draw now (the same as :attr:`state`)."""
         return self._state
 
     @property
     def loading(self) -> bool:
-        """True while the state is a preview (the whole record not yet read)."""
-        return self._rest is not None
+        """True while the checkpoint this started from has not yet been checked against the
+        full fold of the record (the app's background check)."""
+        return self._check is not None
 
     @property
     def warnings(self) -> list[str]:
@@ -254,45 +346,88 @@ class Repository:
     def path(self) -> Path:
         return self._journal.path
 
-    # -- the rest of the record after a quick open ---------------------------------------------
+    # -- the check of the checkpoint (the app's, in the background) ------------------------------
     def load_rest(self) -> None:
-        """Read and fold the events before the snapshot. Safe to run in another thread; the
-        result takes over on the next :meth:`ensure_loaded` (call it on this object's own
-        thread). Errors are kept for that call."""
-        rest = self._rest
-        if rest is not None:
-            rest.run()
+        """Check the checkpoint against a full fold of the record, in this process. Safe to run
+        in another thread; the result is taken on the next :meth:`ensure_loaded`."""
+        check = self._check
+        if check is not None:
+            check.run()
+
+    def check_in_child(self) -> None:
+        """The same check in a separate process (the app's: it neither competes with the
+        interface for the interpreter nor holds the whole record in the app's memory). Safe to
+        run in another thread."""
+        check = self._check
+        if check is not None:
+            check.run(child=True)
+
+    @property
+    def check_done(self) -> bool:
+        """True when the checkpoint's check has run (its outcome not yet taken, maybe), or
+        there is none: :meth:`ensure_loaded` will not wait."""
+        return self._check is None or self._check.done
 
     def ensure_loaded(self) -> None:
-        """Make the full fold current: wait for (or do) :meth:`load_rest`, then take it over.
-        Raises :class:`StoreError` (e.g. the earlier part of the file is damaged)."""
-        rest = self._rest
-        if rest is None:
+        """Wait for (or do) the check, and take its result: a mismatch sets :attr:`alarm`
+        (writes refused) and sets the checkpoint aside. Raises :class:`StoreError` when the
+        record before the checkpoint cannot be read (e.g. it is damaged)."""
+        check = self._check
+        if check is None:
             return
-        done = rest.result()
-        self._journal.adopt_prefix(done.prefix)
-        state = done.state
-        self._replay = done.replay
-        for record in self._journal.since(state.last_seq):
-            self._apply(state, record)
-        self._state, self._folded, self._rest = state, state.last_seq, None
-        self.snapshot_mismatch = not done.matches
+        try:
+            outcome = check.result()
+        except StoreForged as exc:
+            self._check = None
+            self._damaged = exc  # the record before the checkpoint does not replay
+            raise
+        self._check = None
+        if outcome is not None:
+            self.raise_alarm(outcome)
+
+    def raise_alarm(self, problem: str) -> None:
+        """The record and the checkpoint disagree: refuse every write from now on."""
+        self.snapshot_mismatch = True
+        self.alarm = (
+            f"ALARM: the checkpoint beside {self.path} does not match the record ({problem}); "
+            "nothing more is recorded here - someone or something changed the files beside the "
+            "store: keep copies of them, run `safetyapp verify`, and call the safety supervisor"
+        )
+        if set_aside(self.path) is not None:
+            self.snapshot_seq = None
+        # The record wins: what is shown from now on is its own fold, never the checkpoint's.
+        self._state = self.full_state
+        if self._full_replay is not None:
+            self._replay = self._full_replay
+        self.stubs, self._full, self._full_replay = set(), None, None
 
     def save_snapshot(self) -> bool:
-        """Write the snapshot for the current state (the full fold); False if not written."""
-        if self.read_only or self._damaged is not None:
+        """Write the checkpoint for the current state; False if not written (read-only, an
+        alarm, a chain that does not verify, or the state behind the record)."""
+        if self.read_only or self.alarm is not None or self._damaged is not None:
             return False
-        self.ensure_loaded()
         self._catch_up()
         state = self._state
-        if self._replay.pending:  # written only from a replayed state, whole decisions
+        journal = self._journal
+        if self._replay.pending:  # only at a decision boundary: a fresh Replay starts there
             return False
-        if not state.last_seq or state.last_seq != self._journal.last_seq:
+        if not state.last_seq or state.last_seq != journal.last_seq or journal.chain_fault:
             return False
-        written = write_snapshot(self.path, self._journal.mark(), to_view(state))
+        written = write_snapshot(self.path, journal.mark(), to_checkpoint(state))
         if written:
             self.snapshot_seq, self.snapshot_mismatch = state.last_seq, False
         return written
+
+    def keep_checkpoint(self) -> bool:
+        """A command-line process's part: write the checkpoint after a full fold of a long
+        record, or when many events follow the checkpoint it started from."""
+        if self.read_only or self._check is not None:
+            return False
+        if self._from is None:
+            due = self._state.last_seq >= CHECKPOINT_MIN_EVENTS
+        else:
+            due = self._state.last_seq - self._from.mark.seq >= CHECKPOINT_MIN_EVENTS
+        return due and self.save_snapshot()
 
     # -- acting and catching up ------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -304,15 +439,6 @@ class Repository:
         new = self._journal.since(self._folded)
         if not new:
             return False
-        if self._rest is not None:
-            try:
-                for record in new:
-                    _check_fields(self.path, record)
-                    self._state.apply(record)
-                    self._folded += 1
-            except _FOLD_ERRORS:
-                self.ensure_loaded()  # the preview lacks what this event needs: fold it all
-            return True
         with collector_paused(len(new)):
             for record in new:
                 self._apply(self._state, record)
@@ -333,7 +459,8 @@ class Repository:
             raise StoreError(
                 f"{self.path} is open read-only here: nothing can be recorded", self.path
             )
-        self.ensure_loaded()  # decisions only ever on the full fold
+        if self.alarm is not None:
+            raise StoreError(self.alarm, self.path)
         if self._damaged is not None:
             raise self._damaged
         with self._journal.locked():
@@ -368,51 +495,133 @@ class Repository:
         return list(dict.fromkeys([*self.state.current_checklists, *self.checklists]))
 
 
-@dataclass
-class _Loaded:
-    prefix: list[Record]
-    state: State  # folded up to the snapshot's event
-    matches: bool  # its view equals the snapshot's
-    replay: Replay  # the replay of that fold, to go on with
+_STREAM_CHUNK = 8 * 1024 * 1024
 
 
-class _Rest:
-    """Reading and folding the events before a snapshot, exactly once, in whichever thread
-    asks first; a second caller waits for the first."""
+def fold_stream(
+    path: Path, end: int | None = None
+) -> tuple[State, Mark, tuple[int, str] | None, str, Replay]:
+    """Read, replay and fold the record's complete lines (the first ``end`` bytes, else all),
+    a few megabytes at a time and keeping no record: the state, where it ends, the chain's
+    first fault (verify's words), the SHA-256 of the bytes read and the replay (``pending`` if
+    those bytes end inside a decision). Raises as a full open does (:class:`StoreCorrupt`,
+    :class:`StoreUnreadable`, :class:`StoreForged`, ...) for what it reads."""
+    state, replay = State(), Replay()
+    prev, seq, offset, last_len = GENESIS, 1, 0, 0
+    fault: tuple[int, str] | None = None
+    digest = hashlib.sha256()
+    carry = b""
+    with open(path, "rb") as f:
+        while True:
+            want = _STREAM_CHUNK if end is None else min(_STREAM_CHUNK, end - offset - len(carry))
+            chunk = f.read(want) if want > 0 else b""
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            data, carry = data[:cut], data[cut:]
+            if not data:
+                continue
+            digest.update(data)
+            records = parse_lines(path, data, seq)
+            if fault is None:
+                fault = chain_fault(data, records, prev)
+            with collector_paused(len(records)):
+                for record in records:
+                    _apply(path, state, record, replay)
+            prev = str(records[-1]["hash"])
+            seq += len(records)
+            offset += len(data)
+            last_len = len(data) - data.rfind(b"\n", 0, len(data) - 1) - 1
+            del records, data
+    return state, Mark(seq - 1, prev, offset, last_len), fault, digest.hexdigest(), replay
 
-    def __init__(self, journal: Journal, saved_text: str) -> None:
-        self._journal, self._saved_text = journal, saved_text
+
+def check_checkpoint(path: Path, saved: Saved) -> str | None:
+    """Fold the record up to the checkpoint's event and compare: None when the checkpoint is
+    exactly the fold's (as canonical text: 5 == 5.0 == True in Python, not in a view), else
+    what differs. Raises :class:`StoreError` when that part of the record cannot be read."""
+    journal = Journal.open_at(path, saved.mark)
+    if journal is None:
+        return f"event {saved.mark.seq} is not where the checkpoint says"
+    state, mark, fault, digest, replay = fold_stream(path, saved.mark.offset)
+    if mark != saved.mark:
+        return f"the record does not end its first {saved.mark.seq} events where it says"
+    if fault is not None:
+        return f"the record's chain does not verify before it ({fault[1]})"
+    if digest != saved.prefix_sha256:
+        return "the bytes before its event are not the ones it was folded from"
+    if replay.pending:
+        return f"event {saved.mark.seq} ends no decision (a checkpoint is only written after one)"
+    if canonical(to_checkpoint(state)) != canonical(saved.view):
+        return f"its state at event {saved.mark.seq} is not the fold of the record"
+    return None
+
+
+def checkpoint_from_record(path: Path) -> bool:
+    """Fold the whole record (streamed: a million events in bounded memory besides the state)
+    and write the checkpoint for it; False when its chain does not verify or the snapshot
+    cannot be written. (The benchmark's, for stores it generated; the app writes its own.)"""
+    state, mark, fault, _, replay = fold_stream(path)
+    if fault is not None or not mark.seq or replay.pending:
+        return False
+    return write_snapshot(path, mark, to_checkpoint(state))
+
+
+class _Check:
+    """The check of one checkpoint, exactly once, in whichever thread asks first; a second
+    caller waits for the first. Its outcome: None (it matches) or what differs."""
+
+    def __init__(self, path: Path, saved: Saved) -> None:
+        self._path, self._saved = path, saved
         self._lock = threading.Lock()
-        self._done: _Loaded | None = None
+        self._done = False
+        self._outcome: str | None = None
         self._error: BaseException | None = None
 
-    def run(self) -> None:
+    def run(self, *, child: bool = False) -> None:
         with self._lock:
-            if self._done is not None or self._error is not None:
+            if self._done:
                 return
             try:
-                self._done = self._load()
+                if child:
+                    self._outcome = _check_in_child(self._path, self._saved.mark)
+                else:
+                    self._outcome = check_checkpoint(self._path, self._saved)
             except BaseException as exc:  # kept for the owner's thread, raised there
                 self._error = exc
+            self._done = True
 
-    def result(self) -> _Loaded:
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def result(self) -> str | None:
         self.run()
         if self._error is not None:
             raise self._error
-        assert self._done is not None
-        return self._done
+        return self._outcome
 
-    def _load(self) -> _Loaded:
-        prefix = self._journal.read_prefix()
-        state = State()
-        replay = Replay()
-        path = self._journal.path
-        with collector_paused(len(prefix)):
-            for record in prefix:
-                _apply(path, state, record, replay)
-        # Compared as text: 5 == 5.0 == True in Python, not in a view.
-        matches = canonical(to_view(state)) == self._saved_text
-        return _Loaded(prefix, state, matches, replay)
+
+def _check_in_child(path: Path, mark: Mark) -> str | None:
+    args = [sys.executable, "-m", "safetyapp.store.verify_child", "--checkpoint", str(path),
+            str(mark.seq), mark.hash]  # fmt: skip
+    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    try:
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise StoreError(
+            f"the check of {path} against its checkpoint failed: {detail}", path
+        ) from None
+    forged = data.get("forged")
+    if isinstance(forged, list) and len(forged) == 4:  # an event before it does not replay
+        seq, kind, rule, detail = forged
+        raise StoreForged(path, int(seq), kind, str(rule), str(detail))
+    if data.get("error"):
+        raise StoreError(str(data["error"]), path)
+    problem = data.get("problem")
+    return str(problem) if problem else None
 
 
 def _apply(path: Path, state: State, record: Record, replay: Replay) -> None:

@@ -1,96 +1,228 @@
-"""The start-up snapshot: ``<store>.snapshot``, a JSON file beside the store.
+"""The checkpoint (start-up snapshot): ``<store>.snapshot``, a file beside the store.
 
-It holds the state's view (:mod:`safetyapp.domain.snapshot`) as of one event, tied to that
-event's position and hash (:class:`~safetyapp.store.head.Mark`). It is a cache, never the
-truth: a snapshot that is missing, unreadable, from another version, or whose event is not
-where it says in the store is ignored (the record is folded instead), and the app checks every
-snapshot it uses against a full fold of the record. It is replaced atomically and never
-touches the store file itself.
+It holds the state's checkpoint view (:func:`safetyapp.domain.snapshot.to_checkpoint`) as of one
+event, tied to that event's position and hash (:class:`~safetyapp.store.head.Mark`) and to the
+SHA-256 of every byte of the store before the end of that event's line (the *prefix digest*).
+Opening checks that digest by hashing those bytes (no parsing), so the events before the mark are
+exactly the bytes the checkpoint was folded from; then only the events after it are read.
+
+It is a cache, never evidence. It is sealed with an HMAC-SHA256 under a key kept beside the store
+(``<store>.checkpoint-key``, 0600, never in the record, a mirror, an export or a report): a
+snapshot written by anything but the app (edited, copied from another store, made up) does not
+verify and is ignored - the record is folded in full instead. A snapshot that is missing,
+unreadable, from another version, whose event is not where it says, or whose prefix digest does
+not match is ignored the same way. What catches a forgery by someone who also read the key is
+the full re-check (``safetyapp verify``, and the app's background check of every checkpoint it
+starts from): see RELIABILITY.md. It is replaced atomically and never touches the store file.
+
+Layout: one ASCII line ``safetyapp-snapshot/2 MAC`` then the JSON body ``{"mark", "prefix_sha256",
+"view"}``; MAC is the HMAC of the body's bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
 import stat
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from safetyapp.domain.snapshot import View
 from safetyapp.store.head import FILE_MODE, Mark
 
-FORMAT = "safetyapp-snapshot/1"
+FORMAT = "safetyapp-snapshot/2"
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view
+_CHUNK = 4 * 1024 * 1024  # the prefix is hashed in pieces: memory stays flat in its size
+_KEY_BYTES = 32
 
 
 def snapshot_path(store: Path) -> Path:
     return Path(f"{store}.snapshot")
 
 
-def read_snapshot(store: Path) -> tuple[Mark, View] | None:
-    """The snapshot beside ``store`` and the mark it is tied to; None if there is none or it
-    cannot be used (any problem at all: it is only a cache)."""
+def key_path(store: Path) -> Path:
+    return Path(f"{store}.checkpoint-key")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A snapshot as read: its mark, view and prefix digest, and whether its seal verified
+    under this store's key (only a sealed one may be started from)."""
+
+    mark: Mark
+    view: View
+    prefix_sha256: str | None
+    sealed: bool
+
+
+def read_saved(store: Path) -> Saved | None:
+    """The snapshot beside ``store``; None if there is none or it is not well formed (any
+    problem at all: it is only a cache)."""
     try:
-        data: Any = json.loads(_read_regular(snapshot_path(store)))
-        if data["format"] != FORMAT:
+        raw = _read_regular(snapshot_path(store))
+        first, _, body = raw.partition(b"\n")
+        fmt, mac = first.decode("ascii").split(" ")
+        if fmt != FORMAT:
             return None
+        data: Any = orjson.loads(body)  # the app's own JSON: twice as fast as json here
         m = data["mark"]
         mark = Mark(m["seq"], m["hash"], m["offset"], m["length"])
         view = data["view"]
+        digest = data["prefix_sha256"]
     except Exception:  # any file at all may sit there (deeply nested JSON included)
         return None
-    if not isinstance(view, dict) or not isinstance(mark.hash, str):
+    if (
+        not isinstance(view, dict)
+        or not isinstance(mark.hash, str)
+        or not isinstance(digest, str | None)
+    ):
         return None
     numbers = (mark.seq, mark.offset, mark.length, view.get("last_seq"))
     if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:
         return None
-    return mark, view
+    key = _read_key(store)
+    sealed = key is not None and hmac.compare_digest(_seal(key, body), mac)
+    return Saved(mark, view, digest, sealed)
 
 
-def _read_regular(path: Path) -> bytes:
+def read_snapshot(store: Path) -> tuple[Mark, View] | None:
+    """The snapshot's mark and view, sealed or not (a witness of how far the record reached)."""
+    saved = read_saved(store)
+    return (saved.mark, saved.view) if saved is not None else None
+
+
+def _seal(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def _read_regular(path: Path, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of sane size; ValueError for anything else (a FIFO would
     block a plain read forever)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             raise ValueError(f"{path} is not a snapshot file")
         with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(MAX_BYTES + 1)
+            return f.read(limit + 1)
     finally:
         os.close(fd)
 
 
+def _read_key(store: Path) -> bytes | None:
+    try:
+        key = bytes.fromhex(_read_regular(key_path(store), 256).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return key if len(key) == _KEY_BYTES else None
+
+
+def _key_for_writing(store: Path) -> bytes:
+    """This store's checkpoint key, created (0600, exclusively) if there is none yet."""
+    key = _read_key(store)
+    if key is not None:
+        return key
+    path = key_path(store)
+    new = secrets.token_bytes(_KEY_BYTES)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(new.hex().encode("ascii") + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)  # never replaces a key another process made meanwhile
+    except FileExistsError:
+        pass
+    finally:
+        with suppress(OSError):
+            tmp.unlink()
+    key = _read_key(store)
+    if key is None:
+        raise ValueError(f"{path} cannot be read back")
+    return key
+
+
+def prefix_digest(store: Path, offset: int) -> str | None:
+    """SHA-256 of the first ``offset`` bytes of ``store``, read in pieces; None if the file is
+    shorter or cannot be read."""
+    h = hashlib.sha256()
+    try:
+        fd = os.open(store, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        left, at = offset, 0
+        while left > 0:
+            chunk = os.pread(fd, min(_CHUNK, left), at)
+            if not chunk:
+                return None
+            h.update(chunk)
+            left -= len(chunk)
+            at += len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
 def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
-    """Replace the snapshot beside ``store`` (atomically); False if it cannot be written
-    (a read-only folder, a full disk): start-up is then slower, nothing else changes.
-    Never moves it back: False when the snapshot there is tied to a later event, or to
-    another event at the same seq (the store was cut or rewritten, see
-    :mod:`safetyapp.store.head`)."""
+    """Replace the snapshot beside ``store`` (atomically), sealed, with the digest of the
+    store's bytes up to ``mark``; False if it cannot be written (a read-only folder, a full
+    disk): start-up is then slower, nothing else changes. Never moves it back: False when the
+    snapshot there is tied to a later event, or to another event at the same seq (the store
+    was cut or rewritten, see :mod:`safetyapp.store.head`)."""
     if view.get("last_seq") != mark.seq:
         raise ValueError(f"view of event {view.get('last_seq')} tied to event {mark.seq}")
     target = snapshot_path(store)
+    if os.path.lexists(target) and not os.path.isfile(target):
+        return False  # something else in the way (as a read-only folder would be)
     current = read_snapshot(store)
     if current is not None and (
         current[0].seq > mark.seq or (current[0].seq == mark.seq and current[0].hash != mark.hash)
     ):
         return False  # never moves back: a later (or other) event on disk is a cut's witness
-    body = {
-        "format": FORMAT,
-        "mark": {"seq": mark.seq, "hash": mark.hash, "offset": mark.offset, "length": mark.length},
-        "view": view,
-    }
+    # None when the store is shorter than the mark: such a snapshot is never started from,
+    # but it still witnesses how far the record reached (a cut, see journal).
+    digest = prefix_digest(store, mark.offset)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
     try:
+        body = {
+            "mark": {"seq": mark.seq, "hash": mark.hash, "offset": mark.offset,
+                     "length": mark.length},
+            "prefix_sha256": digest,
+            "view": view,
+        }  # fmt: skip
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        head = f"{FORMAT} {_seal(_key_for_writing(store), data)}\n".encode("ascii")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(head + data)
         os.replace(tmp, target)
     except (OSError, ValueError, TypeError):
         with suppress(OSError):
             tmp.unlink()
         return False
     return True
+
+
+def set_aside(store: Path) -> Path | None:
+    """Move a snapshot that did not match the record out of the way (kept for inspection,
+    never read again), so the next start folds the record in full."""
+    target = snapshot_path(store)
+    aside = target.with_name(f"{target.name}.rejected-{secrets.token_hex(4)}")
+    try:
+        os.replace(target, aside)
+    except OSError:
+        return None
+    return aside

@@ -95,8 +95,9 @@ class SafetyApp(App[None]):
         self._after_open()
         self.push_screen(BoardScreen())
         if self.repo.loading:
-            # The board is drawn from the snapshot; read the rest of the record after that frame.
-            self.call_after_refresh(self.run_worker, self._load_rest, thread=True,
+            # Started from the checkpoint: check it against the record, in another process,
+            # after the board's first frame (an alarm if they differ: see Repository).
+            self.call_after_refresh(self.run_worker, self._check_checkpoint, thread=True,
                                     name="load-record", group="load-record")  # fmt: skip
 
     def use_repository(self, repo: Repository) -> None:
@@ -107,22 +108,22 @@ class SafetyApp(App[None]):
 
     def _after_open(self) -> None:
         assert self.repo is not None
-        if not self.repo.loading:
-            _settle_memory()
+        _settle_memory()
         if self.repo.warnings:
             self.store_warning = " ".join(self.repo.warnings)
             self.notify(self.store_warning, title="Store", severity="warning", markup=False)
         self._seen_holds = {h.id for h in self.repo.view.open_holds()}
         self.set_interval(self.poll_seconds, self.poll_store)
 
-    # -- the whole record, after a quick start --------------------------------------------------
-    def ensure_loaded(self) -> bool:
-        """Make the full record current (waiting for the background read if need be). False
-        when the store turned out unreadable: the error screen is then shown instead."""
+    # -- the check of the checkpoint, after a start from it --------------------------------------
+    def ensure_loaded(self, *, wait: bool = False) -> bool:
+        """Take the checkpoint check's outcome if it is in (decisions are made on the
+        checkpoint's state at once: only ``wait`` waits for it). False when the store turned
+        out unreadable: the error screen is then shown instead."""
         repo = self.repo
         if repo is None or self.store_failure is not None:
             return False
-        if not repo.loading:
+        if not repo.loading or not (wait or repo.check_done):
             return True
         try:
             repo.ensure_loaded()
@@ -130,24 +131,16 @@ class SafetyApp(App[None]):
             self.store_failure = str(exc)
             self.call_later(self._show_store_failure)
             return False
-        if repo.snapshot_mismatch:
-            repo.save_snapshot()
-            self.notify(
-                "The saved start-up view did not match the record, so the board now shows the "
-                "state folded from the record itself (the view was rewritten). If nobody changed "
-                "files beside the store, run `safetyapp verify`.",
-                title="Store", severity="warning", markup=False, timeout=30,
-            )  # fmt: skip
-        _settle_memory()
+        if repo.alarm is not None:
+            self.bell()
+            self.notify(repo.alarm, title="ALARM", severity="error", markup=False, timeout=3600)
         self.changed()
         return True
 
-    def _load_rest(self) -> None:
-        """In a worker thread: read and fold the rest of the record, then settle it at once
-        (before a full collection can stall the interface on it)."""
+    def _check_checkpoint(self) -> None:
+        """In a worker thread: the check, in a child process (see Repository.check_in_child)."""
         if self.repo is not None:
-            self.repo.load_rest()
-        _settle_memory()
+            self.repo.check_in_child()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers: the record loaded (or not)."""
@@ -184,8 +177,7 @@ class SafetyApp(App[None]):
             self.push_screen(StoreErrorScreen(self.store_failure))
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
-        """Any screen but the board needs the whole record: wait for it first (briefly, right
-        after start); if the store turns out unreadable, show that instead."""
+        """If the store turned out unreadable, show that instead of any screen but the board."""
         wanted = not isinstance(screen, BoardScreen | StoreErrorScreen)
         if wanted and self.repo is not None and not self.ensure_loaded():
             screen = StoreErrorScreen(self.store_failure or "")

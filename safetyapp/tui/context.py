@@ -49,8 +49,9 @@ class SafetyContext(Protocol):
         """Run an engine action against the store; a store failure comes back as a refusal.
         May be called from a worker thread (dialogs sign that way)."""
 
-    def ensure_loaded(self) -> bool:
-        """Make the full record current; False when the store turned out unreadable."""
+    def ensure_loaded(self, *, wait: bool = False) -> bool:
+        """Take the outcome of the check of the checkpoint the app started from (``wait``: wait
+        for it); False when the store turned out unreadable."""
 
     def use_repository(self, repo: Repository) -> None:
         """Adopt a production just created or the demo, and show the board."""

@@ -3,19 +3,32 @@ the check of every snapshot against a full fold of the record."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_support import payloads, three_days, walked_day, write_store
 from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 
 from safetyapp.domain import engine
-from safetyapp.domain.snapshot import from_view, to_view, view_runs
-from safetyapp.store.journal import Journal, Mark, StoreCorrupt
+from safetyapp.domain.snapshot import from_view, to_checkpoint, to_view, view_runs
+from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
 from safetyapp.store.repository import Repository, StoreUnreadable
-from safetyapp.store.snapshot import read_snapshot, snapshot_path, write_snapshot
+from safetyapp.store.snapshot import (
+    FORMAT,
+    key_path,
+    read_saved,
+    read_snapshot,
+    snapshot_path,
+    write_snapshot,
+)
 from safetyapp.tui.screens.board import _runs_to_show
 
 
@@ -68,16 +81,42 @@ def test_view_keeps_runs_behind_verifications_and_open_holds(world: World) -> No
     assert kept >= {r.id for r in world.state.runs.values() if r.day == last_day}
 
 
+def body_of(store: Path) -> dict[str, Any]:
+    """The snapshot's JSON body (after its seal line)."""
+    return json.loads(snapshot_path(store).read_bytes().partition(b"\n")[2])  # type: ignore[no-any-return]
+
+
+def forge(store: Path, body: dict[str, Any] | str) -> None:
+    """Write a snapshot sealed with this store's key: what only someone who read the key
+    file (0600) can do."""
+    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    key = bytes.fromhex(key_path(store).read_text().strip())
+    seal = hmac.new(key, data, hashlib.sha256).hexdigest()
+    snapshot_path(store).write_bytes(f"{FORMAT} {seal}\n".encode() + data)
+
+
 def test_a_view_equal_in_python_but_not_as_written_is_a_mismatch(store: Path) -> None:
     # 3 == 3.0 == True in Python: the full fold's view is compared with the saved one as text.
     saved(store)
-    path = snapshot_path(store)
-    body = json.loads(path.read_bytes())
+    body = body_of(store)
     body["view"]["refusals"] = float(body["view"]["refusals"])
-    path.write_text(json.dumps(body))
+    forge(store, body)
     quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading and quick.view.refusals == quick.state.refusals
-    assert quick.snapshot_mismatch
+    assert quick.loading
+    quick.ensure_loaded()
+    assert quick.snapshot_mismatch and quick.alarm is not None
+
+
+def test_an_unsealed_snapshot_is_never_started_from(store: Path) -> None:
+    saved(store)
+    path = snapshot_path(store)
+    head, _, data = path.read_bytes().partition(b"\n")
+    path.write_bytes(head[:-4] + b"0000\n" + data)  # the very body, another seal
+    saved_now = read_saved(store)
+    assert saved_now is not None and not saved_now.sealed
+    assert not Repository.open_quick(store, CHECKLISTS).loading  # folded in full
+    key_path(store).unlink()  # no key (a copied store): the same
+    assert not Repository.open(store, CHECKLISTS).stubs
 
 
 # -- the file ------------------------------------------------------------------------------------
@@ -87,10 +126,10 @@ def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: P
     repo = Repository.open(store, CHECKLISTS)
     assert repo.save_snapshot()
     mark, view = read_snapshot(store) or (None, None)
-    assert mark == repo.journal.mark() and view == to_view(repo.state)
+    assert mark == repo.journal.mark() and view == to_checkpoint(repo.state)
     path = snapshot_path(store)
     good = path.read_bytes()
-    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/1", b"safetyapp-snapshot/0"),
+    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/2", b"safetyapp-snapshot/1"),
                 good.replace(b'"seq":', b'"seq":"x","was":', 1)):  # fmt: skip
         path.write_bytes(bad)
         assert read_snapshot(store) is None
@@ -184,17 +223,20 @@ def saved(store: Path) -> Repository:
     return repo
 
 
-def test_quick_open_previews_then_loads_the_same_state_as_a_full_open(store: Path) -> None:
-    full = saved(store)
+def test_quick_open_starts_from_the_checkpoint_then_checks_it(store: Path) -> None:
+    full = Repository.open_full(store, CHECKLISTS)
+    assert full.save_snapshot()
     quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading
-    assert to_view(quick.view) == to_view(full.state)
-    assert len(quick.view.runs) < len(full.state.runs)
-    quick.load_rest()  # (the app runs this in a thread)
+    assert quick.loading and quick.journal.partial  # only the events after it were read
+    assert to_checkpoint(quick.state) == to_checkpoint(full.state)
+    assert quick.state.runs.keys() == full.state.runs.keys()  # every run, in order
+    assert quick.stubs and all(quick.state.runs[r].completed_at for r in quick.stubs)
+    history = {r.id: r.history for r in quick.full_state.runs.values()}
+    assert history == {r.id: r.history for r in full.state.runs.values()}
+    quick.load_rest()  # (the app runs this in a thread, or in a child process)
     assert quick.loading  # taken over only on the owner's thread
-    state = quick.state  # waits for, then adopts, the full fold
-    assert not quick.loading and not quick.snapshot_mismatch
-    assert state.runs.keys() == full.state.runs.keys()
+    quick.ensure_loaded()
+    assert not quick.loading and not quick.snapshot_mismatch and quick.alarm is None
     assert quick.journal.records() == full.journal.records()
 
 
@@ -209,29 +251,80 @@ def test_quick_open_folds_what_other_processes_appended_after_the_snapshot(store
     assert to_view(quick.state) == to_view(other.state)
 
 
-def test_decisions_are_made_on_the_full_fold_never_the_preview(store: Path) -> None:
+def test_decisions_on_the_checkpoint_are_the_full_folds(store: Path, tmp_path: Path) -> None:
     saved(store)
-    quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading
-    decision = quick.do(engine.raise_hold, cred(AD), "Crew member hurt")
-    assert decision.ok and not quick.loading
+    twin = tmp_path / "twin" / "record.jsonl"
+    twin.parent.mkdir()
+    for suffix in ("", ".credentials", ".head"):
+        twin.with_name(twin.name + suffix).write_bytes(
+            store.with_name(store.name + suffix).read_bytes()
+        )
+    now = datetime.now(UTC)
+    quick = Repository.open_quick(store, CHECKLISTS, clock=lambda: now)
+    full = Repository.open_full(twin, CHECKLISTS, clock=lambda: now)
+    assert quick.loading and quick.stubs and not full.stubs
+    for action, args in (
+        (engine.raise_hold, (cred(AD), "Crew member hurt")),
+        (engine.start_run, (CHECKLISTS["wrap"],)),
+        (engine.sign, ("R0001", "meeting-held", cred(AD))),  # a finished run of day one
+    ):
+        mine, theirs = quick.do(action, *args), full.do(action, *args)
+        assert mine.events and mine.events == theirs.events
+    assert quick.journal.records() == full.journal.records()  # the very same lines
     # The new hold's number counts every hold in the record, the finished days' included.
-    assert decision.events[0]["data"]["hold"] == f"H{len(quick.state.holds):04d}"
+    assert quick.state.holds.keys() == full.state.holds.keys()
+    assert to_checkpoint(quick.state) == to_checkpoint(full.state)
 
 
-def test_a_forged_snapshot_is_found_out_and_the_record_wins(store: Path) -> None:
+def hide_the_open_hold(body: dict[str, Any]) -> None:
+    for hold in body["view"]["holds"]:
+        hold["resolved_at"], hold["resolution"] = "2026-03-04T09:00:00.000000Z", "forged"
+
+
+def test_a_forged_snapshot_without_the_key_is_ignored(store: Path) -> None:
     saved(store)
     path = snapshot_path(store)
-    body = json.loads(path.read_bytes())
-    for hold in body["view"]["holds"]:  # hide the open hold
-        hold["resolved_at"], hold["resolution"] = "2026-03-04T09:00:00.000000Z", "forged"
-    path.write_text(json.dumps(body))
+    head, _, data = path.read_bytes().partition(b"\n")
+    body = json.loads(data)
+    hide_the_open_hold(body)
+    path.write_bytes(head + b"\n" + json.dumps(body).encode())  # the old seal: no longer fits
+    for repo in (Repository.open(store, CHECKLISTS), Repository.open_quick(store, CHECKLISTS)):
+        assert not repo.loading and not repo.stubs and repo.state.open_holds()
+
+
+def test_a_forged_snapshot_with_the_key_raises_the_alarm_and_stops_writes(store: Path) -> None:
+    saved(store)
+    body = body_of(store)
+    hide_the_open_hold(body)
+    forge(store, body)  # someone who read the key file
     data = store.read_bytes()
     quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading and not quick.view.open_holds()  # the preview believed it...
-    state = quick.state
-    assert quick.snapshot_mismatch and state.open_holds()  # ...the full fold did not
+    assert quick.loading and not quick.view.open_holds()  # believed until checked...
+    quick.load_rest()
+    quick.ensure_loaded()  # ...the full fold says otherwise
+    assert quick.snapshot_mismatch and quick.alarm and "does not match the record" in quick.alarm
+    with pytest.raises(StoreError, match="ALARM"):
+        quick.do(engine.raise_hold, cred(AD), "after the alarm")
+    assert not quick.save_snapshot()
     assert store.read_bytes() == data
+    assert not snapshot_path(store).exists()  # set aside: the next start folds it all
+    assert list(store.parent.glob("record.jsonl.snapshot.rejected-*"))
+    assert Repository.open_quick(store, CHECKLISTS).state.open_holds()
+
+
+def test_the_check_in_a_child_process_finds_the_same(store: Path) -> None:
+    saved(store)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    quick.check_in_child()
+    quick.ensure_loaded()
+    assert quick.alarm is None
+    body = body_of(store)
+    hide_the_open_hold(body)
+    forge(store, body)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    quick.check_in_child()
+    quick.ensure_loaded()
+    assert quick.alarm is not None
 
 
 def test_an_unusable_snapshot_means_a_full_open(store: Path) -> None:
@@ -242,17 +335,15 @@ def test_an_unusable_snapshot_means_a_full_open(store: Path) -> None:
     assert not Repository.open_quick(store, CHECKLISTS).loading
 
 
-def test_a_damaged_earlier_part_is_reported_when_the_rest_is_read(store: Path) -> None:
+def test_a_damaged_earlier_part_is_found_by_the_prefix_digest(store: Path) -> None:
     saved(store)
     data = store.read_bytes()
-    # Same length, so the snapshot's mark still lines up: the damage is in the part not yet read.
+    # Same length, so the snapshot's mark still lines up: the damage is in the part not parsed.
     damaged = data.replace(b'"seq":5,', b'"seq":6,', 1)
     store.write_bytes(damaged)
-    quick = Repository.open_quick(store, CHECKLISTS)
-    assert quick.loading
-    quick.load_rest()
-    with pytest.raises(StoreCorrupt, match="line 5"):
-        quick.ensure_loaded()
+    for how in (Repository.open, Repository.open_quick):
+        with pytest.raises(StoreCorrupt, match="line 5"):  # digest differs: folded in full
+            how(store, CHECKLISTS)
     assert store.read_bytes() == damaged
 
 
@@ -294,7 +385,7 @@ def test_a_damaged_store_with_a_torn_tail_is_left_exactly_as_it_is(store: Path) 
 def test_every_malformed_snapshot_is_ignored(store: Path, change: str) -> None:
     saved(store)
     path = snapshot_path(store)
-    body = json.loads(path.read_bytes())
+    body = body_of(store)
     if change == "float-seq":
         body["mark"]["seq"] = float(body["mark"]["seq"])
         body["view"]["last_seq"] = float(body["view"]["last_seq"])
@@ -317,7 +408,7 @@ def test_every_malformed_snapshot_is_ignored(store: Path, change: str) -> None:
     if change == "fifo":
         os.mkfifo(path)  # a plain read would wait forever
     else:
-        path.write_text(text)
+        forge(store, text)  # sealed: ignored for what it holds, not for its seal
     assert read_snapshot(store) is None or change in ("bad-view", "deep-in-view")
     repo = Repository.open_quick(store, CHECKLISTS)
     assert not repo.loading  # folded in full instead
@@ -347,3 +438,34 @@ def test_an_edited_checklist_text_is_refused_when_folded(tmp_path: Path) -> None
     Journal.create(store, records)
     with pytest.raises(StoreUnreadable, match="does not match its digest"):
         Repository.open(store, CHECKLISTS)
+
+
+def _cli(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYAPP")}
+    return subprocess.run(
+        [sys.executable, "-m", "safetyapp", "--db", str(store), *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_verify_checks_the_checkpoint_and_sets_a_forged_one_aside(store: Path) -> None:
+    saved(store)
+    assert _cli(store, "verify").returncode == 0
+    body = body_of(store)
+    hide_the_open_hold(body)
+    forge(store, body)
+    out = _cli(store, "verify")
+    assert out.returncode == 1 and "start-up snapshot" in out.stderr, out.stderr
+    assert not snapshot_path(store).exists()
+    assert _cli(store, "verify").returncode == 0  # the record itself verifies
+
+
+def test_commands_show_finished_runs_in_full_from_the_record(store: Path) -> None:
+    full = saved(store)
+    quick = Repository.open(store, CHECKLISTS)
+    assert "R0001" in quick.stubs  # held without its sign-offs...
+    out = _cli(store, "run", "status", "R0001", "--json")
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)["steps"]
+    signed = [s for s in steps if s.get("signed_by")]
+    assert signed and len(signed) == len(full.state.runs["R0001"].signoffs)  # ...shown in full

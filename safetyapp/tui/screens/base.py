@@ -66,11 +66,11 @@ class SafetyScreen(Screen[None], Background):
             repo = self.safety.repo
             if repo is None or not repo.loading:
                 raise
-            # A preview that cannot be drawn: a malformed snapshot (loading the whole record
-            # compares the two and says so) or a bug; either way, draw the full fold instead,
-            # and leave the details where a bug report can find them.
+            # A checkpoint that cannot be drawn: a malformed one (its check against the record
+            # says so, and the record's own fold takes over) or a bug; either way, draw the
+            # record's state, and leave the details where a bug report can find them.
             log = write_crash_log(exc)
-            if self.safety.ensure_loaded():
+            if self.safety.ensure_loaded(wait=True):
                 self.notify(
                     f"The start-up view could not be drawn (details: {log or 'no log written'});"
                     " the board shows the whole record instead.",
@@ -83,5 +83,6 @@ class SafetyScreen(Screen[None], Background):
         banner = self.query(StatusBanner)
         if banner:
             banner.first().show_state(
-                self.view_state, self.safety.store_warning, loading=self.repo.loading
-            )
+                self.view_state, self.safety.store_warning, loading=self.repo.loading,
+                alarm=self.repo.alarm,
+            )  # fmt: skip

@@ -16,11 +16,17 @@ class StatusBanner(Static):
     DEFAULT_CLASSES = "banner"
 
     def show_state(
-        self, state: State, store_warning: str | None = None, *, loading: bool = False
+        self,
+        state: State,
+        store_warning: str | None = None,
+        *,
+        loading: bool = False,
+        alarm: str | None = None,
     ) -> None:
-        """``loading``: the state is the start-up preview, the whole record still being read."""
+        """``loading``: the checkpoint the app started from is still being checked against the
+        record; ``alarm``: it did not match (writes are refused), shown before all else."""
         holds = state.open_holds()
-        self.set_class(bool(holds), "-hold")
+        self.set_class(bool(holds) or alarm is not None, "-hold")
         self.set_class(not holds and bool(state.open_flags()), "-flag")
         self.set_class(not holds and not state.open_flags() and state.day is not None, "-open")
         if holds:
@@ -45,8 +51,10 @@ class StatusBanner(Static):
             )
         else:
             text = Content(_day_text(state))
-        if loading:
-            text = Content.assemble(text, " · ⧗ reading the whole record…")
+        if alarm is not None:
+            text = Content.assemble(("■ ", "bold"), visible(alarm), " · ", text)
+        elif loading:
+            text = Content.assemble(text, " · ⧗ checking the record…")
         if store_warning:
             text = Content.assemble(text, "  ⚠ ", visible(store_warning))
         self.update(text)
