@@ -238,24 +238,25 @@ def test_same_person_twice_and_separation_cannot_be_bypassed(tmp_path: Path) -> 
     for step, by, witnesses, evidence in [
         ("rounds-loaded", dana, [AD], {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
         ("inspect", dana, [AD, ACTOR],
-         {"bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}),
+         {"serial-in-hand": "COLT-1", "bore-clear": "yes", "chambers-seen": "6",
+          "loads-as-listed": "yes"}),
     ]:  # fmt: skip
         d = repo.do(engine.sign, hrun, step, Credential(by, PINS[by]),
                     witnesses=[Credential(w, PINS[w]) for w in witnesses], evidence=evidence)  # fmt: skip
         assert d.ok, d.refused
     out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", dana, "--by", ARMORER,
-                  "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",
+                  "--evidence", "chambers-seen=6", "--evidence", "state-called=dummies x6",
                   stdin=pins_for([dana, ARMORER]))  # fmt: skip
     assert out.code == 1 and "Dana Dual already acted as" in out.stderr, out.stderr
     # Whitespace or case variants are the same person (lookups forgive them, issue 12), never a
     # second one: with the real name beside them, the same person twice.
     for alias in (" Jordan Lee", "jordan lee", "Jordan  Lee"):
         out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", alias, "--by", AD,
-                      "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",
+                      "--evidence", "chambers-seen=6", "--evidence", "state-called=dummies x6",
                       stdin=pins_for([AD, AD]))  # fmt: skip
         assert out.code == 1 and "the same person appears twice" in out.stderr, (alias, out.stderr)
     # Dana, the armorer of this run, may witness the AD's confirmation as the armorer.
     out = run_cli(db, "run", "sign", hrun, "ad-confirms", "--by", AD, "--by", dana,
-                  "--evidence", "chambers-seen=6", "--evidence", "state-called=cold",
+                  "--evidence", "chambers-seen=6", "--evidence", "state-called=dummies x6",
                   stdin=pins_for([AD, dana]))  # fmt: skip
     assert out.code == 0, out.stderr
