@@ -60,7 +60,7 @@ def listing(cli: Cli) -> list[dict[str, object]]:
 
 def test_init_adopts_the_bundled_checklists_and_list_shows_them(cli: Cli) -> None:
     rows = listing(cli)
-    assert sorted(str(r["id"]) for r in rows) == ["handoff", "opening", "wrap"]
+    assert sorted(str(r["id"]) for r in rows) == ["handoff", "meeting", "opening", "wrap"]
     for row in rows:
         assert row["status"] == "current"
         assert row["adopted_by"] == [{"name": SUPERVISOR, "role": "supervisor"}]

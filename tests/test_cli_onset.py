@@ -37,10 +37,11 @@ def test_misfire_take_back_void_unverified_hold_and_wrap_from_the_cli(tmp_path: 
     hand = as_json(cli("run", "start", "handoff", "--firearm", "COLT-1", "--performer", ACTOR,
                        "--json"))["id"]  # fmt: skip
     cli.sign(hand, "rounds-loaded", [ARMORER, AD], dummies="6", blanks="0", live_rounds="0")
-    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], bore_clear="yes", chambers_seen="6",
-             loads_as_listed="yes")  # fmt: skip
+    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], serial_in_hand="COLT-1", bore_clear="yes",
+             chambers_seen="6", loads_as_listed="yes")  # fmt: skip
     cli.sign(hand, "ad-confirms", [AD, ARMORER], chambers_seen="6", state_called="dummies x6")
-    cli.sign(hand, "announced", [AD], line_of_fire_clear="yes")
+    cli.sign(hand, "announced", [AD], line_of_fire_clear="yes", hot_announced="no",
+             safe_distance="none", shields="yes")  # fmt: skip
     cli.sign(hand, "hand-over", [ARMORER, ACTOR])
     cli.sign(hand, "performer-check", [ACTOR], witnessed_show_clear="yes")
 

@@ -223,6 +223,7 @@ def test_not_applicable_only_where_allowed_and_with_a_reason() -> None:
     assert "na_allowed: true" in text
     opening = parse_checklist(text, "opening.yaml")
     world = setup_world()
+    assert adopt(world, opening).ok  # an edited version runs only once adopted
     decision = world.do(engine.start_run, opening)
     run = str(decision.run_id)
     walk(world, run, OPENING[:4])
@@ -419,7 +420,12 @@ def test_the_record_carries_each_checklist_version_once_and_names_it_after() -> 
     handoff(world)
     handoff(world, "GLOCK-2", ACTOR2)
     adopted = [e for e in world.log if e["kind"] == "checklist-adopted"]
-    assert sorted(e["data"]["checklist"]["id"] for e in adopted) == ["handoff", "opening", "wrap"]
+    assert sorted(e["data"]["checklist"]["id"] for e in adopted) == [
+        "handoff",
+        "meeting",
+        "opening",
+        "wrap",
+    ]
     starts = [e for e in world.log if e["kind"] == "run-started"]
     assert not [e for e in starts if "checklist" in e["data"]]  # runs name it by digest only
     assert {e["data"]["digest"] for e in starts} <= {e["data"]["digest"] for e in adopted}

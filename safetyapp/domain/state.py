@@ -463,6 +463,7 @@ def _custody_changed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _custody_break(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    _authenticated(s, r["by"])  # recorded with the person's PIN: a right PIN ends a wrong run
     seq = r.get("seq", s.last_seq + 1)
     mark = CustodyMark(seq, r["time"], r["note"])
     for serial in d.get("serials", []):

@@ -136,6 +136,8 @@ def test_cli_processes_at_once_succeed_or_are_refused_clearly(
             "dummy",
             "--count",
             "6",
+            "--source",
+            "Prop house",
             "--by",
             ARMORER,
             env=env,

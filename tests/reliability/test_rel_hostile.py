@@ -132,8 +132,12 @@ def test_hostile_text_is_stored_exactly_and_shown_literally(
     assert set(names.values()) <= {r["name"] for r in rows}
     # Refusal messages that quote user text are literal too.
     out = run_cli(db, "hold", "raise", "--by", HOSTILE["ansi"], "--reason", "x", stdin="1\n")
-    assert out.code == 1
-    _shown_literally(HOSTILE["ansi"], out.stderr)
+    assert out.code == 0 and "UNVERIFIED" in out.stderr  # never refused; the name not crewed
+    # A name not on the crew is recorded with its control characters spelled out (issue 14).
+    from safetyapp.domain.names import neutralise
+
+    assert neutralise(HOSTILE["ansi"]) in out.stderr
+    assert not DANGEROUS.intersection(out.stderr), "a control character reached the terminal"
 
 
 def test_csv_export_neutralises_formulas_and_keeps_text(tmp_path: Path) -> None:

@@ -24,9 +24,27 @@ OPENING = [
 ]
 HANDOFF = [
     ("p", [A, AD], {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
-    ("p", [A, AD, C], {"bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}),
+    (
+        "p",
+        [A, AD, C],
+        {
+            "serial-in-hand": "COLT-SAA-0142",
+            "bore-clear": "yes",
+            "chambers-seen": "6",
+            "loads-as-listed": "yes",
+        },
+    ),
     ("p", [AD, A], {"chambers-seen": "6", "state-called": "dummies x6"}),
-    ("p", [AD], {"line-of-fire-clear": "yes"}),
+    (
+        "p",
+        [AD],
+        {
+            "line-of-fire-clear": "yes",
+            "hot-announced": "no",
+            "safe-distance": "none",
+            "shields": "yes",
+        },
+    ),
     ("p", [A, C], {}),
     ("p", [C], {"witnessed-show-clear": "yes"}),
     ("p", [A, C], {"rounds-expended": "D-2211=6", "reinspected-clear": "yes"}),
@@ -72,7 +90,7 @@ async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
         await walk_step(pilot, *HANDOFF[0])
         await walk_step(pilot, *HANDOFF[1])
         # The AD saw four chambers of six: the app records a failure and holds, loudly.
-        await walk_step(pilot, "p", [AD, A], {"chambers-seen": "4", "state-called": "cold"})
+        await walk_step(pilot, "p", [AD, A], {"chambers-seen": "4", "state-called": "dummies x6"})
         state = app.repo.state
         run = state.runs["R0002"]
         assert run.step_status("ad-confirms") == "failed"
