@@ -238,7 +238,8 @@ def _signed(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
         probe = attempt("pass", "")
         why = probe.events[0]["note"] if probe.ok and probe.events else ""
         if why:
-            out.append(probe if note == why else attempt("pass", _entered_note(why, note)))
+            entered = note[len(why) + 2 :] if note.startswith(why + "; ") else note
+            out.append(probe if note == why else attempt("pass", entered))
     return out
 
 
@@ -413,6 +414,7 @@ class Replay:
 
     def __init__(self) -> None:
         self._expected: list[dict[str, Any]] = []
+        self._options: list[list[dict[str, Any]]] = []  # the candidates still in play
         self._leader: int = 0
         self._at = 0
         self._production: Record | None = None
@@ -428,7 +430,7 @@ class Replay:
             self._decide(state, first, {**first["data"], "_next": record})
             state.apply(first)
             self._check(record)
-        elif self._at < len(self._expected):
+        elif self._at < len(self._expected) and not self._ended_before(record):
             self._check(record)
         elif record["kind"] == ev.PRODUCTION_CREATED:
             State().apply(record)  # a record of another format is refused at once (FormatError)
@@ -461,10 +463,12 @@ class Replay:
         except (LookupError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise ReplayMismatch(seq, record["kind"], "unreadable", detail) from exc
-        for decision in candidates:
-            if decision.events and _same(dict(decision.events[0]), record):
-                self._expected, self._at, self._leader = decision.events, 1, seq
-                return
+        # Every candidate that reproduces the leader stays in play: the events after it decide
+        # between them (a failed step's note: entered as a failure, or a pass the evidence failed).
+        options = [d.events for d in candidates if d.events and _same(dict(d.events[0]), record)]
+        if options:
+            self._options, self._expected, self._at, self._leader = options, options[0], 1, seq
+            return
         first = candidates[0]
         if not first.events:
             raise ReplayMismatch(seq, record["kind"], "refused", str(first.refused))
@@ -477,10 +481,24 @@ class Replay:
         rule_name, detail = _difference(dict(produced), record)
         raise ReplayMismatch(seq, record["kind"], rule_name, detail)
 
+    def _ended_before(self, record: Record) -> bool:
+        """A candidate still in play ends here and no longer one takes this record: the
+        decision was that shorter one, and this record leads the next."""
+        at = self._at
+        done = [o for o in self._options if len(o) == at]
+        if not done or any(len(o) > at and _same(dict(o[at]), record) for o in self._options):
+            return False
+        self._options, self._expected = done, done[0]
+        return True
+
     def _check(self, record: Record) -> None:
-        produced = dict(self._expected[self._at])
+        at = self._at
+        fits = [o for o in self._options if len(o) > at and _same(dict(o[at]), record)]
+        if fits:
+            self._options, self._expected = fits, fits[0]
+        produced = dict(self._expected[at])
         self._at += 1
-        if not _same(produced, record):
+        if not fits:
             rule, detail = _difference(produced, record)
             seq = record.get("seq", 0)
             raise ReplayMismatch(
