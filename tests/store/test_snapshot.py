@@ -437,7 +437,10 @@ def test_an_edited_checklist_text_is_refused_when_folded(tmp_path: Path) -> None
     store = tmp_path / "record.jsonl"
     Journal.create(store, records)
     # Replay catches it first: the engine records the digest of the text it is given.
-    with pytest.raises(StoreUnreadable, match="does not match its digest|event 3 .kind .checklist-adopted.* breaks rule"):
+    with pytest.raises(
+        StoreUnreadable,
+        match=r"does not match its digest|event 3 .kind .checklist-adopted.* breaks rule",
+    ):
         Repository.open(store, CHECKLISTS)
 
 
