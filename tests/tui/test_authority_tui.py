@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Button, Input, Select, SelectionList, Static
-from tuikit import Clock, make_store, new_app
+from tuikit import Clock, make_store, new_app, settle
 
 from safetyapp.store.credentials import credentials_path
 from safetyapp.store.journal import Journal
+from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.widgets.signer import SignerField
+
+
+async def _board_shown(pilot: Any) -> None:
+    """Wait (a bounded while) until the board is the screen and its header is fully mounted."""
+    for _ in range(200):
+        await pilot.pause()
+        screen = pilot.app.screen
+        if isinstance(screen, BoardScreen) and screen.is_mounted and screen.query("HeaderTitle"):
+            break
+    else:
+        raise AssertionError(f"the board was not shown: {pilot.app.screen!r}")
+    await settle(pilot)
 
 
 def _sign(field: SignerField, name: str | None, pin: str) -> None:
@@ -97,12 +111,14 @@ async def test_a_production_is_created_with_its_first_supervisor_in_the_tui(
         screen.query_one("#supervisor-pin", Input).value = "9137"
         screen.query_one("#supervisor-pin2", Input).value = "9137"
         screen.query_one("#create", Button).press()
-        await pilot.pause()
+        # The switch to the board must finish before the app closes: a Header still mounting
+        # (or the welcome screen's, being removed) as the app shuts down raises NoMatches.
+        await _board_shown(pilot)
         kinds = [(r["kind"], r["by"]) for r in Journal.open(path).records()]
         assert (
             kinds
             == [("production-created", None), ("crew-added", "Pat Okafor")]
-            + [("checklist-adopted", "Pat Okafor")] * 3
-        )  # the bundled checklists, adopted by the first supervisor
+            + [("checklist-adopted", "Pat Okafor")] * 4
+        )  # the bundled checklists (handoff, meeting, opening, wrap), adopted by the supervisor
         assert credentials_path(path).stat().st_mode & 0o777 == 0o600
-        await pilot.pause()  # let the switch to the board finish before the app closes
+        await settle(pilot)

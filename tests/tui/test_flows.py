@@ -209,21 +209,20 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         await pilot.pause()
         await sign_in_modal(pilot, ["Riley Chen"], "unsafe")
         await pilot.press("a")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         from safetyapp.tui.widgets.event_log import EventLog
 
         log = app.screen.query_one(EventLog)
-        # 11 events and the 3 checklist versions adopted at creation
-        assert len(log.rows) == 14 and log.current() is not None
-        assert "CHAIN OK · 14 events" in str(
+        # 11 events and the 4 checklist versions adopted at creation (handoff, meeting,
+        # opening, wrap)
+        assert len(log.rows) == 15 and log.current() is not None
+        assert "CHAIN OK · 15 events" in str(
             app.screen.query_one("#verify-status", Static).render()
         )
         await pilot.press("f")
-        await pilot.pause()
+        await settle(pilot)
         kinds = [r["kind"] for r in log.rows]  # crew and inventory changes are flagged too
-        assert kinds[-1] == "hold-raised" and len(kinds) == 13
+        assert kinds[-1] == "hold-raised" and len(kinds) == 14
         assert set(kinds[:-1]) == {
             "crew-added", "checklist-adopted", "firearm-added", "ammo-added",
         }  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, Select, Static
-from tuikit import PINS, Clock, choose, make_store, new_app, sign_in_modal, walk_step
+from tuikit import PINS, Clock, choose, make_store, new_app, settle, sign_in_modal, walk_step
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
@@ -38,12 +38,12 @@ OPENING = [
 ]
 HANDOFF = [
     ("rounds-loaded", [A, AD], {"dummies": "6", "blanks": "0", "live-rounds": "0"}),
-    ("inspect", [A, AD, C], {"bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}),
+    ("inspect", [A, AD, C], {"serial-in-hand": COLT, "bore-clear": "yes", "chambers-seen": "6", "loads-as-listed": "yes"}),
     ("ad-confirms", [AD, A], {"chambers-seen": "6", "state-called": "dummies x6"}),
-    ("announced", [AD], {"line-of-fire-clear": "yes"}),
+    ("announced", [AD], {"line-of-fire-clear": "yes", "hot-announced": "no", "safe-distance": "none", "shields": "yes"}),
     ("hand-over", [A, C], {}),
     ("performer-check", [C], {"witnessed-show-clear": "yes"}),
-]
+]  # fmt: skip
 
 
 def _cred(name: str) -> Credential:
@@ -178,7 +178,7 @@ async def test_a_locked_out_performer_raises_a_stop_work_hold(tmp_path: Path) ->
         await pilot.press(*"Dana Grip")
         app.screen.query_one("#reason", Input).focus()
         await pilot.press(*"ladder", "enter")
-        await pilot.pause()
+        await settle(pilot)  # the hold is recorded in a worker
         grip = [h for h in app.repo.state.open_holds() if h.raised_by == "Dana Grip"]
         assert grip and grip[0].unverified == "not on the crew list"
 
@@ -228,7 +228,7 @@ async def test_audit_filters_match_by_prefix_and_say_when_nothing_matches(tmp_pa
     app = new_app(_day(tmp_path, clock, 0), clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("a")
-        await pilot.pause()
+        await settle(pilot)  # the audit screen verifies the chain in a worker
         app.screen.query_one("#who", Input).focus()
         await pilot.press(*"jOr")
         await pilot.pause()
