@@ -5,10 +5,7 @@ supervisor; a stop-work hold is never refused (verified with a right PIN, else u
 
 from __future__ import annotations
 
-from safetyapp.domain import engine
-from safetyapp.domain import events as ev
-from safetyapp.domain.engine import Credential
-from tests.support import (
+from support import (
     ACTOR,
     AD,
     ARMORER,
@@ -22,6 +19,10 @@ from tests.support import (
     start,
     walk,
 )
+
+from safetyapp.domain import engine
+from safetyapp.domain import events as ev
+from safetyapp.domain.engine import Credential
 
 HANDOFF = handoff_steps(ACTOR)
 
@@ -213,6 +214,6 @@ def test_a_wrong_pin_raises_the_hold_and_counts_towards_a_lockout() -> None:
 
 
 def engine_checklist(name: str):  # type: ignore[no-untyped-def]
-    from tests.support import CHECKLISTS
+    from support import CHECKLISTS
 
     return CHECKLISTS[name]

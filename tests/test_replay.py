@@ -12,16 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from safetyapp.domain import engine
-from safetyapp.domain import events as ev
-from safetyapp.domain.events import EventKind
-from safetyapp.domain.replay import RIDER, RULES, ReplayMismatch, replay
-from safetyapp.domain.snapshot import to_view
-from safetyapp.store.chain import canonical
-from safetyapp.store.journal import Journal
-from safetyapp.store.repository import Repository, StoreForged
-from tests.support import (
+from support import (
     ACTOR,
     ACTOR2,
     AD,
@@ -37,6 +28,15 @@ from tests.support import (
     start,
     walk,
 )
+
+from safetyapp.domain import engine
+from safetyapp.domain import events as ev
+from safetyapp.domain.events import EventKind
+from safetyapp.domain.replay import RIDER, RULES, ReplayMismatch, replay
+from safetyapp.domain.snapshot import to_view
+from safetyapp.store.chain import canonical
+from safetyapp.store.journal import Journal
+from safetyapp.store.repository import Repository, StoreForged
 
 Forge = Callable[[World], dict[str, Any]]
 
