@@ -16,6 +16,8 @@ import resource
 import sys
 import time
 
+from bench.cli_launch import peak_rss_kb
+
 
 def _emit(data: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
@@ -160,19 +162,6 @@ def board(store: str, audit: bool) -> None:
     result["peak_kb"] = peak_rss_kb()
     result["child_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     _emit(result)
-
-
-def peak_rss_kb() -> int:
-    """This process's own peak resident set (VmHWM). Not ru_maxrss: Linux carries that over
-    exec from the parent, so a child would report the benchmark's own peak."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:
