@@ -118,3 +118,34 @@ def test_no_module_but_evidence_branches_on_a_type_name() -> None:
             if _BRANCH.search(line) or ("spec" in line and _TYPE_NAME.search(line)):
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "called"),
+    [
+        ("c", {}),
+        ("cold", {}),
+        ("d6", {"dummy": 6}),
+        ("D6", {"dummy": 6}),
+        ("b6", {"blank": 6}),
+        ("d3, b3", {"dummy": 3, "blank": 3}),
+        ("d3,b3", {"dummy": 3, "blank": 3}),
+        ("dummies x6", {"dummy": 6}),
+    ],
+)
+def test_the_called_state_takes_its_short_forms(raw: str, called: dict[str, int]) -> None:
+    """The armorer's call typed in the walk's short forms reads as the same call spelled out."""
+    kind = kind_of("state")
+    assert kind.parse(_Spec("state-called"), raw, None) == called  # type: ignore[arg-type]
+    assert kind.parse(_Spec("state-called"), kind.entered(called), None) == called  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", ["d", "x6", "hot", "d6 b", "d3, d3", "cold d6"])
+def test_a_called_state_outside_the_set_is_refused_naming_it(raw: str) -> None:
+    with pytest.raises(ValueError, match="fixed set|twice"):
+        kind_of("state").parse(_Spec("state-called"), raw, None)  # type: ignore[arg-type]
+
+
+class _Spec:
+    def __init__(self, key: str) -> None:
+        self.key, self.label, self.expect, self.min = key, key, None, None

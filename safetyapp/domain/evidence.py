@@ -423,33 +423,38 @@ class LotCountsEvidence(EvidenceKind):
         return {lot: int(n) for lot, n in value.items()} if isinstance(value, dict) else {}
 
 
-_STATE_ITEM = re.compile(r"(dummies|blanks)\s*x\s*([0-9]+)")
-_STATE_WORDS = {"dummies": "dummy", "blanks": "blank"}
+# "dummies x6", or its short form "d6" (also "dx6"); "blanks x6" or "b6"; "c" is cold.
+_STATE_ITEM = re.compile(r"(dummies|blanks|d|b)\s*(?:x\s*)?([0-9]+)")
+_STATE_WORDS = {"dummies": "dummy", "blanks": "blank", "d": "dummy", "b": "blank"}
+_LONG_WORDS = {"d": "dummies", "b": "blanks"}
 
 
 class StateEvidence(EvidenceKind):
     """The state the armorer calls, from a fixed set: "cold" (empty), "dummies xN", "blanks
     xN", or a mix spelled out ("dummies x3, blanks x3"). It must match the rounds this run
-    recorded as loaded. Stored as rounds per type (`{}` for cold)."""
+    recorded as loaded. Stored as rounds per type (`{}` for cold). Short forms, the same
+    calls: "c" (cold), "d6" (dummies x6), "b6" (blanks x6), "d3, b3"."""
 
     name = "state"
-    hint = "cold, dummies x6, blanks x6, or a mix: dummies x3, blanks x3"
+    hint = "cold (c), dummies x6 (d6), blanks x6 (b6), or a mix: dummies x3, blanks x3 (d3, b3)"
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> dict[str, int]:
         text = raw.strip().lower()
-        if text == "cold":
+        if text in ("cold", "c"):
             return {}
         called: dict[str, int] = {}
         for item in [i.strip() for i in text.replace(";", ",").split(",")]:
             found = _STATE_ITEM.fullmatch(item)
             if found is None:
                 raise EvidenceError(
-                    f"evidence '{spec.key}' ({spec.label}) is called from a fixed set: cold,"
-                    f" dummies xN, blanks xN, or a mix (dummies x3, blanks x3); got {raw.strip()!r}"
+                    f"evidence '{spec.key}' ({spec.label}) is called from a fixed set: cold (c),"
+                    f" dummies xN (dN), blanks xN (bN), or a mix (dummies x3, blanks x3; d3, b3);"
+                    f" got {raw.strip()!r}"
                 )
             kind, n = _STATE_WORDS[found.group(1)], int(found.group(2))
             if kind in called:
-                raise EvidenceError(f"evidence '{spec.key}' names {found.group(1)} twice")
+                word = _LONG_WORDS.get(found.group(1), found.group(1))
+                raise EvidenceError(f"evidence '{spec.key}' names {word} twice")
             if n > 0:
                 called[kind] = n
         return called
