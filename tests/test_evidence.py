@@ -78,7 +78,9 @@ def test_every_type_named_by_a_checklist_is_registered() -> None:
 
     assert set(get_args(EvidenceType)) == set(EVIDENCE_TYPES)
     for name, kind in EVIDENCE_TYPES.items():
-        assert kind.name == name and kind.hint and kind.widget in ("choice", "text")
+        assert (
+            kind.name == name and kind.hint and kind.widget in ("choice", "count", "pick", "text")
+        )
 
 
 def test_display_text_per_type() -> None:
@@ -142,10 +144,10 @@ def test_the_called_state_takes_its_short_forms(raw: str, called: dict[str, int]
 
 @pytest.mark.parametrize("raw", ["d", "x6", "hot", "d6 b", "d3, d3", "cold d6"])
 def test_a_called_state_outside_the_set_is_refused_naming_it(raw: str) -> None:
-    with pytest.raises(ValueError, match="fixed set|twice"):
+    with pytest.raises(ValueError, match=r"fixed set|twice"):
         kind_of("state").parse(_Spec("state-called"), raw, None)  # type: ignore[arg-type]
 
 
 class _Spec:
     def __init__(self, key: str) -> None:
-        self.key, self.label, self.expect, self.min = key, key, None, None
+        self.key, self.label, self.expect, self.min, self.loaded = key, key, None, None, None

@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Literal, Protocol, get_args
 # x3"); `distance`: the safe distance kept from blank fire, in feet, with a risk-assessed reason
 # when shorter than the production's ("20", "12: RA-4 section 3, shield in place").
 EvidenceType = Literal["bool", "int", "text", "serials", "lot-counts", "state", "distance"]
-Widget = Literal["choice", "text"]
+# How the walk asks: a yes/no toggle, a digits-only count, a pick from a numbered list, text.
+Widget = Literal["choice", "count", "pick", "text"]
 
 # An `expect` may name a derived value instead of a literal: the run's firearm's chambers (or
 # magazine capacity; 0 for a firearm that holds no rounds) (int); the dummy rounds this run's
@@ -103,6 +104,9 @@ class Spec(Protocol):
     @property
     def min(self) -> int | None: ...
 
+    @property
+    def loaded(self) -> str | None: ...
+
 
 class EvidenceKind:
     """The behaviour every evidence type shares; subclasses override what differs."""
@@ -145,6 +149,15 @@ class EvidenceKind:
     def serials(self, value: Any) -> list[str]:
         """The firearm serials a recorded value names (for custody steps)."""
         return []
+
+    def most(self, spec: Spec, chambers: int | None) -> int | None:
+        """The largest count the firearm in hand can physically give (its chambers, or
+        magazine capacity; 0 for one that holds no rounds), or None when nothing bounds it."""
+        return None
+
+    def picks_one(self, spec: Spec) -> bool:
+        """A pick from a list that takes exactly one item (the serial of the firearm in hand)."""
+        return False
 
     def lot_counts(self, value: Any) -> dict[str, int]:
         """The rounds per lot a recorded value counts (for the ammunition ledger)."""
@@ -198,9 +211,15 @@ class IntEvidence(EvidenceKind):
     ("about 20, plus 4 stunt" is not 204)."""
 
     name = "int"
+    widget = "count"
     hint = "a whole number, digits only"
     is_count = True
     refs = FIREARM_REFS + DUMMY_REFS
+
+    def most(self, spec: Spec, chambers: int | None) -> int | None:
+        if spec.loaded is not None or spec.expect in FIREARM_REFS:
+            return chambers or 0
+        return None
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> int:
         text = raw.strip()
@@ -261,9 +280,13 @@ def _split_items(text: str) -> list[str]:
 
 class SerialsEvidence(EvidenceKind):
     name = "serials"
+    widget = "pick"
     hint = "serials, comma-separated; none for no firearm"
     refs = SERIALS_REFS
     names_firearms = True
+
+    def picks_one(self, spec: Spec) -> bool:
+        return spec.expect == "firearm.serial"
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> list[str]:
         text = raw.strip()

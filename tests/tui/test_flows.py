@@ -77,12 +77,7 @@ async def test_open_day_handoff_fail_resolve_complete(tmp_path: Path) -> None:
         # Start a handoff from the board: firearm 1 to Casey.
         await pilot.press("n")
         await pilot.pause()
-        from textual.widgets import Select
-        from tuikit import choose
-
-        await choose(pilot, app.screen.query_one("#firearm", Select), 1)
-        await choose(pilot, app.screen.query_one("#performer", Select), 1)
-        app.screen.query_one("#scene").focus()
+        await pilot.press("1", "1")  # firearm 1, performer 1, each by its number in the list
         await pilot.press(*"12A", "enter")
         await pilot.pause()
         assert isinstance(app.screen, WalkScreen) and app.screen.run_id == "R0002"

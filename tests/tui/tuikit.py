@@ -15,6 +15,7 @@ from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential
 from safetyapp.store.repository import Repository
 from safetyapp.tui.app import SafetyApp
+from safetyapp.tui.widgets.entry import PickList, YesNo
 from safetyapp.tui.widgets.signer import SignerField
 
 T0 = datetime.fromisoformat("2026-03-02T07:00:00+00:00")
@@ -88,11 +89,15 @@ async def fill_evidence(pilot: Pilot[Any], values: dict[str, str]) -> None:
     screen = pilot.app.screen
     for key, value in values.items():
         widget = screen.evidence_widgets[key]  # type: ignore[attr-defined]
-        if isinstance(widget, Select):
-            await choose(pilot, widget, 1 if value == "yes" else 2)
+        widget.focus()
+        if isinstance(widget, YesNo):
+            await pilot.press(value[0])  # one key: y or n
+        elif isinstance(widget, PickList):  # by number in its list; "none" is 0
+            picks = [i.strip() for i in value.split(",") if i.strip() not in ("", "none")]
+            numbers = [str(widget.items.index(i) + 1) for i in picks] or ["0"]
+            await pilot.press(*numbers, *([] if widget.one else ["enter"]))
         else:
             assert isinstance(widget, Input)
-            widget.focus()
             await pilot.press(*value)
     await pilot.pause()
 
@@ -104,7 +109,11 @@ async def sign_in_modal(
     pins = pins or PINS
     screen = pilot.app.screen
     for field, name in zip(screen.query(SignerField), people, strict=True):
-        await choose(pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1)
+        if field.person != name:  # pre-selected when expected: choose only another person
+            field.query_one(Select).value = Select.NULL  # the list then opens at its top
+            await choose(
+                pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1
+            )
         field.query_one(".pin", Input).focus()
         await pilot.press(*pins[name])
     for wid in ("#note", "#reason", "#action"):

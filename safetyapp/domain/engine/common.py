@@ -54,6 +54,14 @@ class Decision:
         return next((e["run"] for e in self.events if e.get("run")), None)
 
     @property
+    def wrong_pin_of(self) -> str | None:
+        """Refused for a wrong PIN: whose it was."""
+        first = self.events[0] if self.events and not self.ok else None
+        if first is None or first.get("data", {}).get("code") != "wrong-pin":
+            return None
+        return str(first["data"].get("person") or "") or None
+
+    @property
     def hold_id(self) -> str | None:
         """The hold this decision raised, if it raised one."""
         return self._data_of(ev.HOLD_RAISED, "hold")

@@ -50,6 +50,9 @@ class Dialog(ModalScreen[ResultT], Background):
             yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
+        self.focus_first()
+
+    def focus_first(self) -> None:
         """Start at the first chooser: the whole dialog is keyboard-first."""
         self.query(Select).first().focus()
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Static
 
 from safetyapp.domain.checklist import Step
 from safetyapp.domain.engine import Decision, stale_layer
@@ -17,9 +17,10 @@ from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Run
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import short_time, visible, word
+from safetyapp.tui.widgets.entry import CountInput, EntryRefused, PickList, YesNo
 from safetyapp.tui.widgets.error_line import ErrorLine
 
-YES_NO = [("yes", "yes"), ("no", "no")]
+Entry = Input | YesNo | PickList
 
 
 class WalkScreen(SafetyScreen):
@@ -37,7 +38,7 @@ class WalkScreen(SafetyScreen):
         super().__init__()
         self.run_id = run_id
         self._shown_step: str | None = "?"
-        self.evidence_widgets: dict[str, Input | Select[str]] = {}
+        self.evidence_widgets: dict[str, Entry] = {}
 
     @property
     def run(self) -> Run:
@@ -150,14 +151,9 @@ class WalkScreen(SafetyScreen):
         widgets: list[Any] = []
         for spec in step.evidence:
             widgets.append(Static(Content(spec.label), classes="field-label"))
-            widget: Input | Select[str]
-            # The evidence type chooses the input. Every typed input is plain text: the type
-            # reads it when signing and refuses what it cannot read (an "integer" Input would
-            # silently drop letters: "about 20, plus 4 stunt" became 204).
-            if spec.kind.widget == "choice":
-                widget = Select(YES_NO, prompt=spec.kind.hint)
-            else:
-                widget = Input(placeholder=spec.label, tooltip=spec.kind.hint)
+            if spec.kind.counts_lots:  # the day's lots, to read from, never filled in
+                widgets.append(Static(Content(self._lots_line()), classes="hint"))
+            widget = self._entry_for(spec)
             self.evidence_widgets[spec.key] = widget
             widgets.append(widget)
         box.mount_all(widgets)
@@ -166,21 +162,50 @@ class WalkScreen(SafetyScreen):
         target = first if first is not None else self.query_one("#btn-pass", Button)
         self.call_after_refresh(target.focus)
 
+    def _entry_for(self, spec: Any) -> Entry:
+        """The evidence type chooses the input; each starts empty (never filled from an earlier
+        run). Typed text is read by the type when signing, which refuses what it cannot read."""
+        kind = spec.kind
+        if kind.widget == "choice":
+            return YesNo(spec.label)
+        if kind.widget == "count":
+            return CountInput(spec.label, kind.most(spec, self._chambers()), tooltip=kind.hint)
+        serials = list(self.state.firearms)
+        if kind.widget == "pick" and 0 < len(serials) <= 9:
+            return PickList(spec.label, serials, one=kind.picks_one(spec))
+        return Input(placeholder=spec.label, tooltip=kind.hint)
+
+    def _chambers(self) -> int | None:
+        firearm = self.state.firearms.get(self.run.firearm or "")
+        return firearm.chambers if firearm is not None else None
+
+    def _lots_line(self) -> str:
+        lots = self.state.lots.values()
+        listed = ", ".join(f"{lot.lot} ({lot.type})" for lot in lots) or "none declared"
+        return f"Lots: {listed} · enter LOT=N, comma-separated; 0 for none"
+
     def evidence_values(self, step: Step) -> dict[str, str]:
         values: dict[str, str] = {}
         for spec in step.evidence:
             widget = self.evidence_widgets.get(spec.key)
-            if isinstance(widget, Select):
-                value = widget.value
-                if value is not Select.NULL:
-                    values[spec.key] = str(value)
-            elif isinstance(widget, Input) and widget.value.strip():
-                values[spec.key] = widget.value.strip()
+            if widget is None:
+                continue
+            value = widget.value
+            if value is not None and value.strip():
+                values[spec.key] = value.strip()
         return values
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
+        if event.input in self.evidence_widgets.values() and not event.value.strip():
+            self.app.bell()
+            self._say("Enter it as seen first, then Enter moves on.")
+            return
         self.focus_next()
+
+    @on(EntryRefused)
+    def _refused_key(self, event: EntryRefused) -> None:
+        self._say(event.why)
 
     @on(Button.Pressed, "#btn-pass")
     def _pass(self) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Input, Select, Static
 
 from safetyapp.domain.engine import Credential
 from safetyapp.domain.roles import ROLE_TITLES
-from safetyapp.domain.state import CrewMember
+from safetyapp.domain.state import CrewMember, Run
 
 
 class SignerField(Vertical):
@@ -23,19 +23,38 @@ class SignerField(Vertical):
     """
 
     def __init__(
-        self, label: str, people: list[CrewMember], *, id: str | None = None, prompt: str = "who?"
+        self,
+        label: str,
+        people: list[CrewMember],
+        *,
+        id: str | None = None,
+        prompt: str = "who?",
+        chosen: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.label = label
         self.people = people
         self.prompt = prompt
+        # Who is expected to sign, pre-selected (still changeable): only one of those offered.
+        self.chosen = chosen if chosen in {p.name for p in people} else None
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self.label), classes="field-label")
         with Horizontal():
             options = [(Content(p.name), p.name) for p in self.people]
-            yield Select(options, prompt=self.prompt, classes="person")
+            value = self.chosen if self.chosen is not None else Select.NULL
+            yield Select(options, prompt=self.prompt, classes="person", value=value)
             yield Input(password=True, placeholder="PIN", type="integer", classes="pin")
+
+    @property
+    def person(self) -> str | None:
+        """Who is chosen, or None."""
+        name = self.query_one(".person", Select).value
+        return None if name is Select.NULL else str(name)
+
+    @property
+    def pin_input(self) -> Input:
+        return self.query_one(".pin", Input)
 
     def credential(self) -> Credential | None:
         name = self.query_one(".person", Select).value
@@ -51,6 +70,22 @@ class SignerField(Vertical):
 def people_with(crew: dict[str, CrewMember], role: str | None) -> list[CrewMember]:
     """Who can be chosen to sign: active crew members holding `role` (any role if None)."""
     return [m for m in crew.values() if m.active and (role is None or role in m.roles)]
+
+
+def expected_signer(
+    crew: dict[str, CrewMember], role: str, run: Run, opening: Run | None, taken: set[str]
+) -> str | None:
+    """Who is expected to sign in `role`: whoever acts in it in this run already, the run's
+    performer for the actor, the day's (its opening run's) person in that role, or the only one
+    crewed in it; never someone already chosen for another role of this sign-off."""
+    offered = [m.name for m in people_with(crew, role) if m.name not in taken]
+    candidates = [
+        *(p for p, r in run.roles_by_person.items() if r == role),
+        *([run.performer] if role == "actor" and run.performer else []),
+        *(p for p, r in (opening.roles_by_person.items() if opening else ()) if r == role),
+        *(offered if len(offered) == 1 else []),
+    ]
+    return next((c for c in candidates if c in offered), None)
 
 
 def role_label(role: str) -> str:
