@@ -159,6 +159,12 @@ class EvidenceKind:
         """A pick from a list that takes exactly one item (the serial of the firearm in hand)."""
         return False
 
+    def complete(self, spec: Spec, raw: str, chambers: int | None, lots: Collection[str]) -> bool:
+        """True once typed text is a whole answer that no further key could extend (the walk
+        then moves on by itself): a count the firearm in hand bounds, a call that fills every
+        chamber, "0" for no rounds or no distance. Otherwise Enter moves on."""
+        return False
+
     def lot_counts(self, value: Any) -> dict[str, int]:
         """The rounds per lot a recorded value counts (for the ammunition ledger)."""
         return {}
@@ -220,6 +226,12 @@ class IntEvidence(EvidenceKind):
         if spec.loaded is not None or spec.expect in FIREARM_REFS:
             return chambers or 0
         return None
+
+    def complete(self, spec: Spec, raw: str, chambers: int | None, lots: Collection[str]) -> bool:
+        most = self.most(spec, chambers)
+        if most is None or not _DIGITS.fullmatch(raw):
+            return False
+        return raw.startswith("0") or int(raw) * 10 > most
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> int:
         text = raw.strip()
@@ -445,6 +457,9 @@ class LotCountsEvidence(EvidenceKind):
     def lot_counts(self, value: Any) -> dict[str, int]:
         return {lot: int(n) for lot, n in value.items()} if isinstance(value, dict) else {}
 
+    def complete(self, spec: Spec, raw: str, chambers: int | None, lots: Collection[str]) -> bool:
+        return raw == "0" and not any(lot.startswith("0") for lot in lots)
+
 
 # "dummies x6", or its short form "d6" (also "dx6"); "blanks x6" or "b6"; "c" is cold.
 _STATE_ITEM = re.compile(r"(dummies|blanks|d|b)\s*(?:x\s*)?([0-9]+)")
@@ -484,6 +499,14 @@ class StateEvidence(EvidenceKind):
 
     def expect_fits(self, expect: bool | int | str) -> bool:
         return expect == "rounds.loaded"
+
+    def complete(self, spec: Spec, raw: str, chambers: int | None, lots: Collection[str]) -> bool:
+        """A call that fills every chamber: no further round could be called."""
+        try:
+            called = self.parse(spec, raw, None)  # type: ignore[arg-type]  # reads no facts
+        except EvidenceError:
+            return False
+        return bool(chambers) and sum(called.values()) == chambers and raw[-1:].isdigit()
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
         loads = facts.run_loads()
@@ -536,6 +559,9 @@ class DistanceEvidence(EvidenceKind):
 
     def expect_fits(self, expect: bool | int | str) -> bool:
         return expect == "blank-distance"
+
+    def complete(self, spec: Spec, raw: str, chambers: int | None, lots: Collection[str]) -> bool:
+        return raw in ("0", "-")  # none: no blank fire, nothing to follow
 
     def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
         loads = facts.run_loads() or {}

@@ -169,7 +169,7 @@ class WalkScreen(SafetyScreen):
         if kind.widget == "choice":
             return YesNo(spec.label)
         if kind.widget == "count":
-            return CountInput(spec.label, kind.most(spec, self._chambers()), tooltip=kind.hint)
+            return CountInput(spec.label, tooltip=kind.hint)
         serials = list(self.state.firearms)
         if kind.widget == "pick" and 0 < len(serials) <= 9:
             return PickList(spec.label, serials, one=kind.picks_one(spec))
@@ -202,6 +202,17 @@ class WalkScreen(SafetyScreen):
             self._say("Enter it as seen first, then Enter moves on.")
             return
         self.focus_next()
+
+    @on(Input.Changed)
+    def _complete(self, event: Input.Changed) -> None:
+        """An answer no further key could extend moves on by itself (its type says when)."""
+        step = self.run.next_step()
+        key = next((k for k, w in self.evidence_widgets.items() if w is event.input), None)
+        spec = next((e for e in step.evidence if e.key == key), None) if step else None
+        if spec is not None and event.input.has_focus:
+            lots = list(self.state.lots)
+            if spec.kind.complete(spec, event.value.strip(), self._chambers(), lots):
+                self.focus_next()
 
     @on(EntryRefused)
     def _refused_key(self, event: EntryRefused) -> None:

@@ -69,15 +69,13 @@ class YesNo(Static, can_focus=True):
 
 
 class CountInput(Input):
-    """A count, digits only. With `most` (the firearm's chambers bound it), it moves on by
-    itself once no further digit could fit (`6` of 6 chambers; `1` of 17 waits for a second
-    digit); otherwise Enter moves on. Any other key is refused, said, and empties the field:
+    """A count, digits only (the walk moves on by itself once the type says no further digit
+    could fit: `6` of 6 chambers; `1` of 17 waits for a second digit). Any other key is refused, said, and empties the field:
     never dropped in silence, never leaving the digits around it as a count."""
 
-    def __init__(self, label: str, most: int | None, **kwargs: object) -> None:
+    def __init__(self, label: str, **kwargs: object) -> None:
         super().__init__(placeholder=label, restrict=r"[0-9]*", **kwargs)  # type: ignore[arg-type]
         self.label = label
-        self.most = most
 
     def on_key(self, event: events.Key) -> None:
         char = event.character
@@ -94,12 +92,6 @@ class CountInput(Input):
                     " enter the count alone (anything else goes in the note)"
                 )
             )
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input is not self or self.most is None or not self.value.isdigit():
-            return
-        if self.value.startswith("0") or int(self.value) * 10 > self.most:
-            self.screen.focus_next()
 
 
 class PickList(Static, can_focus=True):
