@@ -1,7 +1,8 @@
 """``python -m bench``: the performance figures, each beside a reference measured in the same run.
 
 Prints a table and (``--json FILE``) writes a list of objects with ``name``, ``size``,
-``median_ms``, ``min_ms``, ``max_ms``, ``reference_name``, ``reference_ms``, ``goal``, ``met``.
+``median_ms``, ``min_ms``, ``max_ms``, ``reference_name``, ``reference_ms``, ``goal``, ``met``,
+``value`` and ``unit`` (a counted figure, such as the handoff's keystrokes; else null).
 ``--size tiny`` runs every figure on small stores, once or twice: a smoke test, not a measurement.
 """
 
@@ -58,7 +59,8 @@ def machine() -> str:
 
 
 def render(rows: list[Row], *, tiny: bool, elapsed: float) -> str:
-    head = ("figure", "size", "median ms", "min", "max", "reference", "ref ms", "goal", "met")
+    head = ("figure", "size", "median ms", "min", "max", "value", "reference", "ref ms", "goal",
+            "met")  # fmt: skip
     body = [
         (
             r.name,
@@ -66,6 +68,7 @@ def render(rows: list[Row], *, tiny: bool, elapsed: float) -> str:
             f"{r.median_ms:.2f}",
             f"{r.min_ms:.2f}",
             f"{r.max_ms:.2f}",
+            f"{r.value:g} {r.unit or ''}".strip() if r.value is not None else "-",
             r.reference_name or "-",
             f"{r.reference_ms:.2f}" if r.reference_ms is not None else "-",
             r.goal or "-",

@@ -35,6 +35,8 @@ class Row:
     reference_ms: float | None = None
     goal: str | None = None
     met: bool | None = None
+    value: float | None = None  # a counted figure (keys, passes), beside the timings
+    unit: str | None = None
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -322,6 +324,22 @@ class Plan:
         return [r]
 
     # ---------------------------------------------------------------- TUI
+    def handoff_keys(self) -> list[Row]:
+        """One complete bundled handoff in the TUI by keys alone: counted, not timed (the
+        scripted seconds are the timing columns)."""
+        from bench.handoff_keys import GOAL
+
+        t = _handoff_keys(self.work / "handoff-keys.jsonl")
+        ms = [t["seconds"] * 1000]
+        keys = row("handoff in the TUI: keystrokes", 0, ms, value=t["keystrokes"],
+                   unit="keys", goal=f"<= {GOAL} keys", met=t["keystrokes"] <= GOAL)  # fmt: skip
+        keys.note = (f"{t['keystrokes']} keys: {t['pin_entries']} PIN entries, {t['enters']} Enters,"
+                     f" {t['dialogs']} dialogs; {t['seconds']:.1f} s scripted")  # fmt: skip
+        passes = row("handoff in the TUI: keyboard passes", 0, ms,
+                     value=t["keyboard_passes"], unit="passes")  # fmt: skip
+        passes.note = "how often the person at the keyboard changes between entries (reported)"
+        return [keys, passes]
+
     def tui(self) -> list[Row]:
         empty = self.work / "empty.jsonl"
         p = gen.Producer()
@@ -441,9 +459,21 @@ def plan(
         ("cli", p.cli),
         ("verify", p.verify),
         ("tui", p.tui),
+        ("handoff keys", p.handoff_keys),
         ("stall", p.stall),
         ("pdf", p.pdf),
     ]
+
+
+def _handoff_keys(store: Path) -> dict[str, Any]:
+    """The keystroke script (bench/handoff_keys.py) in its own process."""
+    args = [sys.executable, "-m", "bench.handoff_keys", str(store)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise RuntimeError(f"handoff keystroke script failed: {out.stderr[-2000:]}")
+    data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return data
 
 
 def _stall(store: Path) -> dict[str, Any]:
