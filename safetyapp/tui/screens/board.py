@@ -30,7 +30,7 @@ PALETTE = [
 
 # Board keys that lead to recording something (every one but the audit).
 _WRITING = {"open_day", "new_handoff", "wrap", "walk", "resolve_hold", "crew", "inventory",
-            "acknowledge_flag", "custody", "take_back"}  # fmt: skip
+            "acknowledge_flag", "custody", "take_back", "next_take"}  # fmt: skip
 
 
 class BoardScreen(SafetyScreen):
@@ -46,6 +46,7 @@ class BoardScreen(SafetyScreen):
         Binding("k", "acknowledge_flag", "Ack flag", id="ack-flag"),
         Binding("l", "custody", "Lock/custody", id="custody"),
         Binding("t", "take_back", "Take back", id="take-back"),
+        Binding("g", "next_take", "Next take", id="next-take", show=False),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -199,6 +200,24 @@ class BoardScreen(SafetyScreen):
         key = event.row_key.value
         if key and key in self.state.runs:
             self.open_run(key)
+
+    def action_next_take(self) -> None:
+        """`g` on a completed handoff's row: its next take (same firearm, performer, scene)."""
+        from safetyapp.tui.screens.walk import start_next_take, takes_again
+
+        runs = self.query_one("#runs", DataTable)
+        key = (
+            runs.coordinate_to_cell_key(runs.cursor_coordinate).row_key.value
+            if runs.row_count
+            else None
+        )
+        run = self.state.runs.get(key or "")
+        if run is None or not takes_again(run):
+            self.notify("Select a completed handoff: g starts its next take.", markup=False)
+            return
+        new = start_next_take(self, run)
+        if new is not None:
+            self.open_run(new)
 
     def action_resolve_hold(self) -> None:
         from safetyapp.tui.dialogs.holds import ResolveHoldModal

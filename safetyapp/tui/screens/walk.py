@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
+from safetyapp.domain import engine
 from safetyapp.domain.checklist import Step
 from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
@@ -32,6 +33,7 @@ class WalkScreen(SafetyScreen):
         Binding("r", "resolve", "Resolve", id="resolve"),
         Binding("t", "take_back", "Take back", id="take-back"),
         Binding("v", "void", "Void run", id="void"),
+        Binding("g", "next_take", "Next take", id="next-take"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -43,6 +45,17 @@ class WalkScreen(SafetyScreen):
     @property
     def run(self) -> Run:
         return self.state.runs[self.run_id]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`g` (next take) only once this handoff is complete."""
+        if action == "next_take" and not takes_again(self.run):
+            return False
+        return super().check_action(action, parameters)
+
+    def action_next_take(self) -> None:
+        new = start_next_take(self, self.run)
+        if new is not None:
+            self.app.switch_screen(WalkScreen(new))
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -84,6 +97,7 @@ class WalkScreen(SafetyScreen):
             )
         )
         self.query_one("#stepper", Static).update(_stepper(run, stale[0] if stale else None))
+        self.refresh_bindings()  # `g` next take once complete
         self._show_step(run, stale[1] if stale else None)
 
     def _show_step(self, run: Run, stale: str | None = None) -> None:
@@ -107,7 +121,12 @@ class WalkScreen(SafetyScreen):
                 )
             )
         elif run.completed_at is not None:
-            detail.update("✔ COMPLETE — every layer signed. Esc returns to the board.")
+            again = (
+                " g starts the next take (same firearm, performer, scene)."
+                if takes_again(run)
+                else ""
+            )
+            detail.update(f"✔ COMPLETE — every layer signed. Esc returns to the board.{again}")
         elif blocking:
             hold = blocking[0]
             detail.update(
@@ -289,6 +308,28 @@ class WalkScreen(SafetyScreen):
                         markup=False)  # fmt: skip
             return
         self.app.push_screen(VoidRunModal(self.run_id), self._signed)
+
+
+def takes_again(run: Run) -> bool:
+    """A completed handoff: the next take starts from it (same firearm, performer, scene)."""
+    return run.completed_at is not None and run.checklist.id == "handoff"
+
+
+def start_next_take(screen: SafetyScreen, run: Run) -> str | None:
+    """Start the next handoff for the same firearm, performer and scene; its id, or None
+    (refused: said). Nothing is carried over but those three: every item is entered again."""
+    checklist = screen.repo.checklist("handoff")
+    if checklist is None:
+        decision = None
+    else:
+        context = {"firearm": run.firearm, "performer": run.performer, "scene": run.scene}
+        decision = screen.safety.act(engine.start_run, checklist, **context)
+    if decision is None or not decision.ok:
+        screen.app.bell()
+        why = decision.refused if decision is not None else "no handoff checklist installed"
+        screen.notify(why or "", title="Refused", severity="error", markup=False)
+        return None
+    return str(decision.run_id)
 
 
 def _stepper(run: Run, stale: str | None = None) -> Content:
