@@ -73,7 +73,11 @@ async def sign_in_modal_no_wait(pilot: Any, people: list[str]) -> None:
     from safetyapp.tui.widgets.signer import SignerField
 
     for field, name in zip(pilot.app.screen.query(SignerField), people, strict=True):
-        await choose(pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1)
+        if field.person != name:  # the expected signer comes pre-selected
+            field.query_one(Select).value = Select.NULL
+            await choose(
+                pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1
+            )
         field.query_one(".pin", Input).focus()
         await pilot.press(*PINS[name])
     pilot.app.screen.query_one("#sign").press()
