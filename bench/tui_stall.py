@@ -117,6 +117,7 @@ async def run(store: Path) -> dict[str, Any]:
     from safetyapp.tui.dialogs.signoff import SignOffModal
     from safetyapp.tui.screens.audit import AuditScreen
     from safetyapp.tui.screens.walk import WalkScreen
+    from safetyapp.tui.widgets.entry import PickList, YesNo
     from safetyapp.tui.widgets.signer import SignerField
 
     result: dict[str, Any] = {}
@@ -178,7 +179,9 @@ async def run(store: Path) -> dict[str, Any]:
                 raise Refused(f"the walk is at {step and step.id}, not {step_id}")
             for key, value in evidence.items():
                 widget = walk.evidence_widgets[key]
-                if isinstance(widget, Select | Input):
+                if isinstance(widget, PickList):  # picked by number: here, by serial
+                    widget.picked = [v for v in value.split(",") if v not in ("", "none")]
+                elif isinstance(widget, YesNo | Input):
                     widget.value = value
             walk.action_sign("pass")
             await pilot.pause()
