@@ -179,3 +179,27 @@ def test_crew_has_one_armorer_and_one_ad() -> None:
     """The pre-selection above rests on the day's people: one armorer and one AD here."""
     assert [n for n, roles, _ in CREW if "armorer" in roles] == [A]
     assert [n for n, roles, _ in CREW if "ad" in roles] == [AD]
+
+
+async def test_a_list_of_more_than_nine_takes_the_number_then_enter() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Input
+
+    items = [f"GUN-{n}" for n in range(1, 13)]
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PickList("Firearm", items, one=True, id="pick")
+            yield Input(id="after")
+
+    app = Host()
+    async with app.run_test() as pilot:
+        pick = app.query_one("#pick", PickList)
+        pick.focus()
+        await pilot.press("1")
+        assert pick.value == "" and app.focused is pick  # 1 may be the start of 10, 11, 12
+        await pilot.press("2", "enter")
+        assert pick.value == "GUN-12" and app.focused is app.query_one("#after")
+        pick.focus()
+        await pilot.press("1", "3", "enter")  # no 13th: refused, nothing picked anew
+        assert pick.value == "GUN-12" and app.focused is pick

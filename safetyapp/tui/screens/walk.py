@@ -190,7 +190,7 @@ class WalkScreen(SafetyScreen):
         if kind.widget == "count":
             return CountInput(spec.label, tooltip=kind.hint)
         serials = list(self.state.firearms)
-        if kind.widget == "pick" and 0 < len(serials) <= 9:
+        if kind.widget == "pick" and serials:
             return PickList(spec.label, serials, one=kind.picks_one(spec))
         return Input(placeholder=spec.label, tooltip=kind.hint)
 

@@ -96,7 +96,8 @@ class CountInput(Input):
 
 class PickList(Static, can_focus=True):
     """Items picked by their number in the list. `one`: a digit picks it and moves on; else
-    each digit toggles its item, `0` picks none, and Enter moves on."""
+    each digit toggles its item, `0` picks none, and Enter moves on. A list of more than nine
+    takes the number's digits, then Enter."""
 
     BINDINGS = [Binding("enter", "done", "Done", show=False)]
     DEFAULT_CSS = """
@@ -108,6 +109,7 @@ class PickList(Static, can_focus=True):
         super().__init__("", markup=False, id=id)
         self.label, self.items, self.one = label, items, one
         self.picked: list[str] | None = None  # None: nothing entered yet; [] is "none"
+        self.typed = ""  # a number being typed, in a list of more than nine
 
     @property
     def value(self) -> str:
@@ -124,7 +126,8 @@ class PickList(Static, can_focus=True):
             for n, item in enumerate(self.items, start=1)
         ]
         more = "" if self.one else "  · 0 none · Enter done"
-        self.update(Content("  ".join(marks) + f"   (press its number{more})"))
+        typed = f"  number: {self.typed}" if self.typed else ""
+        self.update(Content("  ".join(marks) + f"   (press its number{more}){typed}"))
 
     def on_key(self, event: events.Key) -> None:
         char = event.character or ""
@@ -132,6 +135,13 @@ class PickList(Static, can_focus=True):
             return
         event.stop()
         event.prevent_default()
+        if char.isdigit() and len(self.items) > 9 and (self.typed or char != "0"):
+            self.typed += char
+            self._show()
+            return
+        self._pick(char)
+
+    def _pick(self, char: str) -> None:
         if char.isdigit() and 1 <= int(char) <= len(self.items):
             item = self.items[int(char) - 1]
             if self.one:
@@ -152,6 +162,10 @@ class PickList(Static, can_focus=True):
         self._show()
 
     def action_done(self) -> None:
+        if self.typed:
+            typed, self.typed = self.typed, ""
+            self._pick(typed)
+            return
         if self.picked is None:
             self.app.bell()
             self.post_message(EntryRefused(f"{self.label}: press a number first"))
