@@ -83,6 +83,23 @@ async def test_signers_come_preselected_and_enter_moves_pin_to_pin(tmp_path: Pat
         }  # fmt: skip
 
 
+async def test_h_in_a_count_field_raises_a_hold_not_a_refusal(tmp_path: Path) -> None:
+    from safetyapp.tui.dialogs.holds import RaiseHoldModal
+
+    clock = Clock()
+    app = new_app(_store(tmp_path, clock, "rounds-loaded"), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        walk = await _walk(pilot, app)
+        count = app.focused
+        assert isinstance(count, CountInput)
+        await pilot.press("6", "h")  # 6 of 6 chambers moved on; the next count takes the h
+        await settle(pilot)
+        assert isinstance(app.screen, RaiseHoldModal)  # stop-work is never refused
+        await pilot.press("escape")
+        await settle(pilot)
+        assert walk.evidence_widgets["dummies"].value == "6"  # nothing lost meanwhile
+
+
 async def test_a_wrong_pin_clears_only_that_pin(tmp_path: Path) -> None:
     clock = Clock()
     app = new_app(_store(tmp_path, clock, "rounds-loaded"), clock)

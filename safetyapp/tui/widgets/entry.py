@@ -77,8 +77,16 @@ class CountInput(Input):
         super().__init__(placeholder=label, restrict=r"[0-9]*", **kwargs)  # type: ignore[arg-type]
         self.label = label
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Every printable key is the field's (a digit, or refused) but `h` and `!`: a hold
+        or an incident, from any field (the Footer shows them)."""
+        return character not in ("h", "!") and super().check_consume_key(key, character)
+
     def on_key(self, event: events.Key) -> None:
         char = event.character
+        if char in ("h", "!"):  # never refused: a hold or an incident, from any field
+            event.prevent_default()
+            return
         if event.is_printable and char and not char.isdigit():
             event.stop()
             event.prevent_default()
