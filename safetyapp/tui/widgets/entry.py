@@ -57,8 +57,8 @@ class YesNo(Static, can_focus=True):
 
     def on_key(self, event: events.Key) -> None:
         char = (event.character or "").lower()
-        if not (event.is_printable and char.isalnum()) or char in "px":
-            return  # pass and fail stay the screen's keys
+        if not (event.is_printable and char.isalnum()) or char in "pxh":
+            return  # pass, fail and hold stay the screen's keys
         event.stop()
         event.prevent_default()
         if char in "yn":
@@ -139,8 +139,8 @@ class PickList(Static, can_focus=True):
 
     def on_key(self, event: events.Key) -> None:
         char = event.character or ""
-        if not (event.is_printable and char.isalnum()) or char in "pxn":
-            return
+        if not (event.is_printable and char.isalnum()) or char in "pxnh":
+            return  # pass, fail, N/A and hold stay the screen's keys
         event.stop()
         event.prevent_default()
         if char.isdigit() and len(self.items) > 9 and (self.typed or char != "0"):
