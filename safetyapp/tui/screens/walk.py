@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from safetyapp.domain import engine
-from safetyapp.domain.checklist import Step
+from safetyapp.domain.checklist import Evidence, Step
 from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Run
@@ -181,7 +181,7 @@ class WalkScreen(SafetyScreen):
         target = first if first is not None else self.query_one("#btn-pass", Button)
         self.call_after_refresh(target.focus)
 
-    def _entry_for(self, spec: Any) -> Entry:
+    def _entry_for(self, spec: Evidence) -> Entry:
         """The evidence type chooses the input; each starts empty (never filled from an earlier
         run). Typed text is read by the type when signing, which refuses what it cannot read."""
         kind = spec.kind

@@ -24,9 +24,9 @@ class EntryRefused(Message):
 
 
 class YesNo(Static, can_focus=True):
-    """Yes or no, one key: `y` or `n` sets it and moves on. Nothing is chosen until then."""
+    """Yes or no, one key: `y` or `n` sets it and moves on. Nothing is chosen until then (no
+    key, such as space, picks a side for you)."""
 
-    BINDINGS = [Binding("space", "flip", "Flip", show=False)]
     DEFAULT_CSS = """
     YesNo { height: 1; padding: 0 1; }
     YesNo:focus { text-style: bold reverse; }
@@ -44,10 +44,6 @@ class YesNo(Static, can_focus=True):
         self.value = value
         self._show()
         self.screen.focus_next()
-
-    def action_flip(self) -> None:
-        self.value = "no" if self.value == "yes" else "yes"
-        self._show()
 
     def _show(self) -> None:
         def mark(word: str) -> str:
