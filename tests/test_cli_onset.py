@@ -111,3 +111,16 @@ def test_misfire_take_back_void_unverified_hold_and_wrap_from_the_cli(tmp_path: 
     text = out.read_text()
     assert "VOIDED" in text and "misfire: scene cut" in text
     assert "UNVERIFIED: not on the crew list" in text and "TAKEN BACK" in text
+
+
+def test_the_cli_takes_the_called_state_short_form(tmp_path: Path) -> None:
+    """Scripts keep a short form: `state-called=d6` is the call `dummies x6`."""
+    cli = _day(tmp_path)
+    hand = as_json(cli("run", "start", "handoff", "--firearm", "COLT-1", "--performer", ACTOR,
+                       "--json"))["id"]  # fmt: skip
+    cli.sign(hand, "rounds-loaded", [ARMORER, AD], dummies="6", blanks="0", live_rounds="0")
+    cli.sign(hand, "inspect", [ARMORER, AD, ACTOR], serial_in_hand="COLT-1", bore_clear="yes",
+             chambers_seen="6", loads_as_listed="yes")  # fmt: skip
+    cli.sign(hand, "ad-confirms", [AD, ARMORER], chambers_seen="6", state_called="d6")
+    status = as_json(cli("run", "status", hand, "--json"))
+    assert [s["state"] for s in status["steps"] if s["id"] == "ad-confirms"] == ["passed"]
