@@ -24,6 +24,7 @@ from safetyapp.tui.dialogs.incidents import ReportIncidentModal
 from safetyapp.tui.dialogs.runs import VoidRunModal
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.walk import WalkScreen
+from safetyapp.tui.widgets.entry import CountInput
 
 A, AD, C, P = "Alex Reyes", "Jordan Lee", "Casey Morgan", "Pat Okafor"
 COLT = "COLT-SAA-0142"
@@ -195,11 +196,14 @@ async def test_stale_shows_before_anyone_signs_and_f2_holds_over_a_field(tmp_pat
         title = str(app.screen.query_one("#run-title", Static).render())
         assert "STALE" in title
         assert "STALE" in str(app.screen.query_one("#step-detail", Static).render())
-        assert isinstance(app.focused, Input)
-        await pilot.press("h")  # typed into the field
+        assert isinstance(app.focused, CountInput)  # a count: digits only
+        await pilot.press("h")  # a key the count does not take: the hold, at once
+        await pilot.pause()
+        assert isinstance(app.screen, RaiseHoldModal)
+        await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, WalkScreen)
-        await pilot.press("f2")
+        await pilot.press("f2")  # F2 too, as from a text field that takes h
         await pilot.pause()
         assert isinstance(app.screen, RaiseHoldModal) and app.screen.run_id == "R0002"
         await pilot.press("escape")
