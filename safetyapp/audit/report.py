@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safetyapp.domain import clock as localtime
 from safetyapp.domain import events as ev
 from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
@@ -101,12 +102,15 @@ class ReportError(ValueError):
 
 
 def _day_date(state: State, day: Day) -> str:
+    """The day's date: the production's local date of its opening."""
     run = state.runs.get(day.opening_run)
-    return (run.started_at if run else day.opened_at)[:10]
+    return localtime.local_date(
+        run.started_at if run else day.opened_at, state.timezone
+    ).isoformat()
 
 
 def find_day(state: State, spec: str | None) -> Day:
-    """The day a `--day` value names: a day number, a date (YYYY-MM-DD, UTC), or None (latest)."""
+    """The day a `--day` value names: a day number, a date (YYYY-MM-DD, the production's local date), or None (latest)."""
     if not state.days:
         raise ReportError(
             "no shooting day in this record yet: a day starts when its opening checklist"
@@ -186,11 +190,12 @@ class _Clock:
         self.tz, self.date = tz, date
 
     def __call__(self, stamp: str | None) -> str:
+        """A time of the day's report: local (its zone is named once, in the summary), with its
+        date when not the day's."""
         if not stamp:
             return ""
-        local = ev.parse_time(stamp).astimezone(self.tz)
-        text = local.strftime("%H:%M:%S")
-        return text if local.strftime("%Y-%m-%d") == self.date else f"{local:%Y-%m-%d} {text}"
+        other_day = localtime.local_date(stamp, self.tz).isoformat() != self.date
+        return localtime.shown(stamp, self.tz, date=other_day, seconds=True, named=False)
 
 
 def _tz_name(tz: tzinfo, at: datetime) -> str:
@@ -217,14 +222,15 @@ def build_report(
     *,
     day: Day,
     generated_at: datetime,
-    tz: tzinfo = UTC,
+    tz: tzinfo | None = None,
     changes: Sequence[dict[str, Any]] | None = None,
     mirror: MirrorFacts | None = None,
 ) -> Report:
     """The report for `day` from its records (see `day_records`) and the state folded from the
     whole record; `changes` are its crew and inventory changes (see `day_changes`; default:
     those among `records`); `mirror` what the store knows of its mirror (default: none
-    configured). Pure."""
+    configured); `tz`: the zone its times are shown in (default: the production's). Pure."""
+    tz = tz or localtime.zone(state.timezone)
     date = _day_date(state, day)
     clock = _Clock(tz, date)
     opening = state.runs.get(day.opening_run)
@@ -1212,7 +1218,7 @@ def write_day_report(
     day_spec: str | None = None,
     fmt: str = "pdf",
     now: datetime,
-    tz: tzinfo = UTC,
+    tz: tzinfo | None = None,
 ) -> Written:
     """Build one day's report from the store and write it (PDF or Markdown) atomically.
 

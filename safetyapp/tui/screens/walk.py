@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Select, Static
 
+from safetyapp.domain import clock
 from safetyapp.domain.checklist import Step
 from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
@@ -82,7 +83,9 @@ class WalkScreen(SafetyScreen):
                 context,
             )
         )
-        self.query_one("#stepper", Static).update(_stepper(run, stale[0] if stale else None))
+        self.query_one("#stepper", Static).update(
+            _stepper(run, stale[0] if stale else None, self.state.timezone)
+        )
         self._show_step(run, stale[1] if stale else None)
 
     def _show_step(self, run: Run, stale: str | None = None) -> None:
@@ -135,7 +138,7 @@ class WalkScreen(SafetyScreen):
     def _read_out(self, step: Step) -> list[str]:
         """Incidents and near misses this step must read out (the safety meeting)."""
         return [
-            f"{i.id} {i.kind} ({i.reported_at[:10]}, {i.reported_by}): {i.note}"
+            f"{i.id} {i.kind} ({clock.shown(i.reported_at, self.state.timezone)}, {i.reported_by}): {i.note}"
             for i in self.state.to_read_out(step.acknowledges)
         ]
 
@@ -255,7 +258,7 @@ class WalkScreen(SafetyScreen):
         self.app.push_screen(VoidRunModal(self.run_id), self._signed)
 
 
-def _stepper(run: Run, stale: str | None = None) -> Content:
+def _stepper(run: Run, stale: str | None, zone: str) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     for number, layer in enumerate(run.checklist.layers, start=1):
         mark = f"  {word('stale')}: re-verify from its first step" if layer.id == stale else ""
@@ -267,7 +270,7 @@ def _stepper(run: Run, stale: str | None = None) -> Content:
             parts.append((f"  {word(status):<9} ", style))
             parts.append(step.title)
             if done is not None:
-                parts.append(f" — {done.by} {short_time(done.time)}")
+                parts.append(f" — {done.by} {short_time(done.time, zone)}")
             parts.append("\n")
     return Content.assemble(*parts)
 
