@@ -68,7 +68,7 @@ class MirrorFacts:
 class Report:
     production: str
     day: int
-    date: str  # YYYY-MM-DD (UTC) the day's opening run started
+    date: str  # YYYY-MM-DD: the production's local date the day's opening run started
     timezone: str  # how the report's clock times are given
     summary: list[tuple[str, str]]
     sections: list[Section]
@@ -76,9 +76,10 @@ class Report:
     head_seq: int
     verified: bool
     verify_note: str
-    generated_at: str
+    generated_at: str  # UTC, as the record writes times
     first_seq: int
     last_seq: int
+    generated_local: str = ""  # the same moment in the report's zone, as people read times
 
     @property
     def title(self) -> str:
@@ -289,6 +290,7 @@ def build_report(
         generated_at=ev.iso(generated_at),
         first_seq=int(records[0]["seq"]) if records else 0,
         last_seq=int(records[-1]["seq"]) if records else 0,
+        generated_local=localtime.shown(generated_at, tz, seconds=True),
     )
 
 
@@ -967,7 +969,14 @@ def render_markdown(report: Report) -> str:
             out.append("")
         if not section.lines and not section.tables and section.empty:
             out += [md_escape(section.empty), ""]
-    out += ["---", "", md_escape(report.footer), "", f"Made {report.generated_at}.", ""]
+    out += [
+        "---",
+        "",
+        md_escape(report.footer),
+        "",
+        f"Made {report.generated_local or report.generated_at} ({report.generated_at}).",
+        "",
+    ]
     return "\n".join(out)
 
 
