@@ -16,7 +16,7 @@ it, e.g. ``+0545``); UTC shows ``UTC``. Machine-readable outputs keep ISO 8601 U
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safetyapp.domain import events as ev
@@ -27,7 +27,9 @@ Zone = str | tzinfo | None
 
 
 def zone_ok(name: str) -> bool:
-    """True for a time zone name this machine's zone database knows."""
+    """True for a time zone name this machine's zone database knows (UTC always)."""
+    if name == "UTC":
+        return True
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -40,10 +42,12 @@ def zone(name: Zone) -> tzinfo:
     name was checked at `init`; a record moved to a machine without it still reads)."""
     if isinstance(name, tzinfo):
         return name
+    if not name or name == "UTC":
+        return UTC  # needs no zone database
     try:
-        return ZoneInfo(name or "UTC")
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return UTC
 
 
 def local(moment: Moment, zone_name: Zone) -> datetime:
