@@ -1489,7 +1489,10 @@ def _zone(repo: Repository) -> Any:
 
 @cli.command()
 @click.option(
-    "--day", "day_spec", default=None, help="Day number or date (YYYY-MM-DD, UTC); default latest."
+    "--day",
+    "day_spec",
+    default=None,
+    help="Day number or date (YYYY-MM-DD, the production's local date); default latest.",
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
 @click.option(

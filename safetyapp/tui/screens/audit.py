@@ -230,7 +230,7 @@ class AuditScreen(SafetyScreen):
 
 
 def _export_text(records: Sequence[dict[str, Any]], fmt: str, zone: str) -> str:
-    """The rows as the CLI's `log --csv` / `log --json` give them: UTC, and local beside."""
+    """The rows as the CLI's `audit --csv` / `audit --json` give them: UTC, and local beside."""
     rows = [ev.public(dict(r)) for r in records]
     tz = clock.zone(zone)
     return to_csv(rows, tz) if fmt == "csv" else to_json(rows, tz)
