@@ -212,3 +212,13 @@ def test_the_handoff_checks_the_productions_own_distance() -> None:
     near = sign_step(world, run, "announced",
                      evidence={"hot-announced": "yes", "safe-distance": "25"})  # fmt: skip
     assert near.events[0]["result"] == "fail" and "30 ft" in near.events[0]["note"]
+
+
+def test_a_lockout_says_until_when_in_local_time() -> None:
+    world = zoned_world(LA, datetime(2026, 12, 2, 22, 0, tzinfo=UTC))  # 14:00 PST
+    wrong = engine.Credential(ARMORER[0], "0000")
+    for _ in range(5):
+        assert not world.do(engine.add_ammo, wrong, "D-9", "dummy", 6, "Prop house").ok
+    locked = world.do(engine.add_ammo, cred(ARMORER), "D-9", "dummy", 6, "Prop house")
+    assert not locked.ok and "locked out" in (locked.refused or ""), locked.refused
+    assert " until 14:" in (locked.refused or "") and (locked.refused or "").endswith(" PST")
