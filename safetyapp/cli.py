@@ -20,12 +20,13 @@ import orjson
 
 from safetyapp import __version__
 from safetyapp.checklists import CHECKLISTS_ENV, load_bundled, load_file
-from safetyapp.domain import engine
+from safetyapp.domain import clock, engine
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
 from safetyapp.domain.checklist import Checklist, ChecklistError
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.paths import log_dir, resolve_store
@@ -335,16 +336,35 @@ def _computer_zone() -> str:
     default=None,
     help="The production's time zone, e.g. America/Los_Angeles (default: this computer's).",
 )
+@click.option(
+    "--safe-distance-ft",
+    "safe_distance",
+    type=int,
+    default=None,
+    help="The safe distance from blank fire in feet, from the production's risk assessment"
+    " (default: 20).",
+)
 @click.pass_context
-def init(ctx: click.Context, production: str, supervisor: str, timezone: str | None) -> None:
+def init(
+    ctx: click.Context,
+    production: str,
+    supervisor: str,
+    timezone: str | None,
+    safe_distance: int | None,
+) -> None:
     """Create a new store for one production, with its first safety supervisor (their PIN
     twice: prompted, or two lines on stdin). From then on the supervisor signs crew changes.
-    The time zone makes its shooting days local calendar dates (the record keeps UTC)."""
+    The time zone makes its shooting days local calendar dates, and every time shown is its
+    local time (the record keeps UTC). The safe distance is what the handoff's announcement
+    must keep when blanks are loaded."""
     zone = timezone or _computer_zone()
     if not engine.zone_ok(zone):
         raise click.UsageError(
             f"unknown time zone {zone!r}: use an IANA name such as Europe/London or UTC"
         )
+    wrong = engine.blank_distance_problem(safe_distance)
+    if wrong:
+        raise click.UsageError(wrong)
     path = _new_store_path(ctx)
     if os.path.lexists(path):
         raise Refused(
@@ -353,10 +373,22 @@ def init(ctx: click.Context, production: str, supervisor: str, timezone: str | N
         )
     pin = _new_pin(supervisor.strip() or supervisor)
     try:
-        Repository.create(path, production, supervisor, pin, _installed(), timezone=zone)
+        Repository.create(
+            path,
+            production,
+            supervisor,
+            pin,
+            _installed(),
+            timezone=zone,
+            blank_distance_ft=safe_distance,
+        )
     except (StoreError, ValueError) as exc:
         raise Refused(str(exc)) from None
-    _say(f"created store for '{production.strip()}' at {path} (time zone {zone})")
+    distance = safe_distance or DEFAULT_BLANK_DISTANCE_FT
+    _say(
+        f"created store for '{production.strip()}' at {path} (time zone {zone}; safe distance"
+        f" from blank fire {distance} ft)"
+    )
     _say(f"safety supervisor: {supervisor.strip()} (signs every crew change from now on)")
 
 
@@ -673,8 +705,9 @@ def checklists_list(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         if row["adopted_at"]:
             who = " and ".join(p["name"] for p in row["adopted_by"])
-            when = row["adopted_at"][:16].replace("T", " ")
-            status = f"{row['status']}, adopted by {who} at {when} UTC"
+            assert state is not None
+            when = clock.shown(row["adopted_at"], state.timezone)
+            status = f"{row['status']}, adopted by {who} at {when}"
         else:
             status = f"{row['status'].upper()} ({row['source']})"
         _say(
@@ -881,7 +914,8 @@ def run_status(ctx: click.Context, run_id: str, as_json: bool) -> None:
     if view["void"]:
         _say(f"  VOID: {view['void']['reason']}")
     for step in view["steps"]:
-        who = f" — {step['signed_by']} {step['time']}" if step.get("signed_by") else ""
+        when = clock.shown(step["time"], state.timezone, seconds=True)
+        who = f" — {step['signed_by']} {when}" if step.get("signed_by") else ""
         _say(f"  {step['state']:<7} {step['layer']}/{step['id']} ({step['role']}){who}")
         if step["state"] == "open":
             for item in step["evidence"]:
@@ -1120,7 +1154,9 @@ def flag_ack(ctx: click.Context, flag_id: str, name: str, note: str) -> None:
 # -- audit ------------------------------------------------------------------------------------
 
 
-def _parse_when(value: str | None, *, end: bool) -> datetime | None:
+def _parse_when(value: str | None, *, end: bool, zone: str) -> datetime | None:
+    """A --since/--until value: a date or a time without an offset is the production's local
+    one (its days are local dates); an ISO time with an offset or Z is taken as given."""
     if value is None:
         return None
     try:
@@ -1129,13 +1165,17 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
         raise click.UsageError(f"not a date: {value!r}; use YYYY-MM-DD or an ISO time") from None
     if len(value) == 10 and end:
         moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.zone(zone))
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
-@click.option("--since", default=None, help="YYYY-MM-DD or ISO time (UTC unless given).")
+@click.option(
+    "--since",
+    default=None,
+    help="YYYY-MM-DD or ISO time (the production's local time unless an offset is given).",
+)
 @click.option("--until", default=None)
 @click.option("--by", "by", default=None, help="Only events naming this person (name prefix).")
 @click.option("--firearm", "serial", default=None, help="Only this firearm (serial prefix).")
@@ -1165,8 +1205,8 @@ def audit(
         raise click.UsageError("choose one of --json and --csv")
     repo = _open(ctx)
     flt = AuditFilter(
-        since=_parse_when(since, end=False),
-        until=_parse_when(until, end=True),
+        since=_parse_when(since, end=False, zone=repo.state.timezone),
+        until=_parse_when(until, end=True, zone=repo.state.timezone),
         by=by,
         firearm=serial,
         kind=kind,
@@ -1175,17 +1215,18 @@ def audit(
     _say_unmatched(repo, flt, expand(repo, flt).unmatched(flt))
     rows = select(repo, flt)
     if as_json:
-        _emit_json(with_local_time(rows))
+        _emit_json(with_local_time(rows, _zone(repo)))
     elif as_csv:
         # color=True: click would otherwise strip ANSI sequences from the data when piped.
-        click.echo(to_csv(rows), nl=False, color=True)
+        click.echo(to_csv(rows, _zone(repo)), nl=False, color=True)
     else:
         for row in rows:
             who = f"{row['by']} ({row['role']})" if row["by"] else "-"
             where = " ".join(x for x in (row["run"], row["step"]) if x)
             result = (row["result"] or "").upper()
             _say(
-                f"{row['seq']:>6} {row['time'][:19]} {row['kind']:<16} {result:<8} {who} {where}"
+                f"{row['seq']:>6} {clock.shown(row['time'], repo.state.timezone, seconds=True)}"
+                f" {row['kind']:<16} {result:<8} {who} {where}"
                 f" {row['note']}".rstrip()
             )
 
@@ -1441,13 +1482,17 @@ def verify(
 # -- reports, exports, browser view -----------------------------------------------------------
 
 
-def _local_tz() -> Any:
-    return datetime.now().astimezone().tzinfo
+def _zone(repo: Repository) -> Any:
+    """The production's time zone: reports and exports show its local times."""
+    return clock.zone(repo.state.timezone)
 
 
 @cli.command()
 @click.option(
-    "--day", "day_spec", default=None, help="Day number or date (YYYY-MM-DD, UTC); default latest."
+    "--day",
+    "day_spec",
+    default=None,
+    help="Day number or date (YYYY-MM-DD, the production's local date); default latest.",
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
 @click.option(
@@ -1469,7 +1514,7 @@ def report(ctx: click.Context, day_spec: str | None, out: str, fmt: str | None) 
     repo = _open(ctx)
     try:
         written = write_day_report(
-            repo, target, day_spec=day_spec, fmt=fmt, now=datetime.now(UTC), tz=_local_tz()
+            repo, target, day_spec=day_spec, fmt=fmt, now=datetime.now(UTC), tz=_zone(repo)
         )
     except (ReportError, StoreError) as exc:
         raise Refused(str(exc)) from None
@@ -1491,7 +1536,7 @@ def export_bundle(ctx: click.Context, out: str) -> None:
 
     repo = _open(ctx)
     try:
-        bundle = write_bundle(repo, Path(out), now=datetime.now(UTC), tz=_local_tz())
+        bundle = write_bundle(repo, Path(out), now=datetime.now(UTC), tz=_zone(repo))
     except (FileExistsError, FileNotFoundError) as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:

@@ -102,13 +102,16 @@ def test_csv_and_json_honour_every_filter(hostile: Cli) -> None:
     )
 
 
-def test_local_time_column_uses_the_machines_zone(hostile: Cli) -> None:
+def test_local_time_column_uses_the_productions_zone_not_the_machines(hostile: Cli) -> None:
+    # The production's zone (UTC here); the machine's (EST5) plays no part. A production far
+    # from UTC: tests/test_local_time.py.
     hostile.env["TZ"] = "EST5"  # POSIX zone string: no tz database needed
     row = parse_csv(hostile("audit", "--csv", "--kind", "production-created").stdout)[0]
     assert row["time_utc"] == "2026-03-02T07:00:00.000000Z"
-    assert row["time_local"] == "2026-03-02T02:00:00-05:00"
+    assert row["time_local"] == "2026-03-02T07:00:00+00:00"
     event = json.loads(hostile("audit", "--json", "--kind", "production-created").stdout)[0]
-    assert event["time_local"] == "2026-03-02T02:00:00-05:00"
+    assert event["time"] == "2026-03-02T07:00:00.000000Z"
+    assert event["time_local"] == "2026-03-02T07:00:00+00:00"
 
 
 def test_to_csv_of_nothing_is_a_header() -> None:

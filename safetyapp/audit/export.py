@@ -1,8 +1,8 @@
 """CSV and JSON exports of audit rows, safe to open in a spreadsheet, and the archive bundle.
 
 Times: every row keeps its ISO-8601 UTC time (`time` in JSON, `time_utc` in CSV) and gains
-`time_local`, the same moment in the exporting machine's time zone (or the one given), with its
-UTC offset.
+`time_local`, the same moment in the production's time zone (or the one given), as ISO 8601
+with its UTC offset. Scripts reading `time`/`time_utc` are unaffected by the zone.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.store.files import check_output
 
@@ -46,7 +47,8 @@ def spreadsheet_unsafe(text: str) -> str:
 
 
 def local_time(stamp: str, tz: tzinfo | None = None) -> str:
-    """An event's UTC time as ISO-8601 in `tz` (default: this machine's zone), with offset."""
+    """An event's UTC time as ISO-8601 in `tz`, with its offset (callers pass the production's
+    zone; without one, this machine's)."""
     if not stamp:
         return ""
     return ev.parse_time(stamp).astimezone(tz).isoformat(timespec="seconds")
@@ -108,7 +110,7 @@ Made {generated_at} (UTC). Record head hash {head_hash} (event {head_seq}); veri
 store/{store}
     the record itself, exactly as kept (JSON Lines, each event hash-chained to the one before)
 events.json
-    every event, PIN hashes removed, with its UTC time and the local time
+    every event, PIN hashes removed, with its UTC time and the production's local time
 events.csv
     the same, for a spreadsheet (a cell that could run as a formula starts with ')
 reports/day-NNN-DATE.pdf, .md
@@ -149,12 +151,11 @@ def write_bundle(repo: Repository, out: Path, *, now: datetime, tz: tzinfo | Non
             state = repo.full_state
             verify = repo.journal.verify()
         rows = [ev.public(r) for r in records]
-        (work / "events.json").write_text(to_json(rows, tz), encoding="utf-8")
-        (work / "events.csv").write_text(to_csv(rows, tz), encoding="utf-8", newline="")
+        local = tz or clock.zone(state.timezone)
+        (work / "events.json").write_text(to_json(rows, local), encoding="utf-8")
+        (work / "events.csv").write_text(to_csv(rows, local), encoding="utf-8", newline="")
         reports = work / "reports"
         reports.mkdir()
-        local = tz or now.astimezone().tzinfo
-        assert local is not None
         for day in state.days:
             report = build_report(
                 state,

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safetyapp.domain import clock as localtime
 from safetyapp.domain import events as ev
 from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
@@ -67,7 +68,7 @@ class MirrorFacts:
 class Report:
     production: str
     day: int
-    date: str  # YYYY-MM-DD (UTC) the day's opening run started
+    date: str  # YYYY-MM-DD: the production's local date the day's opening run started
     timezone: str  # how the report's clock times are given
     summary: list[tuple[str, str]]
     sections: list[Section]
@@ -75,9 +76,10 @@ class Report:
     head_seq: int
     verified: bool
     verify_note: str
-    generated_at: str
+    generated_at: str  # UTC, as the record writes times
     first_seq: int
     last_seq: int
+    generated_local: str = ""  # the same moment in the report's zone, as people read times
 
     @property
     def title(self) -> str:
@@ -101,12 +103,15 @@ class ReportError(ValueError):
 
 
 def _day_date(state: State, day: Day) -> str:
+    """The day's date: the production's local date of its opening."""
     run = state.runs.get(day.opening_run)
-    return (run.started_at if run else day.opened_at)[:10]
+    return localtime.local_date(
+        run.started_at if run else day.opened_at, state.timezone
+    ).isoformat()
 
 
 def find_day(state: State, spec: str | None) -> Day:
-    """The day a `--day` value names: a day number, a date (YYYY-MM-DD, UTC), or None (latest)."""
+    """The day a `--day` value names: a day number, a date (YYYY-MM-DD, the production's local date), or None (latest)."""
     if not state.days:
         raise ReportError(
             "no shooting day in this record yet: a day starts when its opening checklist"
@@ -186,11 +191,12 @@ class _Clock:
         self.tz, self.date = tz, date
 
     def __call__(self, stamp: str | None) -> str:
+        """A time of the day's report: local (its zone is named once, in the summary), with its
+        date when not the day's."""
         if not stamp:
             return ""
-        local = ev.parse_time(stamp).astimezone(self.tz)
-        text = local.strftime("%H:%M:%S")
-        return text if local.strftime("%Y-%m-%d") == self.date else f"{local:%Y-%m-%d} {text}"
+        other_day = localtime.local_date(stamp, self.tz).isoformat() != self.date
+        return localtime.shown(stamp, self.tz, date=other_day, seconds=True, named=False)
 
 
 def _tz_name(tz: tzinfo, at: datetime) -> str:
@@ -217,14 +223,15 @@ def build_report(
     *,
     day: Day,
     generated_at: datetime,
-    tz: tzinfo = UTC,
+    tz: tzinfo | None = None,
     changes: Sequence[dict[str, Any]] | None = None,
     mirror: MirrorFacts | None = None,
 ) -> Report:
     """The report for `day` from its records (see `day_records`) and the state folded from the
     whole record; `changes` are its crew and inventory changes (see `day_changes`; default:
     those among `records`); `mirror` what the store knows of its mirror (default: none
-    configured). Pure."""
+    configured); `tz`: the zone its times are shown in (default: the production's). Pure."""
+    tz = tz or localtime.zone(state.timezone)
     date = _day_date(state, day)
     clock = _Clock(tz, date)
     opening = state.runs.get(day.opening_run)
@@ -283,6 +290,7 @@ def build_report(
         generated_at=ev.iso(generated_at),
         first_seq=int(records[0]["seq"]) if records else 0,
         last_seq=int(records[-1]["seq"]) if records else 0,
+        generated_local=localtime.shown(generated_at, tz, seconds=True),
     )
 
 
@@ -961,7 +969,14 @@ def render_markdown(report: Report) -> str:
             out.append("")
         if not section.lines and not section.tables and section.empty:
             out += [md_escape(section.empty), ""]
-    out += ["---", "", md_escape(report.footer), "", f"Made {report.generated_at}.", ""]
+    out += [
+        "---",
+        "",
+        md_escape(report.footer),
+        "",
+        f"Made {report.generated_local or report.generated_at} ({report.generated_at}).",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -1212,7 +1227,7 @@ def write_day_report(
     day_spec: str | None = None,
     fmt: str = "pdf",
     now: datetime,
-    tz: tzinfo = UTC,
+    tz: tzinfo | None = None,
 ) -> Written:
     """Build one day's report from the store and write it (PDF or Markdown) atomically.
 

@@ -104,7 +104,12 @@ def _production(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     zone = _get(d, "timezone")
     zone = zone if isinstance(zone, str) else "UTC"
     name, founder = _get(d, "name"), _get(first, "name")
-    return [engine.create_production(state, name, founder, pin, _now(r), timezone=zone)]
+    distance = _get(d, "blank_distance_ft")
+    return [
+        engine.create_production(
+            state, name, founder, pin, _now(r), timezone=zone, blank_distance_ft=distance
+        )
+    ]
 
 
 def _adopted(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:

@@ -196,11 +196,13 @@ class Repository:
         clock: Clock = utc_now,
         *,
         timezone: str = "UTC",
+        blank_distance_ft: int | None = None,
     ) -> Repository:
         """A new store: the production and its first safety supervisor (``pin``: their PIN
         record, from :func:`safetyapp.domain.auth.hash_pin`), the PIN in the credentials file,
         ``checklists`` (the installed, bundled versions) adopted by that supervisor; ``timezone``:
-        the production's (its days are local dates)."""
+        the production's (its days are local dates); ``blank_distance_ft``: its safe distance
+        from blank fire in feet (default: the checklists' 20 ft)."""
         decision = engine.create_production(
             State(),
             production,
@@ -209,6 +211,7 @@ class Repository:
             clock(),
             adopt=checklists.values(),
             timezone=timezone,
+            blank_distance_ft=blank_distance_ft,
         )
         if not decision.ok:
             raise ValueError(decision.refused)

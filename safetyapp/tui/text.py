@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
+from safetyapp.domain import clock
+
 STATUS_WORDS = {
     "passed": "✔ PASS",
     "failed": "✖ FAIL",
@@ -62,6 +64,8 @@ def word(status: str) -> str:
     return STATUS_WORDS.get(status, status.upper())
 
 
-def short_time(iso: str | None) -> str:
-    """'2026-03-02T07:14:05.123Z' -> '07:14' (UTC); the full time is in the audit view."""
-    return iso[11:16] if iso else ""
+def short_time(iso: str | None, zone: str) -> str:
+    """A record's time as the board and the walk show it: the production's local clock time
+    with its zone, '2026-03-02T15:14:05.123Z' -> '07:14 PST' (America/Los_Angeles); the date
+    and seconds are in the audit view."""
+    return clock.shown(iso, zone, date=False)

@@ -181,7 +181,7 @@ MUTATIONS = [
         "engine: only the holding armorer hands over",
     ),
     (
-        "test_schedule_and_budget_pressure_no_override_without_a_reason",
+        "test_not_applicable_needs_its_reason_on_the_record",
         JUDGING,
         "        if not na_reason.strip():",
         "        if False:",

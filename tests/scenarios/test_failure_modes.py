@@ -27,6 +27,7 @@ from support import (
     CHECKLISTS,
     SUPERVISOR,
     WRAP,
+    adopt,
     cred,
     handoff_steps,
     sign,
@@ -319,9 +320,11 @@ def test_safety_meetings_were_not_held_daily() -> None:
     checkout_first = sign(world, run, "checkout", ARMORER, evidence={"firearms-out": "COLT-1"})
     assert not checkout_first.ok and refused_code(world) == "out-of-order"
     assert world.state.custody("COLT-1").holder == "locked"
+    # Attendees present, but the open near misses and concerns not read out: not a meeting.
     no_meeting = sign(world, run, "meeting-held", AD, ARMORER,
-                      evidence={"attendees": "0", "concerns-read": "no"})  # fmt: skip
+                      evidence={"attendees": "12", "concerns-read": "no"})  # fmt: skip
     assert no_meeting.events[0]["result"] == "fail"
+    assert "concerns read out" in no_meeting.events[0]["note"], no_meeting.events[0]["note"]
 
 
 def test_the_armorer_was_away_on_props_work_when_the_rehearsal_began() -> None:
@@ -360,6 +363,28 @@ def test_schedule_and_budget_pressure_no_override_without_a_reason(tmp_path: Pat
     overrides = [e for e in world.audit() if e["result"] in ("na", "resolved")]
     assert [e["note"] for e in overrides] == ["Checkout redone by serial"]
     assert {r["role"] for r in overrides[0]["data"]["resolvers"]} == {"supervisor", "armorer"}
+
+
+def test_not_applicable_needs_its_reason_on_the_record() -> None:
+    """Layer: an N/A, where a checklist version allows one, is refused without its reason
+    (no bundled step allows N/A: an edited opening, adopted, does here)."""
+    from safetyapp.domain.checklist import parse_checklist
+
+    text = (Path(__file__).parents[2] / "checklists" / "opening.yaml").read_text()
+    text = text.replace(
+        "        prompt: >\n          Side hole",
+        "        na_allowed: true\n        prompt: >\n          Side hole",
+    )
+    assert "na_allowed: true" in text
+    opening = parse_checklist(text, "opening.yaml")
+    world = new_world()
+    adopt(world, opening)
+    run = str(world.do(engine.start_run, opening).run_id)
+    walk(world, run, OPENING_2[:4])
+    silent = sign(world, run, "dummies-inert", ARMORER, AD, result="na", na_reason="  ")
+    assert not silent.ok and refused_code(world) == "na-reason"
+    said = sign(world, run, "dummies-inert", ARMORER, AD, result="na", na_reason="none today")
+    assert said.ok and said.events[0]["note"] == "not applicable: none today"
 
 
 def test_the_firearm_was_pointed_toward_the_camera_crew_during_a_rehearsal() -> None:

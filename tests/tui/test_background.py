@@ -134,7 +134,7 @@ async def test_a_failing_job_reaches_the_handler_and_clears_the_busy_line(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     from safetyapp.tui.screens import audit
 
-    def broken(records: object, fmt: str) -> str:
+    def broken(records: object, fmt: str, zone: str) -> str:
         raise ValueError("the encoder broke")
 
     monkeypatch.setattr(audit, "_export_text", broken)

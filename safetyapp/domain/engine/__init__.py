@@ -10,13 +10,14 @@ checklist runs), `judging` (a step's evidence against its `expect`), `custody` (
 import from here.
 """
 
+from safetyapp.domain.clock import zone_ok
 from safetyapp.domain.engine.checklists import (
     ADOPT_HINT,
     adopt_checklist,
     checklist_to_start,
     short_digest,
 )
-from safetyapp.domain.engine.common import Credential, Decision, Result, local_date, zone_ok
+from safetyapp.domain.engine.common import Credential, Decision, Result, local_date
 from safetyapp.domain.engine.custody import move_firearms, record_custody_break, take_back
 from safetyapp.domain.engine.holds import (
     acknowledge_flag,
@@ -32,6 +33,7 @@ from safetyapp.domain.engine.setup import (
     add_ammo,
     add_crew,
     add_firearm,
+    blank_distance_problem,
     create_production,
     deactivate,
     grant_role,
@@ -51,6 +53,7 @@ __all__ = [
     "add_crew",
     "add_firearm",
     "adopt_checklist",
+    "blank_distance_problem",
     "checklist_to_start",
     "create_production",
     "deactivate",

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Checklist, cross_check
 from safetyapp.domain.engine.common import (
@@ -155,7 +156,7 @@ def adoption_problem(
     if current is not None and current.digest == digest:
         return _Refusal(
             f"checklist '{checklist.id}' v{checklist.version} ({short_digest(digest)}) is already"
-            f" the adopted version, since {current.time[:16].replace('T', ' ')} UTC",
+            f" the adopted version, since {clock.shown(current.time, state.timezone)}",
             "already-adopted",
         )
     return None

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import MAX_FAILURES, check_pin
 from safetyapp.domain.roles import ROLE_TITLES
@@ -90,22 +90,9 @@ class _Refusal(Exception):
         self.reason, self.code, self.extra, self.person = reason, code, events or [], person
 
 
-def zone_ok(name: str) -> bool:
-    """True for a time zone name this machine's zone database knows."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 def local_date(state: State, moment: datetime) -> date:
     """The production's local calendar date of a moment (its days are local dates)."""
-    try:
-        zone = ZoneInfo(state.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).date()
+    return clock.local_date(moment, state.timezone)
 
 
 def _title(role: str) -> str:
@@ -127,7 +114,7 @@ def _authenticate(state: State, cred: Credential, now: datetime) -> CrewMember:
     if not member.active:
         raise _Refusal(f"{member.name} was deactivated and no longer signs", "deactivated")
     if member.locked_until is not None and now < member.locked_until:
-        until = member.locked_until.strftime("%H:%M:%S UTC")
+        until = clock.shown(member.locked_until, state.timezone, date=False, seconds=True)
         raise _Refusal(
             f"{member.name} is locked out after {MAX_FAILURES} wrong PINs until {until}", "locked"
         )

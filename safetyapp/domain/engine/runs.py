@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
 from safetyapp.domain.checklist import Checklist, Evidence, Step
@@ -130,7 +131,7 @@ def _check_meeting(state: State, now: datetime) -> None:
         if incident.kind in MEETING_AFTER_KINDS and reviewed > last:
             raise _Refusal(
                 f"{INCIDENT_TITLES[incident.kind]} {incident.id} was reviewed at"
-                f" {reviewed[11:16]} UTC: firearm work resumes after a fresh safety"
+                f" {clock.shown(reviewed, state.timezone)}: firearm work resumes after a fresh safety"
                 " meeting (`run start meeting`, signed by the AD and the armorer)",
                 "meeting-needed",
             )

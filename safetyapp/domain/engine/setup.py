@@ -17,6 +17,7 @@ from typing import Any
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
 from safetyapp.domain.checklist import Checklist
+from safetyapp.domain.clock import zone_ok
 from safetyapp.domain.engine.checklists import founding_adoptions
 from safetyapp.domain.engine.common import (
     Credential,
@@ -27,12 +28,13 @@ from safetyapp.domain.engine.common import (
     _refuse,
     _require_role,
     _title,
-    zone_ok,
 )
 from safetyapp.domain.roles import ROLES
 from safetyapp.domain.state import State
 
 AMMO_TYPES = ("dummy", "blank")
+# The largest safe distance a production may set, in feet: a typo guard (a stage is not a mile).
+MAX_BLANK_DISTANCE_FT = 1000
 FIREARM_KINDS = ("blank-firing", "non-firing", "rubber", "airsoft")
 # Kinds that hold rounds: their chambers (or magazine capacity) are recorded with them, so the
 # checks can ask for every chamber seen and refuse a load the firearm cannot hold.
@@ -46,6 +48,23 @@ def _pin_id(pin: dict[str, Any]) -> str:
     return pin_id
 
 
+def blank_distance_problem(feet: object) -> str | None:
+    """Why `feet` cannot be a production's safe distance from blank fire; None when it can (or
+    when none is set: the checklists' default holds)."""
+    if feet is None:
+        return None
+    if (
+        isinstance(feet, bool)
+        or not isinstance(feet, int)
+        or not 1 <= feet <= MAX_BLANK_DISTANCE_FT
+    ):
+        return (
+            "the safe distance from blank fire must be a whole number of feet from 1 to"
+            f" {MAX_BLANK_DISTANCE_FT} (the production's risk assessment), not {feet!r}"
+        )
+    return None
+
+
 def create_production(
     state: State,
     name: str,
@@ -55,16 +74,22 @@ def create_production(
     *,
     adopt: Iterable[Checklist] = (),
     timezone: str = "UTC",
+    blank_distance_ft: object = None,
 ) -> Decision:
     """The production and its first safety supervisor, together: the record's first two events,
     then the checklist versions in `adopt` (the bundled ones), adopted by that supervisor. The
     production-created event carries the record's format and the production's time zone (an
-    IANA name: its shooting days are local calendar dates; the record keeps UTC)."""
+    IANA name: its shooting days are local calendar dates; the record keeps UTC) and, when
+    given, its safe distance from blank fire in feet (its risk assessment; the handoff's
+    distance evidence checks it; without it the checklists' default, about 20 ft, holds)."""
     name, supervisor = name.strip(), supervisor.strip()
     if not zone_ok(timezone):
         return Decision(
             [], f"unknown time zone {timezone!r}: use an IANA name such as Europe/London or UTC"
         )
+    wrong = blank_distance_problem(blank_distance_ft)
+    if wrong:
+        return Decision([], wrong)
     if not name:
         return Decision([], "a production needs a name")
     if not supervisor:
@@ -72,8 +97,17 @@ def create_production(
     if state.production is not None:
         return Decision([], f"this store already holds production '{state.production}'")
     pin_id = _pin_id(pin)
+    # The distance only when set: a record made without one replays without it.
+    distance: dict[str, Any] = (
+        {} if blank_distance_ft is None else {"blank_distance_ft": blank_distance_ft}
+    )
     created = ev.event(
-        ev.PRODUCTION_CREATED, now, name=name, format=ev.RECORD_FORMAT, timezone=timezone
+        ev.PRODUCTION_CREATED,
+        now,
+        name=name,
+        format=ev.RECORD_FORMAT,
+        timezone=timezone,
+        **distance,
     )
     first = ev.event(
         ev.CREW_ADDED, now, by=supervisor, role="supervisor", result="added",

@@ -17,8 +17,9 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Checkbox, Input, Select, Static
 
-from safetyapp.audit.export import to_csv
+from safetyapp.audit.export import to_csv, to_json
 from safetyapp.audit.query import AuditFilter, expand, matching, prepare
+from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.store.chain import VerifyResult
 from safetyapp.store.files import write_output
@@ -90,7 +91,10 @@ class AuditScreen(SafetyScreen):
             when[name] = None
             if text:
                 try:
-                    moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+                    moment = datetime.fromisoformat(text)
+                    # A date or a time without an offset: the production's local one.
+                    zone = clock.zone(self.repo.state.timezone)
+                    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
                 except ValueError:
                     return f"'{text}' is not a date (YYYY-MM-DD)"
                 if name == "until" and len(text) == 10:
@@ -123,7 +127,7 @@ class AuditScreen(SafetyScreen):
             self.query_one("#log-header", Static).update(
                 f"{HEADER}   [{len(self._rows)} events{said}]"
             )
-        log.set_rows(self._rows, keep_end=keep_end)
+        log.set_rows(self._rows, keep_end=keep_end, zone=self.repo.state.timezone)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -180,13 +184,13 @@ class AuditScreen(SafetyScreen):
         """The events shown, as CSV or JSON next to the store (exports/), in a worker."""
         rows = list(self.query_one(EventLog).rows)  # what is shown now, not what comes later
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        store = self.repo.path
+        store, zone = self.repo.path, self.repo.state.timezone
         path = default_export_dir(store) / f"audit-{stamp}.{fmt}"
 
         def job() -> tuple[bool, str]:
             try:
                 path.parent.mkdir(exist_ok=True)
-                write_output(path, _export_text(rows, fmt).encode("utf-8"), store=store)
+                write_output(path, _export_text(rows, fmt, zone).encode("utf-8"), store=store)
             except (OSError, StoreError) as exc:
                 return False, f"Export failed: {exc}"
             return True, f"{len(rows)} events exported to {path}"
@@ -200,13 +204,12 @@ class AuditScreen(SafetyScreen):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         repo, safety = self.repo, self.safety
         path = default_export_dir(repo.path) / f"safety-report-{stamp}.pdf"
-        tz = datetime.now().astimezone().tzinfo or UTC
 
         def job() -> tuple[bool, str]:
             try:
                 path.parent.mkdir(exist_ok=True)
                 with safety.record_lock:  # the state read whole, no sign-off folding meanwhile
-                    written = write_day_report(repo, path, now=datetime.now(UTC), tz=tz)
+                    written = write_day_report(repo, path, now=datetime.now(UTC))
             except (ReportError, OSError, StoreError) as exc:
                 return False, f"No report: {exc}"
             return True, (
@@ -226,11 +229,11 @@ class AuditScreen(SafetyScreen):
         self.app.pop_screen()
 
 
-def _export_text(records: Sequence[dict[str, Any]], fmt: str) -> str:
+def _export_text(records: Sequence[dict[str, Any]], fmt: str, zone: str) -> str:
+    """The rows as the CLI's `audit --csv` / `audit --json` give them: UTC, and local beside."""
     rows = [ev.public(dict(r)) for r in records]
-    if fmt == "csv":
-        return to_csv(rows)
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    tz = clock.zone(zone)
+    return to_csv(rows, tz) if fmt == "csv" else to_json(rows, tz)
 
 
 def default_export_dir(store: Path) -> Path:

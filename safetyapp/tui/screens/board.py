@@ -113,18 +113,21 @@ class BoardScreen(SafetyScreen):
             holds.add_row(
                 word("hold") + " " + hold.id,
                 scope,
-                short_time(hold.raised_at),
+                short_time(hold.raised_at, state.timezone),
                 lit(hold.reason + unverified),
             )
         for flag in state.open_flags():
             holds.add_row(
-                f"⚑ FLAG {flag.id}", "handoffs", short_time(flag.raised_at), lit(flag.reason)
+                f"⚑ FLAG {flag.id}",
+                "handoffs",
+                short_time(flag.raised_at, state.timezone),
+                lit(flag.reason),
             )
         for incident in state.open_incidents():
             holds.add_row(
                 f"! {incident.id}",
                 incident.kind,
-                short_time(incident.reported_at),
+                short_time(incident.reported_at, state.timezone),
                 lit(f"{incident.status}: {incident.note}"),
             )
         if not holds.row_count:
@@ -286,7 +289,7 @@ def _whereabouts(state: State, serial: str, now: datetime) -> tuple[str, str]:
     if last is None:
         return where, ""
     run, signoff = last
-    shown = f"{short_time(signoff.time)} by {signoff.by} ({run.id})"
+    shown = f"{short_time(signoff.time, state.timezone)} by {signoff.by} ({run.id})"
     if not run.closed and stale_layer(state, run, now) is not None:
         shown = f"{word('stale')} · {shown}"
     return where, shown

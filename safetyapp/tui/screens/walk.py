@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
-from safetyapp.domain import engine
+from safetyapp.domain import clock, engine
 from safetyapp.domain.checklist import Evidence, Step
 from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
@@ -96,7 +96,9 @@ class WalkScreen(SafetyScreen):
                 context,
             )
         )
-        self.query_one("#stepper", Static).update(_stepper(run, stale[0] if stale else None))
+        self.query_one("#stepper", Static).update(
+            _stepper(run, stale[0] if stale else None, self.state.timezone)
+        )
         self.refresh_bindings()  # `g` next take once complete
         self._show_step(run, stale[1] if stale else None)
 
@@ -155,7 +157,7 @@ class WalkScreen(SafetyScreen):
     def _read_out(self, step: Step) -> list[str]:
         """Incidents and near misses this step must read out (the safety meeting)."""
         return [
-            f"{i.id} {i.kind} ({i.reported_at[:10]}, {i.reported_by}): {i.note}"
+            f"{i.id} {i.kind} ({clock.shown(i.reported_at, self.state.timezone)}, {i.reported_by}): {i.note}"
             for i in self.state.to_read_out(step.acknowledges)
         ]
 
@@ -332,7 +334,7 @@ def start_next_take(screen: SafetyScreen, run: Run) -> str | None:
     return str(decision.run_id)
 
 
-def _stepper(run: Run, stale: str | None = None) -> Content:
+def _stepper(run: Run, stale: str | None, zone: str) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     for number, layer in enumerate(run.checklist.layers, start=1):
         mark = f"  {word('stale')}: re-verify from its first step" if layer.id == stale else ""
@@ -344,7 +346,7 @@ def _stepper(run: Run, stale: str | None = None) -> Content:
             parts.append((f"  {word(status):<9} ", style))
             parts.append(step.title)
             if done is not None:
-                parts.append(f" — {done.by} {short_time(done.time)}")
+                parts.append(f" — {done.by} {short_time(done.time, zone)}")
             parts.append("\n")
     return Content.assemble(*parts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from safetyapp.domain import clock
 from safetyapp.domain.state import State
 from safetyapp.store.chain import receipt
 from safetyapp.tui.text import visible
@@ -64,7 +65,8 @@ def _day_text(state: State) -> str:
     production = state.production or "no production"
     day = state.day
     if day is not None:
-        return f"{production} · DAY {day.number} OPEN since {day.opened_at[11:16]} UTC · no holds"
+        since = clock.shown(day.opened_at, state.timezone, date=False)
+        return f"{production} · DAY {day.number} OPEN since {since} · no holds"
     if state.days:
         return f"{production} · day {state.days[-1].number} WRAPPED · no holds"
     return f"{production} · day NOT OPENED · no holds"

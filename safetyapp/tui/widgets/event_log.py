@@ -16,17 +16,26 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from safetyapp.audit.query import is_flagged
+from safetyapp.domain import clock
 from safetyapp.tui.text import visible
 
-HEADER = f"  {'seq':>7}  {'time (UTC)':<19}  {'kind':<15}  {'result':<9}  who · run/step · note"
+# The time column: the production's local time with its zone (`clock.shown`, with seconds).
+TIME_WIDTH = 24
+HEADER = (
+    f"  {'seq':>7}  {'time (local)':<{TIME_WIDTH}}  {'kind':<15}  {'result':<9}"
+    "  who · run/step · note"
+)
 
 
-def format_row(record: dict[str, Any]) -> str:
+def format_row(record: dict[str, Any], zone: str = "UTC") -> str:
     flag = "⚑" if is_flagged(record) else " "
     who = f"{record['by']} ({record['role']})" if record.get("by") else "-"
     where = "/".join(x for x in (record.get("run"), record.get("step")) if x)
     result = (record.get("result") or "").upper()
-    text = f"{flag} {record['seq']:>7}  {record['time'][:19]:<19}  {record['kind']:<15}  {result:<9}  {who}"
+    when = clock.shown(record["time"], zone, seconds=True)
+    text = (
+        f"{flag} {record['seq']:>7}  {when:<{TIME_WIDTH}}  {record['kind']:<15}  {result:<9}  {who}"
+    )
     if where:
         text += f" · {where}"
     if record.get("note"):
@@ -56,11 +65,14 @@ class EventLog(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: Sequence[dict[str, Any]] = ()
+        self.zone = "UTC"  # the production's time zone: times are shown in it
         self._cache: dict[int, str] = {}
 
-    def set_rows(self, rows: Sequence[dict[str, Any]], *, keep_end: bool = False) -> None:
-        if rows is not self.rows:
-            self.rows = rows
+    def set_rows(
+        self, rows: Sequence[dict[str, Any]], *, keep_end: bool = False, zone: str = "UTC"
+    ) -> None:
+        if rows is not self.rows or zone != self.zone:
+            self.rows, self.zone = rows, zone
             self._cache.clear()
         self.virtual_size = Size(self.size.width, len(rows))
         last = max(0, len(rows) - 1)
@@ -80,7 +92,7 @@ class EventLog(ScrollView, can_focus=True):
             return Strip.blank(width)
         text = self._cache.get(index)
         if text is None:
-            text = self._cache[index] = format_row(self.rows[index])
+            text = self._cache[index] = format_row(self.rows[index], self.zone)
         record = self.rows[index]
         style = Style(reverse=True) if index == self.cursor and self.has_focus else Style()
         if index == self.cursor and not self.has_focus:
