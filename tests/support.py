@@ -15,6 +15,7 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import State
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -68,9 +69,29 @@ def seed(
             continue
         decision = do(engine.add_crew, boss, name, roles, pin(person))
         assert decision.ok, decision.refused
+    qualify(do, boss, crew)
     armorer = next((p for p in crew if "armorer" in p[1]), None)
     arm = Credential(armorer[0], armorer[2]) if armorer else boss
     return boss, arm
+
+
+TRAINED_ON = "2026-01-15"
+LICENCE_EXPIRES = "2030-12-31"
+
+
+def qualify(do: Callable[..., Decision], boss: Credential, crew: list[Person]) -> None:
+    """The qualifications a walk needs, entered by the safety supervisor `boss`: an armorer
+    licence in date for each armorer, firearms-safety training for everyone crewed in a
+    firearms role (the one place tests set these up)."""
+    for name, roles, _ in crew:
+        if "armorer" in roles:
+            lic = do(
+                engine.record_licence, boss, name, f"AL-{len(name)}", "Test board", LICENCE_EXPIRES
+            )
+            assert lic.ok, lic.refused
+        if any(r in FIREARMS_ROLES for r in roles):
+            trained = do(engine.record_training, boss, name, TRAINED_ON, "Test safety course")
+            assert trained.ok, trained.refused
 
 
 def cred(person: tuple[str, list[str], str] | str) -> Credential:

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from support import LICENCE_EXPIRES, TRAINED_ON
+
+from safetyapp.domain.roles import FIREARMS_ROLES
 
 PINS = {
     "Alex Reyes": "1111",
@@ -61,6 +64,20 @@ class Cli:
                 pin = PINS[name]
                 self("crew", "add", name, "--role", role, "--by", SUPERVISOR,
                      stdin=f"{PINS[SUPERVISOR]}\n{pin}\n{pin}\n")  # fmt: skip
+        self.qualify()
+
+    def qualify(self) -> None:
+        """The qualifications a walk needs, entered by the supervisor with `crew licence` and
+        `crew train` (as tests/support.py's `qualify` does in-process)."""
+        boss = ("--by", SUPERVISOR)
+        pin = f"{PINS[SUPERVISOR]}\n"
+        for name, role in ROLES.items():
+            if role == "armorer":
+                self("crew", "licence", name, "--number", "AL-1", "--issuer", "Test board",
+                     "--expires", LICENCE_EXPIRES, *boss, stdin=pin)  # fmt: skip
+            if role in FIREARMS_ROLES:
+                self("crew", "train", name, "--date", TRAINED_ON, "--provider", "Test course",
+                     *boss, stdin=pin)  # fmt: skip
 
     def armorer(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
         """A command signed by the armorer (`--by` and the PIN on stdin)."""
@@ -248,7 +265,10 @@ def test_raise_hold_by_anyone(fresh: Cli) -> None:
 
 def test_lists_in_json(fresh: Cli) -> None:
     crew = json.loads(fresh("crew", "list", "--json").stdout)
-    assert {"name": "Alex Reyes", "roles": ["armorer"], "active": True} in crew
+    alex = next(row for row in crew if row["name"] == "Alex Reyes")
+    assert (alex["roles"], alex["active"], alex["missing"]) == (["armorer"], True, [])
+    assert [x["expires"] for x in alex["licences"]] == [LICENCE_EXPIRES]
+    assert [t["date"] for t in alex["training"]] == [TRAINED_ON]
     lists = json.loads(fresh("checklists", "list", "--json").stdout)
     assert {c["id"] for c in lists} >= {"opening", "handoff", "wrap"}
     assert set(lists[0]) == {

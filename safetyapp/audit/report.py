@@ -388,6 +388,8 @@ _CHANGE_TITLES = {
     ev.CREW_DEACTIVATED: "deactivated",
     ev.FIREARM_ADDED: "firearm added",
     ev.AMMO_ADDED: "lot declared",
+    ev.CREW_TRAINED: "training on file",
+    ev.CREW_LICENSED: "licence on file",
 }
 
 

@@ -29,9 +29,11 @@ from safetyapp.domain.state import (
     Flag,
     Hold,
     Incident,
+    Licence,
     Run,
     SignOff,
     State,
+    Training,
     checklist_from_record,
 )
 
@@ -189,6 +191,8 @@ def _crew_view(member: CrewMember) -> dict[str, Any]:
         "active": member.active,
         "failures": member.failures,
         "locked_until": locked.isoformat() if locked is not None else None,
+        "training": [asdict(t) for t in member.training],
+        "licences": [asdict(x) for x in member.licences],
     }
 
 
@@ -201,6 +205,8 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
         active=data["active"],
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
+        training=[Training(**t) for t in data["training"]],
+        licences=[Licence(**x) for x in data["licences"]],
     )
 
 

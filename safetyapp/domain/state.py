@@ -28,10 +28,34 @@ RunStatus = Literal["open", "hold", "complete", "void"]
 Holder = Literal["locked", "armorer", "performer", "unaccounted"]
 
 
+@dataclass(frozen=True)
+class Training:
+    """A firearms-safety training record on file: its date (ISO), the provider, and the safety
+    supervisor who entered it (`by`, at `time`)."""
+
+    date: str
+    provider: str
+    by: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Licence:
+    """An armorer's licence or permit on file: number, issuer, expiry date (ISO), entered by a
+    safety supervisor (`by`, at `time`)."""
+
+    number: str
+    issuer: str
+    expires: str
+    by: str
+    time: str
+
+
 @dataclass
 class CrewMember:
     """A person on the crew. `pin_id` names their current PIN in the credentials file beside
-    the store (the record never holds a PIN's hash or salt); None until one is set."""
+    the store (the record never holds a PIN's hash or salt); None until one is set. Their
+    qualifications on file (see `domain/qualifications.py`), in the order entered."""
 
     name: str
     roles: list[str]
@@ -39,6 +63,8 @@ class CrewMember:
     failures: int = 0
     locked_until: datetime | None = None
     active: bool = True
+    training: list[Training] = field(default_factory=list)
+    licences: list[Licence] = field(default_factory=list)
 
 
 @dataclass
@@ -582,6 +608,17 @@ def _deactivated(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     _authorised(s, r)
 
 
+def _trained(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    s.crew[d["name"]].training.append(Training(d["date"], d["provider"], r["by"], r["time"]))
+    _authorised(s, r)
+
+
+def _licensed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    licence = Licence(d["number"], d["issuer"], d["expires"], r["by"], r["time"])
+    s.crew[d["name"]].licences.append(licence)
+    _authorised(s, r)
+
+
 def _authorised(s: State, r: dict[str, Any]) -> None:
     """A change signed by `by` with their PIN: their failure count starts again."""
     if r.get("by"):
@@ -787,6 +824,8 @@ _HANDLERS = {
     ev.CREW_ROLE_GRANTED: _role_granted,
     ev.CREW_ROLE_REVOKED: _role_revoked,
     ev.CREW_DEACTIVATED: _deactivated,
+    ev.CREW_TRAINED: _trained,
+    ev.CREW_LICENSED: _licensed,
     ev.FIREARM_ADDED: _firearm,
     ev.AMMO_ADDED: _ammo,
     ev.CHECKLIST_ADOPTED: _checklist_adopted,

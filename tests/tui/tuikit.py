@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from support import qualify
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -60,6 +61,7 @@ def make_store(
     for person in people:
         if person is not founder:
             assert repo.do(engine.add_crew, boss, person[0], person[1], cheap(person)).ok
+    qualify(repo.do, boss, people)
     armorer = next(p for p in people if "armorer" in p[1])
     arm = Credential(armorer[0], armorer[2])
     assert repo.do(

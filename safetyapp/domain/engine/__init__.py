@@ -35,6 +35,8 @@ from safetyapp.domain.engine.setup import (
     create_production,
     deactivate,
     grant_role,
+    record_licence,
+    record_training,
     revoke_role,
     set_pin,
 )
@@ -59,6 +61,8 @@ __all__ = [
     "move_firearms",
     "raise_hold",
     "record_custody_break",
+    "record_licence",
+    "record_training",
     "report_incident",
     "resolve_hold",
     "review_incident",

@@ -26,6 +26,7 @@ from safetyapp.domain.engine.common import (
 from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
 from safetyapp.domain.incidents import INCIDENT_TITLES, MEETING_AFTER_KINDS
+from safetyapp.domain.qualifications import licence_problem, training_problem
 from safetyapp.domain.state import CrewMember, Run, State
 
 
@@ -183,6 +184,7 @@ def sign(
             _authenticate(state, cred, now)
         _check_open(state, run, step, now)
         _check_people(state, run, step, signer, witnesses)
+        _check_qualified(state, run, step, signer, now)
         values = _check_evidence(state, run, step, evidence or {}, result)
         _check_custody(state, run, step, signer, values)
         final, why, findings = _judge(state, run, step, result, values, note, na_reason)
@@ -330,6 +332,29 @@ def stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None
             )
             return layer.id, reason
     return None
+
+
+def _check_qualified(state: State, run: Run, step: Step, signer: Credential, now: datetime) -> None:
+    """Qualifications on file: an armorer step is signed only with an armorer licence in date
+    on the day (the return step exempt: taking the gun back is never blocked); a performer
+    without recorded training never receives a firearm."""
+    day = local_date(state, now)
+    member = state.crew[signer.name]
+    armorer_step = step.role == "armorer" and step.custody != "to-armorer"
+    if armorer_step and (why := licence_problem(member, day)):
+        raise _Refusal(
+            f"{why}: an armorer step is signed only with a licence in date"
+            " (a safety supervisor enters it with `crew licence`)",
+            "no-licence",
+        )
+    performer = state.crew.get(run.performer or "")
+    receives = step.custody == "to-performer" and performer is not None
+    if receives and performer is not None and (why := training_problem(performer, day)):
+        raise _Refusal(
+            f"{why}: a performer receives a firearm only with training on file"
+            " (a safety supervisor enters it with `crew train`)",
+            "no-training",
+        )
 
 
 def _check_people(
