@@ -26,12 +26,15 @@ from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import State
 from safetyapp.store.chain import GENESIS, seal_line
 from safetyapp.store.credentials import write_credentials
 from safetyapp.store.journal import Journal
 
-GENERATOR_VERSION = "6"  # 6: issue 15 evidence (serial in hand, state called, blanks)
+# 6: issue 15 evidence (serial in hand, state called, blanks); 7: record format 4
+# (qualifications on file, the pre-production gate)
+GENERATOR_VERSION = "7"
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CHECKLISTS = load_bundled()
 CHEAP_N = 16
@@ -149,6 +152,11 @@ def setup(p: Producer) -> None:
     for name, roles, pin in CREW:
         if name != SUPERVISOR[0]:
             p.ok(engine.add_crew, cred(SUPERVISOR), name, roles, cheap_pin(name, pin))
+    for name, roles, _ in CREW:  # qualifications on file, entered by the supervisor
+        if "armorer" in roles:
+            p.ok(engine.record_licence, cred(SUPERVISOR), name, "AL-1", "State board", "2030-12-31")
+        if any(role in FIREARMS_ROLES for role in roles):
+            p.ok(engine.record_training, cred(SUPERVISOR), name, "2026-01-15", "Safety course")
     p.ok(engine.add_firearm, cred(ARMORER), "COLT-1", "Revolver", "blank-firing", 6)
     p.ok(engine.add_firearm, cred(ARMORER), "GLOCK-2", "Pistol", "blank-firing", 15)
     p.ok(engine.add_ammo, cred(ARMORER), "D-1", "dummy", 36, "Prop house")

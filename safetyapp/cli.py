@@ -1128,7 +1128,7 @@ def incident_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
 
 @incident.command("review")
 @click.argument("incident_id", metavar="INCIDENT")
-@click.option("--by", "names", multiple=True, required=True, help="Supervisor and armorer.")
+@click.option("--by", "names", multiple=True, required=True, help="The reviewers, one --by each.")
 @click.option("--action", required=True, help="What was found and done.")
 @click.pass_context
 def incident_review(

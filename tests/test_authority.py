@@ -72,7 +72,7 @@ def test_init_creates_the_production_with_its_supervisor_and_the_pin_beside_the_
     first = records(c)
     assert [r["kind"] for r in first] == [ev.PRODUCTION_CREATED, ev.CREW_ADDED] + [
         ev.CHECKLIST_ADOPTED
-    ] * 4  # the bundled checklists, adopted by the first supervisor
+    ] * 5  # the bundled checklists, adopted by the first supervisor
     assert first[0]["data"]["format"] == ev.RECORD_FORMAT == 4
     assert first[1]["data"]["roles"] == ["supervisor"] and first[1]["by"] == "Pat Okafor"
     (stored,) = read_credentials(c.db).values()

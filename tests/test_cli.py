@@ -79,6 +79,17 @@ class Cli:
                 self("crew", "train", name, "--date", TRAINED_ON, "--provider", "Test course",
                      *boss, stdin=pin)  # fmt: skip
 
+    def gate(self) -> str:
+        """The pre-production gate through the CLI (`run start prep`), signed by the
+        supervisor, the armorer witnessing (as tests/support.py's `gate` does in-process)."""
+        run = str(json.loads(self("run", "start", "prep", "--json").stdout)["id"])
+        self.sign(run, "risk-assessment", [SUPERVISOR], reference="RA-2026-01 rev 2",
+                  on_file="yes")  # fmt: skip
+        self.sign(run, "armorer-hired", [SUPERVISOR, ARMORER], armorer_only="yes")
+        self.sign(run, "licences-in-date", [SUPERVISOR], licences_in_date="yes")
+        self.sign(run, "training-complete", [SUPERVISOR], training_complete="yes")
+        return run
+
     def armorer(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
         """A command signed by the armorer (`--by` and the PIN on stdin)."""
         return self(*args, "--by", ARMORER, stdin=f"{PINS[ARMORER]}\n", code=code)
@@ -103,6 +114,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
                 "--chambers", "6")  # fmt: skip
     cli.armorer("firearm", "add", "RUB-2", "--description", "Rubber pistol", "--kind", "rubber")
     cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Prop house")
+    cli.gate()
     run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     armorer, ad = "Alex Reyes", "Jordan Lee"
     cli.sign(run, "meeting-held", [ad, armorer], attendees="24", concerns_read="yes")
@@ -185,6 +197,7 @@ def crewed_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes
     cli.setup("P")
     cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
                 "--chambers", "6")  # fmt: skip
+    cli.gate()
     return cli.db.read_bytes(), Path(f"{cli.db}.credentials").read_bytes()
 
 

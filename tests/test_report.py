@@ -145,7 +145,7 @@ def test_user_text_outside_the_font_is_shown_as_question_marks(tmp_path: Path) -
 def test_times_are_given_in_the_zone_asked_for(walked: Repository) -> None:
     report = make_report(walked, tz=timezone(timedelta(hours=-5), "EST"))
     summary = dict(report.summary)
-    assert summary["Opening started"] == "02:04:30"
+    assert summary["Opening started"] == "02:10:00"
     assert "EST (UTC-05:00)" in summary["Times"]
 
 

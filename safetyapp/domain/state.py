@@ -306,6 +306,28 @@ class Adoption:
     receipt: str | None = None
 
 
+@dataclass(frozen=True)
+class GateDone:
+    """The pre-production gate as last completed: its run, when, and the plan it covered (the
+    firearm kinds in the inventory and the active armorers then)."""
+
+    run: str
+    completed_at: str
+    kinds: tuple[str, ...]
+    armorers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The pre-production gate now: `complete`, or why not (`reason`): never completed, or the
+    plan changed since (a new kind of firearm, a new armorer); `run` is an open gate run."""
+
+    complete: bool
+    reason: str
+    last: GateDone | None
+    run: str | None
+
+
 @dataclass
 class Day:
     number: int
@@ -336,6 +358,8 @@ class State:
     adopted: dict[str, Adoption] = field(default_factory=dict)  # by digest, the latest
     current_checklists: dict[str, str] = field(default_factory=dict)  # id -> digest adopted last
     ammo_marks: list[CustodyMark] = field(default_factory=list)  # ammunition out of sight
+    gate_runs: int = 0  # pre-production gate runs started (their ids: G0001, ...)
+    gate_done: GateDone | None = None  # the gate as last completed
     timezone: str = "UTC"  # the production's time zone (IANA name): its days are local dates
     blank_distance_ft: int = DEFAULT_BLANK_DISTANCE_FT  # from its risk assessment
     last_seq: int = 0
@@ -356,6 +380,27 @@ class State:
         if self.days and self.days[-1].wrapped_at is None:
             return self.days[-1]
         return None
+
+    @property
+    def gate(self) -> Gate:
+        """The pre-production gate: complete for the plan as it is now, or why not. The plan
+        changes with a firearm of a kind the gate did not cover, or an armorer it did not."""
+        open_run = next((r.id for r in self.open_runs() if r.checklist.scope == "prep"), None)
+        done = self.gate_done
+        if done is None:
+            return Gate(False, "the pre-production gate was never completed", None, open_run)
+        changes = [
+            f"a new kind of firearm ({kind})"
+            for kind in dict.fromkeys(f.kind for f in self.firearms.values())
+            if kind not in done.kinds
+        ]
+        changes += [
+            f"a new armorer ({name})" for name in _armorers(self) if name not in done.armorers
+        ]
+        if changes:
+            why = f"the plan changed since gate {done.run}: {', '.join(changes)}"
+            return Gate(False, why, done, open_run)
+        return Gate(True, "", done, open_run)
 
     def open_holds(self) -> list[Hold]:
         return [h for h in self.holds.values() if h.open]
@@ -455,6 +500,10 @@ class State:
             handler(self, record, record.get("data") or {})
         self.last_seq = record.get("seq", self.last_seq)
         self.head_hash = record.get("hash", self.head_hash)
+
+
+def _armorers(state: State) -> list[str]:
+    return [m.name for m in state.crew.values() if m.active and "armorer" in m.roles]
 
 
 def run_lot_counts(run: Run) -> dict[str, int]:
@@ -692,6 +741,8 @@ def _checklist_adopted(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _run_started(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     checklist = _run_checklist(s, d)
+    if checklist.scope == "prep":
+        s.gate_runs += 1
     s.runs[r["run"]] = s.open_run_index[r["run"]] = Run(
         id=r["run"],
         checklist=checklist,
@@ -746,8 +797,12 @@ def _stale(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.runs[r["run"]].completed_at = r["time"]
+    run = s.runs[r["run"]]
+    run.completed_at = r["time"]
     s.open_run_index.pop(r["run"], None)
+    if run.checklist.scope == "prep":
+        kinds = tuple(dict.fromkeys(f.kind for f in s.firearms.values()))
+        s.gate_done = GateDone(run.id, r["time"], kinds, tuple(_armorers(s)))
 
 
 def _run_voided(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:

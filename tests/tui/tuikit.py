@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from support import qualify
+from support import gate, qualify
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -70,6 +70,7 @@ def make_store(
     assert repo.do(engine.add_firearm, arm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
     assert repo.do(engine.add_ammo, arm, "D-2211", "dummy", 36, "Prop house A").ok
     assert repo.do(engine.add_ammo, arm, "B-45LC-08", "blank", 24, "Blank supplier B").ok
+    gate(repo.do, repo.state, PINS)
     return path
 
 

@@ -23,6 +23,7 @@ from safetyapp.domain.engine.holds import (
     raise_hold,
     report_incident,
     resolve_hold,
+    resolver_roles,
     review_incident,
 )
 from safetyapp.domain.engine.runs import sign, stale_layer, start_run, void_run
@@ -65,6 +66,7 @@ __all__ = [
     "record_training",
     "report_incident",
     "resolve_hold",
+    "resolver_roles",
     "review_incident",
     "revoke_role",
     "set_pin",
