@@ -312,12 +312,12 @@ def test_pin_rules_on_crew_add(fresh: Cli) -> None:
 def test_verify_names_the_first_bad_event_after_a_one_byte_change(fresh: Cli) -> None:
     raw = fresh.db.read_bytes()
     lines = raw.split(b"\n")
-    # production, its supervisor, the 4 bundled checklists adopted, the armorer, then Jordan
-    assert b"Jordan Lee" in lines[7]
-    lines[7] = lines[7].replace(b"Jordan Lee", b"Jordon Lee", 1)
+    # production, its supervisor, the 5 bundled checklists adopted, the armorer, then Jordan
+    assert b"Jordan Lee" in lines[8]
+    lines[8] = lines[8].replace(b"Jordan Lee", b"Jordon Lee", 1)
     fresh.db.write_bytes(b"\n".join(lines))
     out = fresh("verify", code=1)
-    assert "BROKEN" in out.stderr and "event 8" in out.stderr
+    assert "BROKEN" in out.stderr and "event 9" in out.stderr
 
 
 def test_missing_store_is_explained(tmp_path: Path) -> None:

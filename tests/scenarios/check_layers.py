@@ -380,6 +380,34 @@ MUTATIONS = [
         "    if False:",
         "roles: misfire review includes the 1st AD",
     ),
+    (
+        "test_no_opening_before_the_pre_production_gate_is_complete",
+        RUNS,
+        "        if not gate.complete:",
+        "        if False:",
+        "gate: no opening before the gate",
+    ),
+    (
+        "test_a_gate_signed_yes_while_the_record_lacks_a_licence_or_training_fails_naming_them",
+        EVIDENCE,
+        "            if value is True and lacking:",
+        "            if False:",
+        "gate: licences and training checked against the record",
+    ),
+    (
+        "test_the_gate_is_redone_when_the_plan_changes",
+        "safetyapp/domain/state.py",
+        "            if kind not in done.kinds",
+        "            if False",
+        "gate: redone for a new kind of firearm",
+    ),
+    (
+        "test_the_gate_is_redone_when_the_plan_changes",
+        "safetyapp/domain/state.py",
+        "if name not in done.armorers",
+        "if False",
+        "gate: redone for a new armorer",
+    ),
 ]
 
 ok = True

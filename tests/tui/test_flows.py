@@ -250,7 +250,7 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
         assert "■ HOLD" in banner_text(app) and "WHOLE DAY" in banner_text(app)
         await pilot.press("r")
         await pilot.pause()
-        await sign_in_modal(pilot, [P, A], "Armorer cleared it; cause: dud primer")
+        await sign_in_modal(pilot, [P, A, AD], "Armorer cleared it; cause: dud primer")
         assert app.repo.state.incidents["I0001"].status == "to-read-out"
         # The armorer honestly attests other duties: the opening goes on, a flag is raised.
         await pilot.press("o")
@@ -279,3 +279,40 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
 
         firearms = app.screen.query_one("#firearms", DataTable)
         assert str(firearms.get_row_at(0)[2]) == "locked in storage"
+
+
+GATE_STEPS = [
+    ("p", [P], {"reference": "RA-7 rev 1", "on-file": "yes"}),
+    ("p", [P, A], {"armorer-only": "yes"}),
+    ("p", [P], {"licences-in-date": "yes"}),
+    ("p", [P], {"training-complete": "yes"}),
+]
+
+
+async def test_the_pre_production_gate_from_the_palette_then_the_day_opens(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock, walk_gate=False), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.repo is not None
+        await pilot.press("o")  # no opening before the gate: refused, saying why
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("pre-production gate was never completed" in m for m in messages), messages
+        assert isinstance(app.screen, BoardScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Pre-production gate")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WalkScreen), app.screen
+        for key, people, evidence in GATE_STEPS:
+            await walk_step(pilot, key, people, evidence)
+        gate = app.repo.state.gate
+        assert gate.complete and gate.last is not None and gate.last.run == "G0001"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, WalkScreen)
+        assert "R0001" in app.repo.state.runs

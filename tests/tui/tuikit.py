@@ -41,9 +41,14 @@ class Clock:
 
 
 def make_store(
-    path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None
+    path: Path,
+    clock: Clock,
+    crew: list[tuple[str, list[str], str]] | None = None,
+    *,
+    walk_gate: bool = True,
 ) -> Path:
-    """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
+    """A production with crew (fixed salts, cheap scrypt, qualifications on file), two firearms
+    and two lots, and its pre-production gate complete (unless `walk_gate` is False)."""
     people = crew or CREW
     founder = next((p for p in people if "supervisor" in p[1]), None)
     if founder is None:  # every production has its safety supervisor from the start
@@ -70,7 +75,8 @@ def make_store(
     assert repo.do(engine.add_firearm, arm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
     assert repo.do(engine.add_ammo, arm, "D-2211", "dummy", 36, "Prop house A").ok
     assert repo.do(engine.add_ammo, arm, "B-45LC-08", "blank", 24, "Blank supplier B").ok
-    gate(repo.do, repo.state, PINS)
+    if walk_gate:
+        gate(repo.do, repo.state, PINS)
     return path
 
 
@@ -106,7 +112,8 @@ async def sign_in_modal(
     """In the sign-off (or hold) modal: choose each person, type their PIN, the note, submit."""
     pins = pins or PINS
     screen = pilot.app.screen
-    for field, name in zip(screen.query(SignerField), people, strict=True):
+    shown = [f for f in screen.query(SignerField) if f.display]  # (a third only when needed)
+    for field, name in zip(shown, people, strict=True):
         await choose(pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1)
         field.query_one(".pin", Input).focus()
         await pilot.press(*pins[name])
