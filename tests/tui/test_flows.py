@@ -203,7 +203,7 @@ async def test_control_characters_are_drawn_as_symbols_and_stored_exactly(tmp_pa
 
 async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
     clock = Clock()
-    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    app = new_app(make_store(tmp_path / "record.jsonl", clock, walk_gate=False), clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("h")
         await pilot.pause()
@@ -213,18 +213,19 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         from safetyapp.tui.widgets.event_log import EventLog
 
         log = app.screen.query_one(EventLog)
-        # 11 events and the 4 checklist versions adopted at creation (handoff, meeting,
-        # opening, wrap)
-        assert len(log.rows) == 15 and log.current() is not None
-        assert "CHAIN OK · 15 events" in str(
+        # 11 events, the 5 qualifications on file and the 5 checklist versions adopted at
+        # creation (handoff, meeting, opening, prep, wrap)
+        assert len(log.rows) == 21 and log.current() is not None
+        assert "CHAIN OK · 21 events" in str(
             app.screen.query_one("#verify-status", Static).render()
         )
         await pilot.press("f")
         await settle(pilot)
         kinds = [r["kind"] for r in log.rows]  # crew and inventory changes are flagged too
-        assert kinds[-1] == "hold-raised" and len(kinds) == 14
+        assert kinds[-1] == "hold-raised" and len(kinds) == 20
         assert set(kinds[:-1]) == {
-            "crew-added", "checklist-adopted", "firearm-added", "ammo-added",
+            "crew-added", "checklist-adopted", "firearm-added", "ammo-added", "crew-trained",
+            "crew-licensed",
         }  # fmt: skip
         await pilot.press("j")
         await settle(pilot)
