@@ -3,6 +3,8 @@ qualifications on record, and redone when the firearms plan changes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scenario_support import new_world, open_day, refused_code
 from support import (
     ARMORER,
@@ -120,3 +122,20 @@ def test_the_gate_is_redone_when_the_plan_changes() -> None:
     assert world.do(engine.add_crew, cred(SUPERVISOR), MORGAN[0], MORGAN[1],
                     cheap_pin(MORGAN[2])).ok  # fmt: skip
     assert "a new armorer (Morgan Hale)" in world.state.gate.reason
+
+
+def test_the_demo_opens_on_a_complete_gate_with_its_crew_qualified(tmp_path: Path) -> None:
+    from safetyapp.demo import DEMO_CREW, seed_demo
+    from safetyapp.domain import qualifications
+    from safetyapp.store.repository import Repository
+
+    path = tmp_path / "demo.jsonl"
+    assert seed_demo(path)
+    repo = Repository.open(path, CHECKLISTS)
+    state = repo.state
+    assert state.gate.complete and state.gate.last is not None
+    assert state.gate.last.run == "G0001"
+    today = engine.local_date(state, repo.clock())
+    assert all(qualifications.missing(state, name, today) == [] for name, _, _ in DEMO_CREW)
+    opened = repo.do(engine.start_run, CHECKLISTS["opening"])
+    assert opened.ok and opened.run_id == "R0001"
