@@ -204,6 +204,8 @@ class BoardScreen(SafetyScreen):
 
     @on(DataTable.RowSelected, "#runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
+        if getattr(self.app, "read_only", False):  # walking a run is for signing: not here
+            return
         key = event.row_key.value
         if key and key in self.state.runs:
             self.open_run(key)
