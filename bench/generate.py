@@ -58,6 +58,12 @@ OPENING: list[Step] = [
     ("dummies-inert", ARMORER, (AD,), {"dummies-checked": "36", "failed-inert-check": "0"}),
     ("checkout", ARMORER, (), {"firearms-out": "COLT-1, GLOCK-2"}),
 ]
+GATE: list[Step] = [
+    ("risk-assessment", SUPERVISOR, (), {"reference": "RA-1 rev 1", "on-file": "yes"}),
+    ("armorer-hired", SUPERVISOR, (ARMORER,), {"armorer-only": "yes"}),
+    ("licences-in-date", SUPERVISOR, (), {"licences-in-date": "yes"}),
+    ("training-complete", SUPERVISOR, (), {"training-complete": "yes"}),
+]
 WRAP: list[Step] = [
     ("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2", "missing": "0"}),
     ("counts-reconciled", ARMORER, (AD,), {"counts": "D-1=36"}),
@@ -160,6 +166,8 @@ def setup(p: Producer) -> None:
     p.ok(engine.add_firearm, cred(ARMORER), "COLT-1", "Revolver", "blank-firing", 6)
     p.ok(engine.add_firearm, cred(ARMORER), "GLOCK-2", "Pistol", "blank-firing", 15)
     p.ok(engine.add_ammo, cred(ARMORER), "D-1", "dummy", 36, "Prop house")
+    gate = p.start("prep")  # the pre-production gate, before any opening
+    p.walk(gate, GATE)
 
 
 def crew_credentials() -> dict[str, dict[str, Any]]:
