@@ -335,3 +335,17 @@ def test_checklists_validate_reports_bad_files(tmp_path: Path) -> None:
     assert not cli.db.exists()  # validate never touches the store
     ok = cli("checklists", "validate")
     assert "handoff.yaml: ok" in ok.stdout
+
+
+def test_qualifications_from_the_cli_are_checked_and_listed(fresh: Cli) -> None:
+    bad = fresh("crew", "licence", ARMORER, "--number", "AL-7", "--issuer", "Board",
+                "--expires", "31/12/2030", "--by", SUPERVISOR, stdin="5555\n", code=1)  # fmt: skip
+    assert "the expiry date must be a date as YYYY-MM-DD" in bad.stderr
+    own = fresh("crew", "train", "Casey Morgan", "--date", "2026-01-02", "--provider", "X",
+                "--by", ARMORER, stdin="1111\n", code=1)  # fmt: skip
+    assert "only the Safety supervisor enters training records" in own.stderr
+    fresh("crew", "add", "Dana Voss", "--role", "actor", "--by", SUPERVISOR,
+          stdin="5555\n7272\n7272\n")  # fmt: skip
+    listed = fresh("crew", "list").stdout
+    assert "Dana Voss\tPerformer" in listed or "Dana Voss\tactor" in listed
+    assert "MISSING: Dana Voss has no firearms-safety training on record" in listed
