@@ -26,12 +26,15 @@ from safetyapp.checklists import load_bundled
 from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import State
 from safetyapp.store.chain import GENESIS, seal_line
 from safetyapp.store.credentials import write_credentials
 from safetyapp.store.journal import Journal
 
-GENERATOR_VERSION = "6"  # 6: issue 15 evidence (serial in hand, state called, blanks)
+# 6: issue 15 evidence (serial in hand, state called, blanks); 7: record format 4
+# (qualifications on file, the pre-production gate)
+GENERATOR_VERSION = "7"
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CHECKLISTS = load_bundled()
 CHEAP_N = 16
@@ -54,6 +57,12 @@ OPENING: list[Step] = [
     ("live-rounds-zero", ARMORER, (AD,), {"live-rounds": "0", "unidentified-rounds": "0"}),
     ("dummies-inert", ARMORER, (AD,), {"dummies-checked": "36", "failed-inert-check": "0"}),
     ("checkout", ARMORER, (), {"firearms-out": "COLT-1, GLOCK-2"}),
+]
+GATE: list[Step] = [
+    ("risk-assessment", SUPERVISOR, (), {"reference": "RA-1 rev 1", "on-file": "yes"}),
+    ("armorer-hired", SUPERVISOR, (ARMORER,), {"armorer-only": "yes"}),
+    ("licences-in-date", SUPERVISOR, (), {"licences-in-date": "yes"}),
+    ("training-complete", SUPERVISOR, (), {"training-complete": "yes"}),
 ]
 WRAP: list[Step] = [
     ("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2", "missing": "0"}),
@@ -149,9 +158,16 @@ def setup(p: Producer) -> None:
     for name, roles, pin in CREW:
         if name != SUPERVISOR[0]:
             p.ok(engine.add_crew, cred(SUPERVISOR), name, roles, cheap_pin(name, pin))
+    for name, roles, _ in CREW:  # qualifications on file, entered by the supervisor
+        if "armorer" in roles:
+            p.ok(engine.record_licence, cred(SUPERVISOR), name, "AL-1", "State board", "2030-12-31")
+        if any(role in FIREARMS_ROLES for role in roles):
+            p.ok(engine.record_training, cred(SUPERVISOR), name, "2026-01-15", "Safety course")
     p.ok(engine.add_firearm, cred(ARMORER), "COLT-1", "Revolver", "blank-firing", 6)
     p.ok(engine.add_firearm, cred(ARMORER), "GLOCK-2", "Pistol", "blank-firing", 15)
     p.ok(engine.add_ammo, cred(ARMORER), "D-1", "dummy", 36, "Prop house")
+    gate = p.start("prep")  # the pre-production gate, before any opening
+    p.walk(gate, GATE)
 
 
 def crew_credentials() -> dict[str, dict[str, Any]]:

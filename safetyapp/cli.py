@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -20,7 +21,7 @@ import orjson
 
 from safetyapp import __version__
 from safetyapp.checklists import CHECKLISTS_ENV, load_bundled, load_file
-from safetyapp.domain import clock, engine
+from safetyapp.domain import clock, engine, qualifications
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
 from safetyapp.domain.auth import hash_pin, pin_problem
@@ -29,6 +30,7 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
+from safetyapp.domain.state import CrewMember
 from safetyapp.paths import log_dir, resolve_store
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import Journal, StoreCorrupt, StoreError, StoreMissing
@@ -492,18 +494,67 @@ def crew_pin(ctx: click.Context, name: str, by: str | None) -> None:
     _say(f"PIN set for {name}" + (f" by {authoriser}" if authoriser != name else ""))
 
 
+@crew.command("train")
+@click.argument("name")
+@click.option("--date", "day", required=True, help="The training's date, YYYY-MM-DD.")
+@click.option("--provider", required=True, help="Who gave the firearms-safety training.")
+@click.option("--by", "by", required=True, help="The safety supervisor who enters it.")
+@click.pass_context
+def crew_train(ctx: click.Context, name: str, day: str, provider: str, by: str) -> None:
+    """Record a crew member's firearms-safety training, entered by a safety supervisor (stdin:
+    their PIN). A performer without it never receives a firearm."""
+    _act_signed(ctx, by, engine.record_training, _person(name), day, provider)
+    _say(f"training of {name.strip()} on {day.strip()} ({provider.strip()}) recorded by {by}")
+
+
+@crew.command("licence")
+@click.argument("name")
+@click.option("--number", required=True, help="The licence or permit number.")
+@click.option("--issuer", required=True, help="Who issued it.")
+@click.option("--expires", required=True, help="Its expiry date, YYYY-MM-DD.")
+@click.option("--by", "by", required=True, help="The safety supervisor who enters it.")
+@click.pass_context
+def crew_licence(
+    ctx: click.Context, name: str, number: str, issuer: str, expires: str, by: str
+) -> None:
+    """Record an armorer's licence or permit, entered by a safety supervisor (stdin: their
+    PIN). Armorer steps are signed only with one in date."""
+    _act_signed(ctx, by, engine.record_licence, _person(name), number, issuer, expires)
+    _say(f"licence {number.strip()} of {name.strip()} (expires {expires.strip()}) recorded by {by}")
+
+
+def _qualification_text(member: CrewMember) -> str:
+    parts = [f"trained {t.date} ({t.provider})" for t in member.training[-1:]]
+    parts += [f"licence {x.number} ({x.issuer}) expires {x.expires}" for x in member.licences[-1:]]
+    return "; ".join(parts) or "no qualifications on file"
+
+
 @crew.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def crew_list(ctx: click.Context, as_json: bool) -> None:
-    """List the crew."""
-    state = _open(ctx).state
-    rows = [{"name": m.name, "roles": m.roles, "active": m.active} for m in state.crew.values()]
+    """List the crew, with their qualifications on file and what their roles still lack."""
+    repo = _open(ctx)
+    state = repo.state
+    today = engine.local_date(state, repo.clock())
+    rows = [
+        {
+            "name": m.name,
+            "roles": m.roles,
+            "active": m.active,
+            "training": [asdict(t) for t in m.training],
+            "licences": [asdict(x) for x in m.licences],
+            "qualifications": _qualification_text(m),
+            "missing": qualifications.missing(state, m.name, today),
+        }
+        for m in state.crew.values()
+    ]
     _list(
         rows,
         as_json,
         lambda row: (
-            f"{row['name']}\t{', '.join(row['roles'])}"
+            f"{row['name']}\t{', '.join(row['roles'])}\t{row['qualifications']}"
+            + "".join(f"\tMISSING: {why}" for why in row["missing"])
             + ("" if row["active"] else "\t(deactivated)")
         ),
     )
@@ -1111,7 +1162,7 @@ def incident_list(ctx: click.Context, only_open: bool, as_json: bool) -> None:
 
 @incident.command("review")
 @click.argument("incident_id", metavar="INCIDENT")
-@click.option("--by", "names", multiple=True, required=True, help="Supervisor and armorer.")
+@click.option("--by", "names", multiple=True, required=True, help="The reviewers, one --by each.")
 @click.option("--action", required=True, help="What was found and done.")
 @click.pass_context
 def incident_review(

@@ -16,6 +16,7 @@ from support import (
     SUPERVISOR,
     World,
     cheap_pin,
+    gate,
     handoff_steps,
     seed,
     sign,
@@ -54,19 +55,22 @@ class StoreWorld(World):
         return select(self.repo, AuditFilter(**flt))
 
 
-def populate(world: World, crew: list[Person] | None = None) -> World:
+def populate(
+    world: World, crew: list[Person] | None = None, licence_expires: str | None = None
+) -> World:
     """Crew, two firearms, a dummy lot and a blank lot (the production already exists)."""
     created = getattr(world, "created", False)
-    _, arm = seed(world.do, crew or CREW, created=created)
+    _, arm = seed(world.do, crew or CREW, created=created, licence_expires=licence_expires)
     assert world.do(engine.add_firearm, arm, "COLT-1", "Revolver", "blank-firing", 6).ok
     assert world.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
     assert world.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
     assert world.do(engine.add_ammo, arm, "B-1", "blank", 24, "Blank supplier").ok
+    gate(world.do, world.state)
     return world
 
 
-def new_world(crew: list[Person] | None = None) -> World:
-    return populate(World(), crew)
+def new_world(crew: list[Person] | None = None, licence_expires: str | None = None) -> World:
+    return populate(World(), crew, licence_expires)
 
 
 def store_world(tmp_path: Path, crew: list[Person] | None = None) -> StoreWorld:

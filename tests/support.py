@@ -15,6 +15,7 @@ from safetyapp.domain import engine
 from safetyapp.domain.auth import hash_pin
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Credential, Decision
+from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import State
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -44,6 +45,7 @@ def seed(
     *,
     pin: Callable[[Person], dict[str, Any]] = lambda p: cheap_pin(p[2]),
     created: bool = False,
+    licence_expires: str | None = None,
 ) -> tuple[Credential, Credential]:
     """Set up a production the way the product does: created with its first safety supervisor
     (the first of `crew` crewed as one, else SUPERVISOR), who adds the rest of the crew; the
@@ -68,9 +70,32 @@ def seed(
             continue
         decision = do(engine.add_crew, boss, name, roles, pin(person))
         assert decision.ok, decision.refused
+    qualify(do, boss, crew, licence_expires or LICENCE_EXPIRES)
     armorer = next((p for p in crew if "armorer" in p[1]), None)
     arm = Credential(armorer[0], armorer[2]) if armorer else boss
     return boss, arm
+
+
+TRAINED_ON = "2026-01-15"
+LICENCE_EXPIRES = "2030-12-31"
+
+
+def qualify(
+    do: Callable[..., Decision],
+    boss: Credential,
+    crew: list[Person],
+    expires: str = LICENCE_EXPIRES,
+) -> None:
+    """The qualifications a walk needs, entered by the safety supervisor `boss`: an armorer
+    licence in date for each armorer, firearms-safety training for everyone crewed in a
+    firearms role (the one place tests set these up)."""
+    for name, roles, _ in crew:
+        if "armorer" in roles:
+            lic = do(engine.record_licence, boss, name, f"AL-{len(name)}", "Test board", expires)
+            assert lic.ok, lic.refused
+        if any(r in FIREARMS_ROLES for r in roles):
+            trained = do(engine.record_training, boss, name, TRAINED_ON, "Test safety course")
+            assert trained.ok, trained.refused
 
 
 def cred(person: tuple[str, list[str], str] | str) -> Credential:
@@ -113,6 +138,7 @@ def setup_world(crew: list[tuple[str, list[str], str]] | None = None) -> World:
     assert world.do(engine.add_firearm, arm, "COLT-1", "Revolver", "blank-firing", 6).ok
     assert world.do(engine.add_firearm, arm, "GLOCK-2", "Pistol", "blank-firing", 15).ok
     assert world.do(engine.add_ammo, arm, "D-1", "dummy", 36, "Prop house").ok
+    gate(world.do, world.state)
     return world
 
 
@@ -125,7 +151,34 @@ def adopt(world: World, checklist: Checklist) -> Decision:
     return decision
 
 
+def gate(do: Callable[..., Decision], state: State, pins: dict[str, str] | None = None) -> str:
+    """Walk the pre-production gate (the one place tests do): the production's first safety
+    supervisor signs, its first armorer witnesses; returns the gate run's id."""
+    pins = pins if pins is not None else PINS
+    active = [m for m in state.crew.values() if m.active]
+    boss = next(m.name for m in active if "supervisor" in m.roles)
+    armorer = next(m.name for m in active if "armorer" in m.roles)
+    started = do(engine.start_run, CHECKLISTS["prep"])
+    assert started.ok, started.refused
+    run = str(started.run_id)
+    steps = [
+        ("risk-assessment", [], {"reference": "RA-2026-01 rev 2", "on-file": "yes"}),
+        ("armorer-hired", [armorer], {"armorer-only": "yes"}),
+        ("licences-in-date", [], {"licences-in-date": "yes"}),
+        ("training-complete", [], {"training-complete": "yes"}),
+    ]
+    for step, witnesses, evidence in steps:
+        signed = do(
+            engine.sign, run, step, Credential(boss, pins[boss]),
+            witnesses=[Credential(w, pins[w]) for w in witnesses], evidence=evidence,
+        )  # fmt: skip
+        assert signed.ok and signed.events[0]["result"] == "pass", signed
+    return run
+
+
 def start(world: World, checklist: str, **context: Any) -> str:
+    if checklist == "opening" and not world.state.gate.complete:
+        gate(world.do, world.state)  # an opening needs the gate: walked here, once
     decision = world.do(engine.start_run, CHECKLISTS[checklist], **context)
     assert decision.ok, decision.refused
     return str(decision.events[0]["run"])

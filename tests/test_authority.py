@@ -72,8 +72,8 @@ def test_init_creates_the_production_with_its_supervisor_and_the_pin_beside_the_
     first = records(c)
     assert [r["kind"] for r in first] == [ev.PRODUCTION_CREATED, ev.CREW_ADDED] + [
         ev.CHECKLIST_ADOPTED
-    ] * 4  # the bundled checklists, adopted by the first supervisor
-    assert first[0]["data"]["format"] == ev.RECORD_FORMAT == 3
+    ] * 5  # the bundled checklists, adopted by the first supervisor
+    assert first[0]["data"]["format"] == ev.RECORD_FORMAT == 4
     assert first[1]["data"]["roles"] == ["supervisor"] and first[1]["by"] == "Pat Okafor"
     (stored,) = read_credentials(c.db).values()
     assert stored["id"] == first[1]["data"]["credential"]
@@ -267,7 +267,11 @@ def _store_with(tmp_path: Path, first: dict[str, Any]) -> Cli:
 
 @pytest.mark.parametrize(
     ("data", "said"),
-    [({"name": "Old"}, "no format"), ({"name": "New", "format": 4}, "format 4")],
+    [
+        ({"name": "Old"}, "no format"),
+        ({"name": "Before qualifications", "format": 3}, "format 3"),
+        ({"name": "New", "format": 5}, "format 5"),
+    ],
 )
 def test_a_record_of_another_format_is_refused_clearly(
     tmp_path: Path, data: dict[str, Any], said: str
@@ -278,7 +282,7 @@ def test_a_record_of_another_format_is_refused_clearly(
                                        **data))  # fmt: skip
     before = c.db.read_bytes()
     out = c("crew", "list", code=1)
-    assert said in out.stderr and "this version reads format 3" in out.stderr, out.stderr
+    assert said in out.stderr and "this version reads format 4" in out.stderr, out.stderr
     assert "safetyapp init" in out.stderr and c.db.read_bytes() == before
 
 

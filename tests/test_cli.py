@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from support import LICENCE_EXPIRES, TRAINED_ON
+
+from safetyapp.domain.roles import FIREARMS_ROLES
 
 PINS = {
     "Alex Reyes": "1111",
@@ -61,6 +64,31 @@ class Cli:
                 pin = PINS[name]
                 self("crew", "add", name, "--role", role, "--by", SUPERVISOR,
                      stdin=f"{PINS[SUPERVISOR]}\n{pin}\n{pin}\n")  # fmt: skip
+        self.qualify()
+
+    def qualify(self) -> None:
+        """The qualifications a walk needs, entered by the supervisor with `crew licence` and
+        `crew train` (as tests/support.py's `qualify` does in-process)."""
+        boss = ("--by", SUPERVISOR)
+        pin = f"{PINS[SUPERVISOR]}\n"
+        for name, role in ROLES.items():
+            if role == "armorer":
+                self("crew", "licence", name, "--number", "AL-1", "--issuer", "Test board",
+                     "--expires", LICENCE_EXPIRES, *boss, stdin=pin)  # fmt: skip
+            if role in FIREARMS_ROLES:
+                self("crew", "train", name, "--date", TRAINED_ON, "--provider", "Test course",
+                     *boss, stdin=pin)  # fmt: skip
+
+    def gate(self) -> str:
+        """The pre-production gate through the CLI (`run start prep`), signed by the
+        supervisor, the armorer witnessing (as tests/support.py's `gate` does in-process)."""
+        run = str(json.loads(self("run", "start", "prep", "--json").stdout)["id"])
+        self.sign(run, "risk-assessment", [SUPERVISOR], reference="RA-2026-01 rev 2",
+                  on_file="yes")  # fmt: skip
+        self.sign(run, "armorer-hired", [SUPERVISOR, ARMORER], armorer_only="yes")
+        self.sign(run, "licences-in-date", [SUPERVISOR], licences_in_date="yes")
+        self.sign(run, "training-complete", [SUPERVISOR], training_complete="yes")
+        return run
 
     def armorer(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
         """A command signed by the armorer (`--by` and the PIN on stdin)."""
@@ -86,6 +114,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
                 "--chambers", "6")  # fmt: skip
     cli.armorer("firearm", "add", "RUB-2", "--description", "Rubber pistol", "--kind", "rubber")
     cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Prop house")
+    cli.gate()
     run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     armorer, ad = "Alex Reyes", "Jordan Lee"
     cli.sign(run, "meeting-held", [ad, armorer], attendees="24", concerns_read="yes")
@@ -168,6 +197,7 @@ def crewed_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes
     cli.setup("P")
     cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
                 "--chambers", "6")  # fmt: skip
+    cli.gate()
     return cli.db.read_bytes(), Path(f"{cli.db}.credentials").read_bytes()
 
 
@@ -248,7 +278,10 @@ def test_raise_hold_by_anyone(fresh: Cli) -> None:
 
 def test_lists_in_json(fresh: Cli) -> None:
     crew = json.loads(fresh("crew", "list", "--json").stdout)
-    assert {"name": "Alex Reyes", "roles": ["armorer"], "active": True} in crew
+    alex = next(row for row in crew if row["name"] == "Alex Reyes")
+    assert (alex["roles"], alex["active"], alex["missing"]) == (["armorer"], True, [])
+    assert [x["expires"] for x in alex["licences"]] == [LICENCE_EXPIRES]
+    assert [t["date"] for t in alex["training"]] == [TRAINED_ON]
     lists = json.loads(fresh("checklists", "list", "--json").stdout)
     assert {c["id"] for c in lists} >= {"opening", "handoff", "wrap"}
     assert set(lists[0]) == {
@@ -279,12 +312,12 @@ def test_pin_rules_on_crew_add(fresh: Cli) -> None:
 def test_verify_names_the_first_bad_event_after_a_one_byte_change(fresh: Cli) -> None:
     raw = fresh.db.read_bytes()
     lines = raw.split(b"\n")
-    # production, its supervisor, the 4 bundled checklists adopted, the armorer, then Jordan
-    assert b"Jordan Lee" in lines[7]
-    lines[7] = lines[7].replace(b"Jordan Lee", b"Jordon Lee", 1)
+    # production, its supervisor, the 5 bundled checklists adopted, the armorer, then Jordan
+    assert b"Jordan Lee" in lines[8]
+    lines[8] = lines[8].replace(b"Jordan Lee", b"Jordon Lee", 1)
     fresh.db.write_bytes(b"\n".join(lines))
     out = fresh("verify", code=1)
-    assert "BROKEN" in out.stderr and "event 8" in out.stderr
+    assert "BROKEN" in out.stderr and "event 9" in out.stderr
 
 
 def test_missing_store_is_explained(tmp_path: Path) -> None:
@@ -302,3 +335,17 @@ def test_checklists_validate_reports_bad_files(tmp_path: Path) -> None:
     assert not cli.db.exists()  # validate never touches the store
     ok = cli("checklists", "validate")
     assert "handoff.yaml: ok" in ok.stdout
+
+
+def test_qualifications_from_the_cli_are_checked_and_listed(fresh: Cli) -> None:
+    bad = fresh("crew", "licence", ARMORER, "--number", "AL-7", "--issuer", "Board",
+                "--expires", "31/12/2030", "--by", SUPERVISOR, stdin="5555\n", code=1)  # fmt: skip
+    assert "the expiry date must be a date as YYYY-MM-DD" in bad.stderr
+    own = fresh("crew", "train", "Casey Morgan", "--date", "2026-01-02", "--provider", "X",
+                "--by", ARMORER, stdin="1111\n", code=1)  # fmt: skip
+    assert "only the Safety supervisor enters training records" in own.stderr
+    fresh("crew", "add", "Dana Voss", "--role", "actor", "--by", SUPERVISOR,
+          stdin="5555\n7272\n7272\n")  # fmt: skip
+    listed = fresh("crew", "list").stdout
+    assert "Dana Voss\tPerformer" in listed or "Dana Voss\tactor" in listed
+    assert "MISSING: Dana Voss has no firearms-safety training on record" in listed

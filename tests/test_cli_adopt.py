@@ -19,7 +19,9 @@ AD = "Jordan Lee"
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with its crew (init adopted the bundled checklists), made once."""
     tmp = tmp_path_factory.mktemp("base")
-    Cli(tmp).setup("Adopt Test")
+    base = Cli(tmp)
+    base.setup("Adopt Test")
+    base.gate()
     return tmp
 
 
@@ -60,7 +62,7 @@ def listing(cli: Cli) -> list[dict[str, object]]:
 
 def test_init_adopts_the_bundled_checklists_and_list_shows_them(cli: Cli) -> None:
     rows = listing(cli)
-    assert sorted(str(r["id"]) for r in rows) == ["handoff", "meeting", "opening", "wrap"]
+    assert sorted(str(r["id"]) for r in rows) == ["handoff", "meeting", "opening", "prep", "wrap"]
     for row in rows:
         assert row["status"] == "current"
         assert row["adopted_by"] == [{"name": SUPERVISOR, "role": "supervisor"}]

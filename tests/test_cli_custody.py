@@ -26,6 +26,7 @@ def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
     assert colt["custody"]["holder"] == "locked" and colt["last_verified"] is None
 
     # Opening: the armorer honestly declares other duties -> a flag, not a failed step.
+    cli.gate()
     run = as_json(cli("run", "start", "opening", "--json"))["id"]
     cli.sign(run, "meeting-held", [AD, ARMORER], attendees="9", concerns_read="yes")
     flagged = cli.sign(run, "no-other-duties", [ARMORER], other_duties="yes")
@@ -82,8 +83,8 @@ def test_custody_flags_incidents_and_wrap_from_the_cli(tmp_path: Path) -> None:
     assert "HOLD" in blocked.stderr
     cli("incident", "review", "I0001", "--by", SUPERVISOR, "--by", ARMORER, "--action", "x",
         stdin="5555\n1111\n", code=1)  # fmt: skip
-    cli("incident", "review", "I0002", "--by", SUPERVISOR, "--by", ARMORER, "--action",
-        "Holster snag; retrained", stdin="5555\n1111\n")  # fmt: skip
+    cli("incident", "review", "I0002", "--by", SUPERVISOR, "--by", ARMORER, "--by", AD,
+        "--action", "Holster snag; retrained", stdin="5555\n1111\n2222\n")  # fmt: skip
     assert as_json(cli("hold", "list", "--open", "--json")) == []
 
     # The handoff redone from the ammunition check, six blanks fired, then wrap reconciles.

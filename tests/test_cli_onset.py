@@ -22,6 +22,7 @@ def _day(tmp_path: Path) -> Cli:
     cli.armorer("firearm", "add", "COLT-1", "--description", "Revolver", "--kind", "blank-firing",
                 "--chambers", "6")  # fmt: skip
     cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "36", "--source", "Props")
+    cli.gate()
     run = as_json(cli("run", "start", "opening", "--json"))["id"]
     cli.sign(run, "meeting-held", [AD, ARMORER], attendees="9", concerns_read="yes")
     cli.sign(run, "no-other-duties", [ARMORER], other_duties="no")
@@ -84,8 +85,8 @@ def test_misfire_take_back_void_unverified_hold_and_wrap_from_the_cli(tmp_path: 
         (ACTOR, False),
         ("Dana Grip", False),
     ]
-    cli("incident", "review", "I0001", "--by", SUPERVISOR, "--by", ARMORER, "--action", "dud",
-        stdin="5555\n1111\n")  # fmt: skip
+    cli("incident", "review", "I0001", "--by", SUPERVISOR, "--by", ARMORER, "--by", AD,
+        "--action", "dud", stdin="5555\n1111\n2222\n")  # fmt: skip
     for hold in holds[1:]:
         cli("hold", "resolve", hold["id"], "--by", SUPERVISOR, "--by", ARMORER, "--action", "ok",
             stdin="5555\n1111\n")  # fmt: skip

@@ -21,6 +21,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Cli:
                     "blank-firing", "--chambers", "6")  # fmt: skip
     cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "12", "--source", "Prop house")
     cli.armorer("ammo", "add", "B-1", "--type", "blank", "--count", "24", "--source", "Supplier")
+    cli.gate()
     run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     cli.sign(run, "meeting-held", [AD, ARM], attendees="12", concerns_read="yes")
     cli.sign(run, "no-other-duties", [ARM], other_duties="no")
@@ -79,6 +80,7 @@ def test_a_live_round_at_one_handoff_holds_the_other_firearm_too(tmp_path: Path)
         cli.armorer("firearm", "add", serial, "--description", "Revolver", "--kind",
                     "blank-firing", "--chambers", "6")  # fmt: skip
     cli.armorer("ammo", "add", "D-1", "--type", "dummy", "--count", "12", "--source", "Prop house")
+    cli.gate()
     run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
     cli.sign(run, "meeting-held", [AD, ARM], attendees="12", concerns_read="yes")
     cli.sign(run, "no-other-duties", [ARM], other_duties="no")

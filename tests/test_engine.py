@@ -424,6 +424,7 @@ def test_the_record_carries_each_checklist_version_once_and_names_it_after() -> 
         "handoff",
         "meeting",
         "opening",
+        "prep",
         "wrap",
     ]
     starts = [e for e in world.log if e["kind"] == "run-started"]

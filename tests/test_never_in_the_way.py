@@ -66,7 +66,10 @@ def test_after_a_misfire_the_firearm_is_taken_back_at_once_and_the_run_finishes(
     # Once the misfire is reviewed, the return step records rounds and re-inspection; it
     # moves nothing (the firearm is already back) and completes the run.
     assert world.do(
-        engine.review_incident, "I0001", [cred(SUPERVISOR), cred(ARMORER)], "cleared, cause: dud"
+        engine.review_incident,
+        "I0001",
+        [cred(SUPERVISOR), cred(ARMORER), cred(AD)],
+        "cleared, cause: dud",
     ).ok
     done = sign(world, run, "returned", ARMORER, ACTOR, evidence=returned[3])
     assert done.ok, done.refused

@@ -23,6 +23,7 @@ from support import (
     cred,
     handoff_steps,
     open_day,
+    qualify,
     setup_world,
     sign,
     start,
@@ -125,6 +126,7 @@ def forge_separation(world: World) -> dict[str, Any]:
     boss = cred(SUPERVISOR)
     assert world.do(engine.grant_role, boss, AD[0], "armorer").ok
     assert world.do(engine.grant_role, boss, ACTOR2[0], "ad").ok
+    qualify(world.do, boss, [(AD[0], ["armorer"], "")])
     open_day(world)
     run = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0])
     loaded = {"dummies": "6", "blanks": "0", "live-rounds": "0"}

@@ -14,8 +14,12 @@ from report_support import HOLD_ACTION, walked_day, write_store
 from support import (
     ACTOR,
     ACTOR2,
+    ARMORER,
     CHECKLISTS,
+    PINS,
+    SUPERVISOR,
     WRAP,
+    cheap_pin,
     cred,
     handoff_steps,
     open_day,
@@ -145,7 +149,7 @@ def test_user_text_outside_the_font_is_shown_as_question_marks(tmp_path: Path) -
 def test_times_are_given_in_the_zone_asked_for(walked: Repository) -> None:
     report = make_report(walked, tz=timezone(timedelta(hours=-5), "EST"))
     summary = dict(report.summary)
-    assert summary["Opening started"] == "02:04:30"
+    assert summary["Opening started"] == "02:10:00"
     assert "EST (UTC-05:00)" in summary["Times"]
 
 
@@ -254,3 +258,22 @@ def test_report_command_markdown_and_refusals(tmp_path: Path) -> None:
     bad = cli("report", "--day", "9", "--out", str(tmp_path / "y.pdf"), code=1)
     assert "no day 9" in bad.stderr
     cli("report", "--out", str(tmp_path / "missing" / "y.pdf"), code=2)
+
+
+def test_the_report_lists_qualifications_and_the_gates_status(tmp_path: Path) -> None:
+    world = setup_world()
+    open_day(world)
+    late = ("Dana Voss", ["actor"], "7272")  # cast after the gate, never trained
+    PINS.setdefault(late[0], late[2])
+    assert world.do(engine.add_crew, cred(SUPERVISOR), late[0], late[1], cheap_pin(late[2])).ok
+    repo = Repository.open(write_store(world, tmp_path / "r.jsonl"), CHECKLISTS)
+    md = render_markdown(make_report(repo))
+    section = md.split("Qualifications and the pre-production gate", 1)[1].split("\n## ", 1)[0]
+    assert "Pre-production gate: COMPLETE (G0001" in section
+    assert "Alex Reyes" in section and "expires 2030-12-31" in section
+    assert "Dana Voss has no firearms-safety training on record" in section
+    # A new kind of firearm: the gate is due again, and the report says why.
+    assert world.do(engine.add_firearm, cred(ARMORER), "RUB-3", "Rubber", "rubber", None).ok
+    repo = Repository.open(write_store(world, tmp_path / "r2.jsonl"), CHECKLISTS)
+    md = render_markdown(make_report(repo))
+    assert "Pre-production gate: NOT COMPLETE: the plan changed since gate G0001" in md

@@ -185,7 +185,7 @@ def test_the_adopted_checklists_are_listed_with_digest_who_and_when(
     repo, text = day
     state = repo.state
     assert "Adopted checklists" in text
-    assert len(state.adoptions) == 5  # the 4 bundled, and the day's own
+    assert len(state.adoptions) == 6  # the 5 bundled, and the day's own
     for adoption in state.adoptions:
         assert adoption.digest[:32] in text.replace(" ", "")  # a long digest wraps in its cell
         assert f"{adoption.checklist_id}: {adoption.title}" in text

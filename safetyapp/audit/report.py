@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetyapp.domain import clock as localtime
 from safetyapp.domain import events as ev
+from safetyapp.domain import qualifications
 from safetyapp.domain.evidence import describe
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import Custody, CustodySpell, Day, Run, State, run_lot_counts
@@ -253,6 +254,7 @@ def build_report(
     ]
     sections = [
         _crew_section(state, records),
+        qualifications_section(state, date, clock),
         changes_section(
             changes
             if changes is not None
@@ -342,6 +344,47 @@ def _crew_section(state: State, records: Sequence[dict[str, Any]]) -> Section:
     )
 
 
+def qualifications_section(state: State, date: str, clock: _Clock) -> Section:
+    """'Qualifications and the pre-production gate': the gate's status, then each active crew
+    member's training and licence on file and what their roles lacked on the day."""
+    gate = state.gate
+    if gate.complete and gate.last is not None:
+        status = (
+            f"Pre-production gate: COMPLETE ({gate.last.run}, {clock(gate.last.completed_at)})."
+        )
+    else:
+        status = f"Pre-production gate: NOT COMPLETE: {gate.reason}."
+    day = datetime.fromisoformat(date).date()
+    rows = []
+    for member in state.crew.values():
+        if not member.active:
+            continue
+        training = "; ".join(f"{t.date} ({t.provider})" for t in member.training)
+        licences = "; ".join(
+            f"{x.number} ({x.issuer}), expires {x.expires}" for x in member.licences
+        )
+        lacking = "; ".join(qualifications.missing(state, member.name, day))
+        rows.append(
+            (
+                member.name,
+                ", ".join(_role(r) for r in member.roles),
+                training or "none on file",
+                licences or "none on file",
+                lacking or "nothing",
+            )
+        )
+    table = Table(
+        ("Name", "Crewed as", "Training", "Licence or permit", "Missing on the day"),
+        rows,
+        (2.6, 2.2, 2.8, 3, 3.2),
+    )
+    return Section(
+        "Qualifications and the pre-production gate",
+        [status, "Qualifications on file, each entered by a safety supervisor."],
+        [table] if rows else [],
+    )
+
+
 def day_changes(state: State, records: Sequence[dict[str, Any]], day: Day) -> list[dict[str, Any]]:
     """The changes to who may sign and to what is on set (crew added, roles granted or revoked,
     people deactivated, PINs set, firearms and lots added) that a day's report lists: those
@@ -396,6 +439,8 @@ _CHANGE_TITLES = {
     ev.CREW_DEACTIVATED: "deactivated",
     ev.FIREARM_ADDED: "firearm added",
     ev.AMMO_ADDED: "lot declared",
+    ev.CREW_TRAINED: "training on file",
+    ev.CREW_LICENSED: "licence on file",
 }
 
 

@@ -41,6 +41,8 @@ class EventKind(StrEnum):
     INCIDENT_REPORTED = "incident-reported"
     FLAG_RAISED = "flag-raised"
     FLAG_ACKNOWLEDGED = "flag-acknowledged"
+    CREW_TRAINED = "crew-trained"
+    CREW_LICENSED = "crew-licensed"
 
 
 # The members under their old names, for `ev.SIGNED` and friends.
@@ -70,6 +72,8 @@ RUN_VOIDED = EventKind.RUN_VOIDED
 INCIDENT_REPORTED = EventKind.INCIDENT_REPORTED
 FLAG_RAISED = EventKind.FLAG_RAISED
 FLAG_ACKNOWLEDGED = EventKind.FLAG_ACKNOWLEDGED
+CREW_TRAINED = EventKind.CREW_TRAINED
+CREW_LICENSED = EventKind.CREW_LICENSED
 
 KINDS: tuple[EventKind, ...] = tuple(EventKind)
 # Incident events, listed together in the report (only the report so far; issue 4).
@@ -87,8 +91,11 @@ CUSTODY_KINDS = frozenset((CUSTODY_CHANGED, CUSTODY_TAKEN_BACK))
 # unchecked); `custody-taken-back` and `run-voided` events.
 # Also in 3 (issue 15): the production's time zone; a live-round incident holds the day; a
 # custody break may be of the ammunition; meeting runs.
-RECORD_FORMAT = 3
-READABLE_FORMATS = (3,)
+# 4 (issue 15): qualifications on file (`crew-trained`, `crew-licensed`, entered by a safety
+# supervisor); the `advisor` and `crew` roles; the misfire review signed by the supervisor, the
+# armorer and the 1st AD; the pre-production gate (`prep` runs, ids G0001...) before any opening.
+RECORD_FORMAT = 4
+READABLE_FORMATS = (4,)
 
 # Changes to who may sign and to what is on set: each signed by an authorised person (`by`),
 # flagged in the audit and listed in the day's report.
@@ -100,6 +107,8 @@ AUTHORITY_KINDS = (
     CREW_DEACTIVATED,
     FIREARM_ADDED,
     AMMO_ADDED,
+    CREW_TRAINED,
+    CREW_LICENSED,
 )
 
 # Data keys that were secrets in format 1 (a PIN's hash and salt). A format-2 record never holds

@@ -37,6 +37,10 @@ FIREARM_REFS = ("firearm.chambers",)
 DUMMY_REFS = ("ammo.dummies",)
 SERIALS_REFS = ("firearms.out", "firearm.serial")
 LOT_REFS = ("ammo.expected", "ammo.on-hand", "rounds.loaded")
+# The pre-production gate's checks against the record (bool): yes, and the record agrees: every
+# armorer's licence in date (`crew.licensed`), training on file for everyone who handles or is
+# near firearms (`crew.trained`). A yes the record contradicts fails, naming who lacks what.
+CREW_REFS = {"crew.licensed": "licences", "crew.trained": "training"}
 # What the checklists' blank-fire distance falls back to: Safety Bulletin #1's about 20 ft.
 DEFAULT_BLANK_DISTANCE_FT = 20
 
@@ -86,6 +90,11 @@ class Facts(Protocol):
 
     def blank_distance(self) -> int:
         """The production's safe distance from blank fire, in feet (its risk assessment)."""
+        ...
+
+    def qualifications_missing(self, which: str) -> list[str]:
+        """What the record lacks today: `licences` (armorers) or `training` (everyone who
+        handles or is near firearms), one line per person and record."""
         ...
 
 
@@ -177,7 +186,7 @@ class BoolEvidence(EvidenceKind):
     name = "bool"
     widget = "choice"
     hint = "choose yes or no"
-    refs = ("blanks.loaded",)
+    refs = ("blanks.loaded", *CREW_REFS)
 
     def parse(self, spec: Spec, raw: str, facts: Facts) -> bool:
         low = raw.strip().lower()
@@ -196,13 +205,19 @@ class BoolEvidence(EvidenceKind):
         return isinstance(expect, bool) or expect in self.refs
 
     def expected(self, spec: Spec, facts: Facts) -> Any:
+        if spec.expect in CREW_REFS:
+            return True
         if spec.expect in self.refs:
             return True if (facts.run_loads() or {}).get("blank") else None
         return spec.expect
 
     def mismatch(self, spec: Spec, value: Any, facts: Facts) -> str | None:
+        if isinstance(spec.expect, str) and spec.expect in CREW_REFS:
+            lacking = facts.qualifications_missing(CREW_REFS[spec.expect])
+            if value is True and lacking:
+                return f"{spec.label}: the record says otherwise: {'; '.join(lacking)}"
         why = super().mismatch(spec, value, facts)
-        if why is not None and spec.expect in self.refs:
+        if why is not None and spec.expect == "blanks.loaded":
             return f"{spec.label}: blanks are loaded, so it is called to the set"
         return why
 

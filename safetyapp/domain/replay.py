@@ -151,6 +151,16 @@ def _deactivated(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     return [engine.deactivate(state, _who(r["by"]), _get(d, "name"), _now(r))]
 
 
+def _trained(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
+    args = (_get(d, "name"), _get(d, "date"), _get(d, "provider"))
+    return [engine.record_training(state, _who(r["by"]), *args, _now(r))]
+
+
+def _licensed(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
+    args = (_get(d, "name"), _get(d, "number"), _get(d, "issuer"), _get(d, "expires"))
+    return [engine.record_licence(state, _who(r["by"]), *args, _now(r))]
+
+
 def _firearm(state: State, r: Record, d: dict[str, Any]) -> list[Decision]:
     who, now = _who(r["by"]), _now(r)
     args = (_get(d, "serial"), _get(d, "description"), _get(d, "kind"), _get(d, "chambers"))
@@ -377,6 +387,8 @@ RULES: dict[EventKind, Rule] = {
     EventKind.INCIDENT_REPORTED: _incident,
     EventKind.FLAG_RAISED: RIDER,
     EventKind.FLAG_ACKNOWLEDGED: _flag_acknowledged,
+    EventKind.CREW_TRAINED: _trained,
+    EventKind.CREW_LICENSED: _licensed,
 }
 _BY_NAME: dict[str, Rule] = {str(k): v for k, v in RULES.items()}
 

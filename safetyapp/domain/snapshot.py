@@ -27,11 +27,14 @@ from safetyapp.domain.state import (
     Day,
     Firearm,
     Flag,
+    GateDone,
     Hold,
     Incident,
+    Licence,
     Run,
     SignOff,
     State,
+    Training,
     checklist_from_record,
 )
 
@@ -87,6 +90,8 @@ def to_view(state: State) -> View:
         },
         "checklists": checklists,
         "adoptions": [asdict(a) for a in state.adoptions],
+        "gate_runs": state.gate_runs,
+        "gate_done": _gate_view(state.gate_done),
     }
 
 
@@ -112,6 +117,8 @@ def from_view(view: View) -> State:
         checklists=checklists,
         last_seq=view["last_seq"],
         head_hash=view["head_hash"],
+        gate_runs=view["gate_runs"],
+        gate_done=_gate_from(view["gate_done"]),
     )
     for data in view["adoptions"]:
         adoption = Adoption(**data)
@@ -179,6 +186,25 @@ def _index_of(history: list[SignOff], signoff: SignOff) -> int:
     raise ValueError(f"sign-off of step {signoff.step!r} is not in its run's history")
 
 
+def _gate_view(done: GateDone | None) -> dict[str, Any] | None:
+    if done is None:
+        return None
+    return {
+        "run": done.run,
+        "completed_at": done.completed_at,
+        "kinds": list(done.kinds),
+        "armorers": list(done.armorers),
+    }
+
+
+def _gate_from(data: dict[str, Any] | None) -> GateDone | None:
+    if data is None:
+        return None
+    return GateDone(
+        data["run"], data["completed_at"], tuple(data["kinds"]), tuple(data["armorers"])
+    )
+
+
 def _crew_view(member: CrewMember) -> dict[str, Any]:
     locked = member.locked_until
     # No PIN hash or salt: those live only in the credentials file; the id names which is current.
@@ -189,6 +215,8 @@ def _crew_view(member: CrewMember) -> dict[str, Any]:
         "active": member.active,
         "failures": member.failures,
         "locked_until": locked.isoformat() if locked is not None else None,
+        "training": [asdict(t) for t in member.training],
+        "licences": [asdict(x) for x in member.licences],
     }
 
 
@@ -201,6 +229,8 @@ def _crew_from(data: dict[str, Any]) -> CrewMember:
         active=data["active"],
         failures=data["failures"],
         locked_until=datetime.fromisoformat(locked) if locked is not None else None,
+        training=[Training(**t) for t in data["training"]],
+        licences=[Licence(**x) for x in data["licences"]],
     )
 
 

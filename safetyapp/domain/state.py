@@ -28,10 +28,34 @@ RunStatus = Literal["open", "hold", "complete", "void"]
 Holder = Literal["locked", "armorer", "performer", "unaccounted"]
 
 
+@dataclass(frozen=True)
+class Training:
+    """A firearms-safety training record on file: its date (ISO), the provider, and the safety
+    supervisor who entered it (`by`, at `time`)."""
+
+    date: str
+    provider: str
+    by: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Licence:
+    """An armorer's licence or permit on file: number, issuer, expiry date (ISO), entered by a
+    safety supervisor (`by`, at `time`)."""
+
+    number: str
+    issuer: str
+    expires: str
+    by: str
+    time: str
+
+
 @dataclass
 class CrewMember:
     """A person on the crew. `pin_id` names their current PIN in the credentials file beside
-    the store (the record never holds a PIN's hash or salt); None until one is set."""
+    the store (the record never holds a PIN's hash or salt); None until one is set. Their
+    qualifications on file (see `domain/qualifications.py`), in the order entered."""
 
     name: str
     roles: list[str]
@@ -39,6 +63,8 @@ class CrewMember:
     failures: int = 0
     locked_until: datetime | None = None
     active: bool = True
+    training: list[Training] = field(default_factory=list)
+    licences: list[Licence] = field(default_factory=list)
 
 
 @dataclass
@@ -280,6 +306,28 @@ class Adoption:
     receipt: str | None = None
 
 
+@dataclass(frozen=True)
+class GateDone:
+    """The pre-production gate as last completed: its run, when, and the plan it covered (the
+    firearm kinds in the inventory and the active armorers then)."""
+
+    run: str
+    completed_at: str
+    kinds: tuple[str, ...]
+    armorers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The pre-production gate now: `complete`, or why not (`reason`): never completed, or the
+    plan changed since (a new kind of firearm, a new armorer); `run` is an open gate run."""
+
+    complete: bool
+    reason: str
+    last: GateDone | None
+    run: str | None
+
+
 @dataclass
 class Day:
     number: int
@@ -310,6 +358,8 @@ class State:
     adopted: dict[str, Adoption] = field(default_factory=dict)  # by digest, the latest
     current_checklists: dict[str, str] = field(default_factory=dict)  # id -> digest adopted last
     ammo_marks: list[CustodyMark] = field(default_factory=list)  # ammunition out of sight
+    gate_runs: int = 0  # pre-production gate runs started (their ids: G0001, ...)
+    gate_done: GateDone | None = None  # the gate as last completed
     timezone: str = "UTC"  # the production's time zone (IANA name): its days are local dates
     blank_distance_ft: int = DEFAULT_BLANK_DISTANCE_FT  # from its risk assessment
     last_seq: int = 0
@@ -330,6 +380,27 @@ class State:
         if self.days and self.days[-1].wrapped_at is None:
             return self.days[-1]
         return None
+
+    @property
+    def gate(self) -> Gate:
+        """The pre-production gate: complete for the plan as it is now, or why not. The plan
+        changes with a firearm of a kind the gate did not cover, or an armorer it did not."""
+        open_run = next((r.id for r in self.open_runs() if r.checklist.scope == "prep"), None)
+        done = self.gate_done
+        if done is None:
+            return Gate(False, "the pre-production gate was never completed", None, open_run)
+        changes = [
+            f"a new kind of firearm ({kind})"
+            for kind in dict.fromkeys(f.kind for f in self.firearms.values())
+            if kind not in done.kinds
+        ]
+        changes += [
+            f"a new armorer ({name})" for name in _armorers(self) if name not in done.armorers
+        ]
+        if changes:
+            why = f"the plan changed since gate {done.run}: {', '.join(changes)}"
+            return Gate(False, why, done, open_run)
+        return Gate(True, "", done, open_run)
 
     def open_holds(self) -> list[Hold]:
         return [h for h in self.holds.values() if h.open]
@@ -429,6 +500,10 @@ class State:
             handler(self, record, record.get("data") or {})
         self.last_seq = record.get("seq", self.last_seq)
         self.head_hash = record.get("hash", self.head_hash)
+
+
+def _armorers(state: State) -> list[str]:
+    return [m.name for m in state.crew.values() if m.active and "armorer" in m.roles]
 
 
 def run_lot_counts(run: Run) -> dict[str, int]:
@@ -582,6 +657,17 @@ def _deactivated(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     _authorised(s, r)
 
 
+def _trained(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    s.crew[d["name"]].training.append(Training(d["date"], d["provider"], r["by"], r["time"]))
+    _authorised(s, r)
+
+
+def _licensed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
+    licence = Licence(d["number"], d["issuer"], d["expires"], r["by"], r["time"])
+    s.crew[d["name"]].licences.append(licence)
+    _authorised(s, r)
+
+
 def _authorised(s: State, r: dict[str, Any]) -> None:
     """A change signed by `by` with their PIN: their failure count starts again."""
     if r.get("by"):
@@ -655,6 +741,8 @@ def _checklist_adopted(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 def _run_started(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     checklist = _run_checklist(s, d)
+    if checklist.scope == "prep":
+        s.gate_runs += 1
     s.runs[r["run"]] = s.open_run_index[r["run"]] = Run(
         id=r["run"],
         checklist=checklist,
@@ -709,8 +797,12 @@ def _stale(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
 
 
 def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
-    s.runs[r["run"]].completed_at = r["time"]
+    run = s.runs[r["run"]]
+    run.completed_at = r["time"]
     s.open_run_index.pop(r["run"], None)
+    if run.checklist.scope == "prep":
+        kinds = tuple(dict.fromkeys(f.kind for f in s.firearms.values()))
+        s.gate_done = GateDone(run.id, r["time"], kinds, tuple(_armorers(s)))
 
 
 def _run_voided(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
@@ -787,6 +879,8 @@ _HANDLERS = {
     ev.CREW_ROLE_GRANTED: _role_granted,
     ev.CREW_ROLE_REVOKED: _role_revoked,
     ev.CREW_DEACTIVATED: _deactivated,
+    ev.CREW_TRAINED: _trained,
+    ev.CREW_LICENSED: _licensed,
     ev.FIREARM_ADDED: _firearm,
     ev.AMMO_ADDED: _ammo,
     ev.CHECKLIST_ADOPTED: _checklist_adopted,

@@ -9,7 +9,7 @@ time or a field of the wrong type. Pure: no IO.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
@@ -54,6 +54,17 @@ def _opt_str(value: Any) -> str | None:
         if value is None or type(value) is str
         else f"expected text or null, found {_show(value)}"
     )
+
+
+def _date(value: Any) -> str | None:
+    """A calendar date exactly as YYYY-MM-DD (a qualification's date or expiry)."""
+    if type(value) is str and len(value) == 10 and value.isascii():
+        try:
+            if date.fromisoformat(value).isoformat() == value:
+                return None
+        except ValueError:
+            pass
+    return f"expected a date like 2026-03-02, found {_show(value)}"
 
 
 def _int(value: Any) -> str | None:
@@ -141,6 +152,8 @@ _REQUIRED_TOP: dict[str, dict[str, Check]] = {
     ev.CREW_ROLE_GRANTED: {"by": _str},
     ev.CREW_ROLE_REVOKED: {"by": _str},
     ev.CREW_DEACTIVATED: {"by": _str},
+    ev.CREW_TRAINED: {"by": _str},
+    ev.CREW_LICENSED: {"by": _str},
     ev.CHECKLIST_ADOPTED: {"by": _str},
     ev.CUSTODY_TAKEN_BACK: {"by": _str, "role": _one_of("armorer")},
     ev.RUN_VOIDED: {"run": _str, "by": _str},
@@ -159,6 +172,13 @@ _DATA: dict[str, dict[str, tuple[Check, bool]]] = {
     ev.CREW_ROLE_GRANTED: {"name": (_str, _R), "role": (_str, _R)},
     ev.CREW_ROLE_REVOKED: {"name": (_str, _R), "role": (_str, _R)},
     ev.CREW_DEACTIVATED: {"name": (_str, _R)},
+    ev.CREW_TRAINED: {"name": (_str, _R), "date": (_date, _R), "provider": (_str, _R)},
+    ev.CREW_LICENSED: {
+        "name": (_str, _R),
+        "number": (_str, _R),
+        "issuer": (_str, _R),
+        "expires": (_date, _R),
+    },
     ev.FIREARM_ADDED: {
         "serial": (_str, _R),
         "description": (_str, _R),

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from support import CHECKLISTS, CREW, PINS, cheap_pin, seed
+from support import CHECKLISTS, CREW, PINS, cheap_pin, gate, seed
 
 from safetyapp.cli import cli
 from safetyapp.domain import engine
@@ -47,6 +47,8 @@ def armorer_cred() -> Credential:
 
 
 def start_opening(repo: Repository) -> str:
+    if not repo.state.gate.complete:
+        gate(repo.do, repo.state)
     decision = repo.do(engine.start_run, CHECKLISTS["opening"])
     assert decision.ok, decision.refused
     return str(decision.events[0]["run"])

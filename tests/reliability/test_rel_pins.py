@@ -21,7 +21,7 @@ from rel_support import (
     run_cli,
     start_opening,
 )
-from support import CHECKLISTS, OPENING, PINS, cheap_pin, walk
+from support import CHECKLISTS, OPENING, PINS, cheap_pin, qualify, walk
 
 import safetyapp.cli
 from safetyapp.domain import auth, engine
@@ -233,6 +233,7 @@ def test_same_person_twice_and_separation_cannot_be_bypassed(tmp_path: Path) -> 
         cheap_pin("7777"),
     ).ok
     PINS.setdefault(dana, "7777")
+    qualify(repo.do, Credential(SUPERVISOR, PINS[SUPERVISOR]), [(dana, ["armorer", "ad"], "")])
     run = start_opening(repo)
     # The same --by twice: signer as own witness; one person as both resolvers.
     out = run_cli(db, "run", "sign", run, "meeting-held", "--by", dana, "--by", dana,

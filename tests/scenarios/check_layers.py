@@ -1,6 +1,7 @@
 """Remove one layer at a time (from a checklist or the engine) and check its scenario fails.
 
-Run by hand from a clean checkout: `python tests/scenarios/check_layers.py`. It edits the
+Run by hand from a clean checkout: `python tests/scenarios/check_layers.py [WORD...]` (only
+the mutations whose description or test names a WORD, when given). It edits the
 source files in place one at a time and restores each before the next (so do not run it on
 uncommitted work). Not collected by pytest. Exit 0 when every removal is caught.
 """
@@ -16,6 +17,8 @@ RUNS = f"{ENGINE}/runs.py"
 JUDGING = f"{ENGINE}/judging.py"
 EVIDENCE = "safetyapp/domain/evidence.py"
 HOLDS = f"{ENGINE}/holds.py"
+SETUP = f"{ENGINE}/setup.py"
+QUALS = "safetyapp/domain/qualifications.py"
 MUTATIONS = [
     # (test, file, old, new, what is removed)
     (
@@ -328,10 +331,90 @@ MUTATIONS = [
         "}",
         "checklist: bore obstruction reopens ammunition",
     ),
+    (
+        "test_an_armorer_without_a_licence_in_date_cannot_sign_armorer_steps",
+        RUNS,
+        "    if armorer_step and (why := licence_problem(member, day)):",
+        "    if False:",
+        "quals: armorer steps need a licence",
+    ),
+    (
+        "test_an_armorer_without_a_licence_in_date_cannot_sign_armorer_steps",
+        QUALS,
+        "        if date.fromisoformat(licence.expires) >= day:",
+        "        if True:",
+        "quals: an expired licence is not in date",
+    ),
+    (
+        "test_an_armorer_without_a_licence_in_date_cannot_sign_armorer_steps",
+        SETUP,
+        '    supervisor = _supervisor(state, by, now, f"enters {what}")',
+        "    supervisor = _authenticate(state, by, now).name",
+        "quals: only a safety supervisor enters qualifications",
+    ),
+    (
+        "test_taking_the_gun_back_is_never_blocked_by_a_lapsed_licence",
+        RUNS,
+        '    armorer_step = step.role == "armorer" and step.custody != "to-armorer"',
+        '    armorer_step = step.role == "armorer"',
+        "quals: the return step is exempt",
+    ),
+    (
+        "test_a_performer_without_recorded_training_cannot_receive_a_firearm",
+        RUNS,
+        "    if receives and performer is not None and (why := training_problem(performer, day)):",
+        "    if False:",
+        "quals: a performer needs training to receive",
+    ),
+    (
+        "test_the_safety_advisor_is_never_the_supervisor",
+        "safetyapp/domain/roles.py",
+        "        if a in roles and b in roles:",
+        "        if False:",
+        "roles: advisor never the supervisor",
+    ),
+    (
+        "test_a_misfire_review_needs_the_supervisor_the_armorer_and_the_first_ad",
+        HOLDS,
+        "    if incident is not None and incident.kind in MEETING_AFTER_KINDS:",
+        "    if False:",
+        "roles: misfire review includes the 1st AD",
+    ),
+    (
+        "test_no_opening_before_the_pre_production_gate_is_complete",
+        RUNS,
+        "        if not gate.complete:",
+        "        if False:",
+        "gate: no opening before the gate",
+    ),
+    (
+        "test_a_gate_signed_yes_while_the_record_lacks_a_licence_or_training_fails_naming_them",
+        EVIDENCE,
+        "            if value is True and lacking:",
+        "            if False:",
+        "gate: licences and training checked against the record",
+    ),
+    (
+        "test_the_gate_is_redone_when_the_plan_changes",
+        "safetyapp/domain/state.py",
+        "            if kind not in done.kinds",
+        "            if False",
+        "gate: redone for a new kind of firearm",
+    ),
+    (
+        "test_the_gate_is_redone_when_the_plan_changes",
+        "safetyapp/domain/state.py",
+        "if name not in done.armorers",
+        "if False",
+        "gate: redone for a new armorer",
+    ),
 ]
 
 ok = True
+wanted = sys.argv[1:]
 for test, rel, old, new, what, *more in MUTATIONS:
+    if wanted and not any(w in what or w in test for w in wanted):
+        continue
     edits = [(rel, old, new), *(more[0] if more else [])]
     originals = {}
     for rel2, old2, new2 in edits:

@@ -261,7 +261,11 @@ def test_earlier_misfires_and_discharges_not_acted_on() -> None:
     assert not blocked.ok and refused_code(world) == "on-hold"
     wrong = world.do(engine.review_incident, incident.id, [cred(SUPERVISOR), cred(ACTOR)], "ok")
     assert not wrong.ok and refused_code(world) == "resolvers"
-    reviewed = world.do(engine.review_incident, incident.id, [cred(SUPERVISOR), cred(ARMORER)],
+    # UK practice: the 1st AD is consulted before reset. The supervisor and the armorer alone
+    # are not enough (REVIEW_ROLES).
+    two = world.do(engine.review_incident, incident.id, [cred(SUPERVISOR), cred(ARMORER)], "ok")
+    assert not two.ok and "1st AD" in str(two.refused)
+    reviewed = world.do(engine.review_incident, incident.id, [cred(SUPERVISOR), cred(ARMORER), cred(AD)],
                         "Cylinder timing fault; COLT-1 withdrawn for repair")  # fmt: skip
     assert reviewed.ok and incident.status == "to-read-out"
     assert world.state.open_holds() == []

@@ -45,7 +45,7 @@ def test_misfire_take_back_void_locked_out_stop_work_then_wrap(tmp_path: Path) -
     assert not world.state.holds[stop.hold_id].verified
 
     # The holds are answered by the named roles, then the day wraps.
-    review = world.do(engine.review_incident, "I0001", [cred(SUPERVISOR), cred(ARMORER)],
+    review = world.do(engine.review_incident, "I0001", [cred(SUPERVISOR), cred(ARMORER), cred(AD)],
                       "cause: dud primer; revolver cleared; fresh meeting before resuming")  # fmt: skip
     assert review.ok, review.refused
     answered = world.do(engine.resolve_hold, stop.hold_id, [cred(SUPERVISOR), cred(ARMORER)],

@@ -34,7 +34,7 @@ def test_a_live_round_found_at_a_handoff_holds_every_firearm_for_the_day() -> No
     assert not other.ok and refused_code(world) == "on-hold"
     # The review a misfire needs lifts the day hold.
     review = world.do(engine.review_incident, incident["data"]["incident"],
-                      [cred(SUPERVISOR), cred(ARMORER)], "Round removed; boxes recounted")  # fmt: skip
+                      [cred(SUPERVISOR), cred(ARMORER), cred(AD)], "Round removed; boxes recounted")  # fmt: skip
     assert review.ok, review.refused
     assert not [h for h in world.state.open_holds() if h.run is None]
 
@@ -324,7 +324,7 @@ def test_after_a_misfire_review_firearms_resume_only_after_a_fresh_meeting() -> 
     report = world.do(engine.report_incident, cred(ARMORER), "misfire", "Click, no bang",
                       firearm="COLT-1")  # fmt: skip
     incident = str(report.incident_id)
-    assert world.do(engine.review_incident, incident, [cred(SUPERVISOR), cred(ARMORER)],
+    assert world.do(engine.review_incident, incident, [cred(SUPERVISOR), cred(ARMORER), cred(AD)],
                     "Primer seated badly; lot set aside").ok  # fmt: skip
     blocked = world.do(engine.start_run, _checklist("handoff"), firearm="COLT-1",
                        performer=ACTOR[0], scene="12A")  # fmt: skip

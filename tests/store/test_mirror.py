@@ -112,31 +112,31 @@ def test_created_extended_idempotent(setup: tuple[Cli, Path, Path]) -> None:
     cli, store, usb = setup
     mirror = mirror_path(store, usb)
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "mirror created" in out and "10 events" in out
+    assert "mirror created" in out and "11 events" in out
     assert mirror == usb / "record.jsonl" and mirror.read_bytes() == store.read_bytes()
     head = json.loads(mirror_head_path(store, usb).read_text())
-    assert head["events"] == 10 and head["bytes"] == store.stat().st_size
+    assert head["events"] == 11 and head["bytes"] == store.stat().st_size
     assert json.loads(config_path(store).read_text())["to"] == str(usb)
 
     append_direct(store, 3)
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "13 events (3 new)" in out
+    assert "14 events (3 new)" in out
     assert mirror.read_bytes() == store.read_bytes()
 
     before = files(mirror, mirror_head_path(store, usb))
     out = cli("mirror", "--to", str(usb)).stdout
-    assert "mirror up to date" in out and "all 13 events" in out
+    assert "mirror up to date" in out and "all 14 events" in out
     assert files(mirror, mirror_head_path(store, usb)) == before
 
 
 def test_verify_against_mirror_both_ways(setup: tuple[Cli, Path, Path]) -> None:
     cli, store, usb = setup
     cli("mirror", "--to", str(usb))
-    append_direct(store, 2)  # the store extends the mirror: 10 covered, 2 not yet mirrored
+    append_direct(store, 2)  # the store extends the mirror: 11 covered, 2 not yet mirrored
     out = cli("verify", "--against-mirror", str(usb)).stdout
-    assert "mirror OK" in out and "10 events covered" in out and "2 not yet mirrored" in out
+    assert "mirror OK" in out and "11 events covered" in out and "2 not yet mirrored" in out
     report = json.loads(cli("verify", "--against-mirror", str(usb), "--json").stdout)
-    assert report["ok"] is True and report["mirror_events"] == 10
+    assert report["ok"] is True and report["mirror_events"] == 11
 
     mirror = mirror_path(store, usb)
     data = bytearray(mirror.read_bytes())
@@ -261,7 +261,7 @@ def test_store_that_does_not_verify_is_not_mirrored(setup: tuple[Cli, Path, Path
     mirror = mirror_path(store, usb)
     before = files(mirror, mirror_head_path(store, usb))
     err = cli("mirror", "--to", str(usb), code=1).stderr
-    assert "does not verify at event 11" in err
+    assert "does not verify at event 12" in err
     assert files(mirror, mirror_head_path(store, usb)) == before
 
 

@@ -118,7 +118,7 @@ async def test_a_production_is_created_with_its_first_supervisor_in_the_tui(
         assert (
             kinds
             == [("production-created", None), ("crew-added", "Pat Okafor")]
-            + [("checklist-adopted", "Pat Okafor")] * 4
-        )  # the bundled checklists (handoff, meeting, opening, wrap), adopted by the supervisor
+            + [("checklist-adopted", "Pat Okafor")] * 5
+        )  # the bundled checklists (handoff, meeting, opening, prep, wrap), by the supervisor
         assert credentials_path(path).stat().st_mode & 0o777 == 0o600
         await settle(pilot)

@@ -198,7 +198,7 @@ async def test_control_characters_are_drawn_as_symbols_and_stored_exactly(tmp_pa
 
 async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
     clock = Clock()
-    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    app = new_app(make_store(tmp_path / "record.jsonl", clock, walk_gate=False), clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("h")
         await pilot.pause()
@@ -208,18 +208,19 @@ async def test_audit_screen_lists_filters_and_verifies(tmp_path: Path) -> None:
         from safetyapp.tui.widgets.event_log import EventLog
 
         log = app.screen.query_one(EventLog)
-        # 11 events and the 4 checklist versions adopted at creation (handoff, meeting,
-        # opening, wrap)
-        assert len(log.rows) == 15 and log.current() is not None
-        assert "CHAIN OK · 15 events" in str(
+        # 11 events, the 5 qualifications on file and the 5 checklist versions adopted at
+        # creation (handoff, meeting, opening, prep, wrap)
+        assert len(log.rows) == 21 and log.current() is not None
+        assert "CHAIN OK · 21 events" in str(
             app.screen.query_one("#verify-status", Static).render()
         )
         await pilot.press("f")
         await settle(pilot)
         kinds = [r["kind"] for r in log.rows]  # crew and inventory changes are flagged too
-        assert kinds[-1] == "hold-raised" and len(kinds) == 14
+        assert kinds[-1] == "hold-raised" and len(kinds) == 20
         assert set(kinds[:-1]) == {
-            "crew-added", "checklist-adopted", "firearm-added", "ammo-added",
+            "crew-added", "checklist-adopted", "firearm-added", "ammo-added", "crew-trained",
+            "crew-licensed",
         }  # fmt: skip
         await pilot.press("j")
         await settle(pilot)
@@ -245,7 +246,7 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
         assert "■ HOLD" in banner_text(app) and "WHOLE DAY" in banner_text(app)
         await pilot.press("r")
         await pilot.pause()
-        await sign_in_modal(pilot, [P, A], "Armorer cleared it; cause: dud primer")
+        await sign_in_modal(pilot, [P, A, AD], "Armorer cleared it; cause: dud primer")
         assert app.repo.state.incidents["I0001"].status == "to-read-out"
         # The armorer honestly attests other duties: the opening goes on, a flag is raised.
         await pilot.press("o")
@@ -274,3 +275,40 @@ async def test_incident_holds_the_day_and_a_flag_blocks_handoffs(tmp_path: Path)
 
         firearms = app.screen.query_one("#firearms", DataTable)
         assert str(firearms.get_row_at(0)[2]) == "locked in storage"
+
+
+GATE_STEPS = [
+    ("p", [P], {"reference": "RA-7 rev 1", "on-file": "yes"}),
+    ("p", [P, A], {"armorer-only": "yes"}),
+    ("p", [P], {"licences-in-date": "yes"}),
+    ("p", [P], {"training-complete": "yes"}),
+]
+
+
+async def test_the_pre_production_gate_from_the_palette_then_the_day_opens(tmp_path: Path) -> None:
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock, walk_gate=False), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.repo is not None
+        await pilot.press("o")  # no opening before the gate: refused, saying why
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("pre-production gate was never completed" in m for m in messages), messages
+        assert isinstance(app.screen, BoardScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Pre-production gate")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WalkScreen), app.screen
+        for key, people, evidence in GATE_STEPS:
+            await walk_step(pilot, key, people, evidence)
+        gate = app.repo.state.gate
+        assert gate.complete and gate.last is not None and gate.last.run == "G0001"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, WalkScreen)
+        assert "R0001" in app.repo.state.runs

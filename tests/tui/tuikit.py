@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from support import gate, qualify
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -41,9 +42,14 @@ class Clock:
 
 
 def make_store(
-    path: Path, clock: Clock, crew: list[tuple[str, list[str], str]] | None = None
+    path: Path,
+    clock: Clock,
+    crew: list[tuple[str, list[str], str]] | None = None,
+    *,
+    walk_gate: bool = True,
 ) -> Path:
-    """A production with crew (fixed salts, cheap scrypt), two firearms and two lots."""
+    """A production with crew (fixed salts, cheap scrypt, qualifications on file), two firearms
+    and two lots, and its pre-production gate complete (unless `walk_gate` is False)."""
     people = crew or CREW
     founder = next((p for p in people if "supervisor" in p[1]), None)
     if founder is None:  # every production has its safety supervisor from the start
@@ -61,6 +67,7 @@ def make_store(
     for person in people:
         if person is not founder:
             assert repo.do(engine.add_crew, boss, person[0], person[1], cheap(person)).ok
+    qualify(repo.do, boss, people)
     armorer = next(p for p in people if "armorer" in p[1])
     arm = Credential(armorer[0], armorer[2])
     assert repo.do(
@@ -69,6 +76,8 @@ def make_store(
     assert repo.do(engine.add_firearm, arm, "RUB-G17-007", "Rubber pistol", "rubber", None).ok
     assert repo.do(engine.add_ammo, arm, "D-2211", "dummy", 36, "Prop house A").ok
     assert repo.do(engine.add_ammo, arm, "B-45LC-08", "blank", 24, "Blank supplier B").ok
+    if walk_gate:
+        gate(repo.do, repo.state, PINS)
     return path
 
 
@@ -108,7 +117,8 @@ async def sign_in_modal(
     """In the sign-off (or hold) modal: choose each person, type their PIN, the note, submit."""
     pins = pins or PINS
     screen = pilot.app.screen
-    for field, name in zip(screen.query(SignerField), people, strict=True):
+    shown = [f for f in screen.query(SignerField) if f.display]  # (a third only when needed)
+    for field, name in zip(shown, people, strict=True):
         if field.person != name:  # pre-selected when expected: choose only another person
             field.query_one(Select).value = Select.NULL  # the list then opens at its top
             await choose(

@@ -24,6 +24,7 @@ from safetyapp.domain.engine.holds import (
     raise_hold,
     report_incident,
     resolve_hold,
+    resolver_roles,
     review_incident,
 )
 from safetyapp.domain.engine.runs import sign, stale_layer, start_run, void_run
@@ -37,6 +38,8 @@ from safetyapp.domain.engine.setup import (
     create_production,
     deactivate,
     grant_role,
+    record_licence,
+    record_training,
     revoke_role,
     set_pin,
 )
@@ -62,8 +65,11 @@ __all__ = [
     "move_firearms",
     "raise_hold",
     "record_custody_break",
+    "record_licence",
+    "record_training",
     "report_incident",
     "resolve_hold",
+    "resolver_roles",
     "review_incident",
     "revoke_role",
     "set_pin",

@@ -19,8 +19,14 @@ from safetyapp.domain.engine.common import (
     _refuse,
     _title,
 )
-from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_KINDS, INCIDENT_TITLES
-from safetyapp.domain.state import State
+from safetyapp.domain.incidents import (
+    HOLDING_KINDS,
+    INCIDENT_KINDS,
+    INCIDENT_TITLES,
+    MEETING_AFTER_KINDS,
+)
+from safetyapp.domain.roles import REVIEW_ROLES
+from safetyapp.domain.state import Hold, State
 
 
 def raise_hold(
@@ -107,7 +113,7 @@ def resolve_hold(
                 " resolve it",
                 "independence",
             )
-        roles = _resolver_roles(state, hold.run)
+        roles = resolver_roles(state, hold)
         assigned = _assign_roles(state, resolvers, roles, hold.run)
     except _Refusal as refusal:
         run = hold.run if hold else None
@@ -122,8 +128,13 @@ def resolve_hold(
     return Decision([resolved])
 
 
-def _resolver_roles(state: State, run_id: str | None) -> list[str]:
-    run = state.runs.get(run_id or "")
+def resolver_roles(state: State, hold: Hold) -> list[str]:
+    """Who signs: a misfire's, a discharge's or a live round's review the REVIEW_ROLES; a run's
+    hold its checklist's resolvers; any other day hold the supervisor and the armorer."""
+    incident = state.incidents.get(hold.incident or "")
+    if incident is not None and incident.kind in MEETING_AFTER_KINDS:
+        return list(REVIEW_ROLES)
+    run = state.runs.get(hold.run or "")
     if run is not None:
         return list(dict.fromkeys(run.checklist.hold_resolvers))
     return ["supervisor", "armorer"]

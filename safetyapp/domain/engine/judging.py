@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from safetyapp.domain import events as ev
+from safetyapp.domain import qualifications
 from safetyapp.domain.checklist import Evidence, Step
-from safetyapp.domain.engine.common import Result, _hold_event, _Refusal
+from safetyapp.domain.engine.common import Result, _hold_event, _Refusal, local_date
 from safetyapp.domain.evidence import EvidenceError
 from safetyapp.domain.incidents import HOLDING_KINDS, INCIDENT_TITLES
 from safetyapp.domain.state import Run, State, run_lot_counts
@@ -39,6 +40,7 @@ def _check_evidence(
     step: Step,
     entered: Mapping[str, str] | Sequence[tuple[str, str]],
     result: Result,
+    now: datetime,
 ) -> dict[str, Any]:
     given = _given_once(entered)
     known = {e.key: e for e in step.evidence}
@@ -47,7 +49,7 @@ def _check_evidence(
         keys = ", ".join(known) or "none"
         raise _Refusal(f"unknown evidence {', '.join(extra)}; this step takes: {keys}", "evidence")
     values: dict[str, Any] = {}
-    facts = _RunFacts(state, run)
+    facts = _RunFacts(state, run, now)
     for spec in step.evidence:
         if spec.key not in given:
             if result == "pass":
@@ -68,6 +70,7 @@ class _RunFacts:
 
     state: State
     run: Run
+    now: datetime
 
     def firearm_serials(self) -> Collection[str]:
         return self.state.firearms.keys()
@@ -104,6 +107,12 @@ class _RunFacts:
 
     def blank_distance(self) -> int:
         return self.state.blank_distance_ft
+
+    def qualifications_missing(self, which: str) -> list[str]:
+        day = local_date(self.state, self.now)
+        if which == "licences":
+            return qualifications.licences_missing(self.state, day)
+        return qualifications.training_missing(self.state, day)
 
 
 def run_loads(run: Run) -> dict[str, int] | None:
@@ -148,6 +157,7 @@ def _judge(
     values: dict[str, Any],
     note: str,
     na_reason: str,
+    now: datetime,
 ) -> tuple[Result, str, list[tuple[Evidence, str]]]:
     """The result to record: a pass whose evidence contradicts `expect` is a failure, or, where
     the checklist says `on_mismatch: flag`, a pass with a flag. Also returns every mismatch
@@ -161,7 +171,7 @@ def _judge(
     findings = _load_findings(state, run, step, values)
     for spec in step.evidence:
         if spec.key in values:
-            why = spec.kind.mismatch(spec, values[spec.key], _RunFacts(state, run))
+            why = spec.kind.mismatch(spec, values[spec.key], _RunFacts(state, run, now))
             if why is not None:
                 findings.append((spec, why))
     if result == "fail":

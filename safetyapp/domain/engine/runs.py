@@ -27,6 +27,7 @@ from safetyapp.domain.engine.common import (
 from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
 from safetyapp.domain.incidents import INCIDENT_TITLES, MEETING_AFTER_KINDS
+from safetyapp.domain.qualifications import licence_problem, training_problem
 from safetyapp.domain.state import CrewMember, Run, State
 
 
@@ -39,8 +40,13 @@ def start_run(
     performer: str | None = None,
     scene: str | None = None,
 ) -> Decision:
-    """Start a run of an adopted checklist version (see ``engine.checklists``) for a context."""
-    run_id = f"R{len(state.runs) + 1:04d}"
+    """Start a run of an adopted checklist version (see ``engine.checklists``) for a context.
+    The pre-production gate's runs are numbered apart (G0001, ...): the days' runs keep theirs."""
+    prep = checklist.scope == "prep"
+    if prep:
+        run_id = f"G{state.gate_runs + 1:04d}"
+    else:
+        run_id = f"R{len(state.runs) - state.gate_runs + 1:04d}"
     try:
         check_adopted(state, checklist)
         _check_can_start(state, checklist, firearm, performer)
@@ -48,7 +54,7 @@ def start_run(
             _check_meeting(state, now)
     except _Refusal as refusal:
         return _refuse(refusal, now, run=None, action=f"start {checklist.id}")
-    day = state.day.number if state.day else len(state.days) + 1
+    day = None if prep else state.day.number if state.day else len(state.days) + 1
     # The version's full text is on the record in its `checklist-adopted` event; the run names it.
     data: dict[str, Any] = {
         "checklist_id": checklist.id,
@@ -70,7 +76,19 @@ def _check_can_start(
         h = day_holds[0]
         raise _Refusal(f"the day is on HOLD ({h.id}: {h.reason}); resolve it first", "on-hold")
     scope = checklist.scope
+    if scope == "prep":
+        for run in state.open_runs():
+            if run.checklist.scope == "prep":
+                raise _Refusal(f"gate run {run.id} is already in progress", "duplicate-run")
+        return
     if scope == "opening":
+        gate = state.gate
+        if not gate.complete:
+            raise _Refusal(
+                f"no opening before the pre-production gate is complete: {gate.reason}"
+                " (the safety supervisor walks it: `run start prep`)",
+                "no-gate",
+            )
         if state.day is not None:
             raise _Refusal(f"day {state.day.number} is already open; wrap it first", "day-open")
         for run in state.open_runs():
@@ -184,9 +202,10 @@ def sign(
             _authenticate(state, cred, now)
         _check_open(state, run, step, now)
         _check_people(state, run, step, signer, witnesses)
-        values = _check_evidence(state, run, step, evidence or {}, result)
+        _check_qualified(state, run, step, signer, now)
+        values = _check_evidence(state, run, step, evidence or {}, result, now)
         _check_custody(state, run, step, signer, values)
-        final, why, findings = _judge(state, run, step, result, values, note, na_reason)
+        final, why, findings = _judge(state, run, step, result, values, note, na_reason, now)
     except _Refusal as refusal:
         return _refuse(refusal, now, action="sign", **context)
     witness_list = [{"name": w.name, "role": step.witnesses[i]} for i, w in enumerate(witnesses)]
@@ -331,6 +350,29 @@ def stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None
             )
             return layer.id, reason
     return None
+
+
+def _check_qualified(state: State, run: Run, step: Step, signer: Credential, now: datetime) -> None:
+    """Qualifications on file: an armorer step is signed only with an armorer licence in date
+    on the day (the return step exempt: taking the gun back is never blocked); a performer
+    without recorded training never receives a firearm."""
+    day = local_date(state, now)
+    member = state.crew[signer.name]
+    armorer_step = step.role == "armorer" and step.custody != "to-armorer"
+    if armorer_step and (why := licence_problem(member, day)):
+        raise _Refusal(
+            f"{why}: an armorer step is signed only with a licence in date"
+            " (a safety supervisor enters it with `crew licence`)",
+            "no-licence",
+        )
+    performer = state.crew.get(run.performer or "")
+    receives = step.custody == "to-performer" and performer is not None
+    if receives and performer is not None and (why := training_problem(performer, day)):
+        raise _Refusal(
+            f"{why}: a performer receives a firearm only with training on file"
+            " (a safety supervisor enters it with `crew train`)",
+            "no-training",
+        )
 
 
 def _check_people(

@@ -28,8 +28,10 @@ from safetyapp.domain.engine.common import (
     _refuse,
     _require_role,
     _title,
+    local_date,
 )
-from safetyapp.domain.roles import ROLES
+from safetyapp.domain.qualifications import parse_day
+from safetyapp.domain.roles import ROLES, exclusive_problem
 from safetyapp.domain.state import State
 
 AMMO_TYPES = ("dummy", "blank")
@@ -128,7 +130,7 @@ def _roles_problem(roles: list[str]) -> str | None:
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
         return f"roles must be among: {', '.join(ROLES)}"
-    return None
+    return exclusive_problem(roles)
 
 
 def add_crew(
@@ -181,6 +183,8 @@ def grant_role(state: State, by: Credential, name: str, role: str, now: datetime
             raise _Refusal(f"roles must be among: {', '.join(ROLES)}", "roles")
         if role in state.crew[name].roles:
             raise _Refusal(f"{name} is already crewed as {_title(role)}", "has-role")
+        if problem := exclusive_problem([*state.crew[name].roles, role]):
+            raise _Refusal(f"{name}: {problem}", "roles")
     except _Refusal as refusal:
         return _refuse(refusal, now, by=by.name, action=f"grant {role} to {name}")
     granted = ev.event(
@@ -225,6 +229,75 @@ def deactivate(state: State, by: Credential, name: str, now: datetime) -> Decisi
     done = ev.event(
         ev.CREW_DEACTIVATED, now, by=supervisor, role="supervisor", result="deactivated",
         note=f"{name} deactivated", name=name,
+    )  # fmt: skip
+    return Decision([done])
+
+
+def _qualified_member(state: State, by: Credential, name: str, now: datetime, what: str) -> str:
+    supervisor = _supervisor(state, by, now, f"enters {what}")
+    member = state.crew.get(name)
+    if member is None:
+        raise _Refusal(f"no crew member named '{name}'", "unknown-person")
+    if not member.active:
+        raise _Refusal(f"{name} was deactivated", "deactivated")
+    return supervisor
+
+
+def _date_text(text: str, what: str) -> str:
+    try:
+        return parse_day(text, what).isoformat()
+    except ValueError as exc:
+        raise _Refusal(str(exc), "date") from None
+
+
+def record_training(
+    state: State, by: Credential, name: str, day: str, provider: str, now: datetime
+) -> Decision:
+    """A safety supervisor enters a crew member's firearms-safety training (date, provider)."""
+    name, provider = name.strip(), provider.strip()
+    try:
+        when = _date_text(day, "the training date")
+        if not provider:
+            raise _Refusal("a training record needs its provider", "no-provider")
+        supervisor = _qualified_member(state, by, name, now, "training records")
+        if when > local_date(state, now).isoformat():
+            raise _Refusal(f"the training date {when} is in the future", "date")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, action=f"record training of {name}")
+    done = ev.event(
+        ev.CREW_TRAINED, now, by=supervisor, role="supervisor", result="trained",
+        note=f"{name} trained in firearms safety on {when} ({provider})",
+        name=name, date=when, provider=provider,
+    )  # fmt: skip
+    return Decision([done])
+
+
+def record_licence(
+    state: State,
+    by: Credential,
+    name: str,
+    number: str,
+    issuer: str,
+    expires: str,
+    now: datetime,
+) -> Decision:
+    """A safety supervisor enters an armorer's licence or permit (number, issuer, expiry)."""
+    name, number, issuer = name.strip(), number.strip(), issuer.strip()
+    try:
+        until = _date_text(expires, "the expiry date")
+        if not number:
+            raise _Refusal("a licence needs its number", "no-number")
+        if not issuer:
+            raise _Refusal("a licence needs its issuer", "no-issuer")
+        supervisor = _qualified_member(state, by, name, now, "licences")
+        if "armorer" not in state.crew[name].roles:
+            raise _Refusal(f"{name} is not crewed as Armorer: only armorers hold one", "roles")
+    except _Refusal as refusal:
+        return _refuse(refusal, now, by=by.name, action=f"record licence of {name}")
+    done = ev.event(
+        ev.CREW_LICENSED, now, by=supervisor, role="supervisor", result="licensed",
+        note=f"{name}'s armorer licence {number} ({issuer}) on file, expires {until}",
+        name=name, number=number, issuer=issuer, expires=until,
     )  # fmt: skip
     return Decision([done])
 

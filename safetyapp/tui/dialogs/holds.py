@@ -86,6 +86,9 @@ class RaiseHoldModal(_HoldModal):
         self._act(engine.raise_hold, by, reason, run=self.run_id)
 
 
+_COUNT = {2: "two", 3: "three"}
+
+
 class ResolveHoldModal(_HoldModal):
     """Pick an open hold, record the corrective action, two people sign."""
 
@@ -99,6 +102,7 @@ class ResolveHoldModal(_HoldModal):
             yield Static(id="needs", classes="hint")
             yield SignerField("First signer", people_with(state.crew, None), id="first")
             yield SignerField("Second signer", people_with(state.crew, None), id="second")
+            yield SignerField("Third signer", people_with(state.crew, None), id="third")
             yield Static("Corrective action taken (required)", classes="field-label")
             yield Input(id="action", placeholder="what was done about it")
             yield from self.compose_buttons("Resolve")
@@ -113,8 +117,9 @@ class ResolveHoldModal(_HoldModal):
         hold = state.holds.get(str(self.query_one("#hold", Select).value))
         if hold is None:
             return
-        run = state.runs.get(hold.run or "")
-        roles = run.checklist.hold_resolvers if run else ["supervisor", "armorer"]
+        roles = engine.resolver_roles(state, hold)
+        self._signers = len(roles)
+        self.query_one("#third", SignerField).display = len(roles) > 2
         need = " and ".join(role_label(r) for r in roles)
         reopen = (
             f" Layer '{hold.layer}' of {hold.run} then restarts from its first step."
@@ -122,14 +127,15 @@ class ResolveHoldModal(_HoldModal):
             else ""
         )
         self.query_one("#needs", Static).update(
-            Content(f"Signed by the {need}, two different people.{reopen}")
+            Content(f"Signed by the {need}, {_COUNT[len(roles)]} different people.{reopen}")
         )
 
     def submit(self) -> None:
         hold_id = str(self.query_one("#hold", Select).value)
-        creds = [self.query_one(f"#{i}", SignerField).credential() for i in ("first", "second")]
+        ids = ("first", "second", "third")[: getattr(self, "_signers", 2)]
+        creds = [self.query_one(f"#{i}", SignerField).credential() for i in ids]
         action = self.query_one("#action", Input).value.strip()
         if any(c is None for c in creds) or not action:
-            self._refuse("Both signers with their PINs, and the corrective action, are needed.")
+            self._refuse("Every signer with their PIN, and the corrective action, are needed.")
             return
         self._act(engine.resolve_hold, hold_id, [c for c in creds if c is not None], action)

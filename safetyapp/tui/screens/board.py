@@ -17,6 +17,11 @@ from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit, short_time, word
 
 PALETTE = [
+    (
+        "Pre-production gate",
+        "Risk assessment, the armorer, licences and training: before any opening",
+        "gate",
+    ),
     ("Open the day", "Start the opening checklist: safety meeting, ammunition check", "open_day"),
     ("Start a handoff", "One firearm to one performer for one setup", "new_handoff"),
     ("Wrap the day", "Custody back, counts reconciled, locked up", "wrap"),
@@ -29,7 +34,7 @@ PALETTE = [
 ]
 
 # Board keys that lead to recording something (every one but the audit).
-_WRITING = {"open_day", "new_handoff", "wrap", "walk", "resolve_hold", "crew", "inventory",
+_WRITING = {"gate", "open_day", "new_handoff", "wrap", "walk", "resolve_hold", "crew", "inventory",
             "acknowledge_flag", "custody", "take_back", "next_take"}  # fmt: skip
 
 
@@ -177,6 +182,9 @@ class BoardScreen(SafetyScreen):
     def action_open_day(self) -> None:
         self._start("opening")
 
+    def action_gate(self) -> None:
+        self._start("prep")
+
     def action_wrap(self) -> None:
         self._start("wrap")
 
@@ -200,6 +208,8 @@ class BoardScreen(SafetyScreen):
 
     @on(DataTable.RowSelected, "#runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
+        if getattr(self.app, "read_only", False):  # walking a run is for signing: not here
+            return
         key = event.row_key.value
         if key and key in self.state.runs:
             self.open_run(key)
@@ -276,6 +286,8 @@ def _runs_to_show(state: State) -> list[Run]:
 
 
 def _next_hint(state: State) -> str:
+    if state.day is None and not state.gate.complete:
+        return f"No run. {state.gate.reason}: ctrl+p, Pre-production gate."
     if state.day is None:
         return "No run. Press o to open the day."
     return "No run. Press n for a handoff, w to wrap."
