@@ -544,7 +544,7 @@ class StateEvidence(EvidenceKind):
     def show(self, value: Any) -> str:
         if not value:
             return "cold"
-        words = {v: k for k, v in _STATE_WORDS.items()}
+        words = {_STATE_WORDS[w]: w for w in _LONG_WORDS.values()}  # dummy -> dummies
         return ", ".join(f"{words.get(k, k)} x{n}" for k, n in value.items())
 
 
