@@ -15,7 +15,7 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Select, SelectionList, Static
 from textual.widgets._footer import FooterKey
 from tuikit import Clock, make_store, new_app, settle
 
@@ -232,6 +232,23 @@ async def test_checkbox_reads_checked_or_not_under_no_color(
         await settle(pilot)
         assert box.value
         assert box.render().plain.startswith("[x]")
+
+
+async def test_crew_roles_read_checked_or_not_under_no_color(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        roles = app.screen.query_one("#roles", SelectionList)
+        roles.select(roles.get_option_at_index(1).value)
+        await pilot.pause()
+        lines = ["".join(s.text for s in roles.render_line(y)) for y in range(2)]
+        assert lines[0].startswith("[ ] "), lines
+        assert lines[1].startswith("[x] "), lines
 
 
 def _unverified_hold_store(tmp_path: Path) -> Path:
