@@ -1250,7 +1250,7 @@ def audit(
 ) -> None:
     """Read the record, filtered."""
     from safetyapp.audit.export import to_csv, with_local_time
-    from safetyapp.audit.query import AuditFilter, expand, select
+    from safetyapp.audit.query import AuditFilter, expand, select, who_acted
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -1272,7 +1272,7 @@ def audit(
         click.echo(to_csv(rows, _zone(repo)), nl=False, color=True)
     else:
         for row in rows:
-            who = f"{row['by']} ({row['role']})" if row["by"] else "-"
+            who = who_acted(row)
             where = " ".join(x for x in (row["run"], row["step"]) if x)
             result = (row["result"] or "").upper()
             _say(

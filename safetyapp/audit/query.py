@@ -93,6 +93,15 @@ def expand(repo: Repository, flt: AuditFilter) -> Expanded:
     )
 
 
+def who_acted(record: dict[str, Any]) -> str:
+    """Who an audit row names: "Name (role)", the name alone where the record has no role (a
+    hold raised unverified under a name given), "-" where nobody acted."""
+    by, role = record.get("by"), record.get("role")
+    if not by:
+        return "-"
+    return f"{by} ({role})" if role else str(by)
+
+
 def is_flagged(record: dict[str, Any]) -> bool:
     return record["kind"] in FLAGGED_KINDS or record.get("result") == "fail"
 

@@ -27,6 +27,7 @@ from safetyapp.tui.context import SafetyContext
 from safetyapp.tui.crash import write_crash_log
 from safetyapp.tui.dialogs.holds import RaiseHoldModal
 from safetyapp.tui.dialogs.incidents import ReportIncidentModal
+from safetyapp.tui.keys import safety_bindings
 from safetyapp.tui.screens import board
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.welcome import StoreErrorScreen, WelcomeScreen
@@ -36,16 +37,15 @@ class SafetyApp(App[None]):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "safetyapp"
     ENABLE_COMMAND_PALETTE = True
-    # Hold and incident on every screen: `h` and `!` where no text field has the focus, and F2
-    # and F3 always (priority: a field never takes them), shown as one key each in the Footer.
+    # Hold, incident and quit on every screen: `h`, `!` and `q` where no text field has the
+    # focus, and F2, F3 and ctrl+q always (priority: a field never takes them), shown as one key
+    # each in the Footer, first (safetyapp.tui.keys).
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("f2", "raise_hold", "HOLD", id="raise-hold", priority=True, key_display="h/F2"),
+        *safety_bindings(),
         Binding("h", "raise_hold", "HOLD", id="raise-hold-h", show=False),
-        Binding("f3", "report_incident", "Incident", id="report-incident", priority=True,
-                key_display="!/F3"),
         Binding("exclamation_mark", "report_incident", "Incident", id="report-incident-key",
                 show=False),
+        Binding("q", "quit", "Quit", id="quit-q", show=False),
     ]  # fmt: skip
 
     revision: reactive[int] = reactive(0, init=False)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 from textual.widgets.button import ButtonVariant
@@ -17,7 +17,9 @@ from safetyapp.domain.engine import Decision
 from safetyapp.store.repository import Repository
 from safetyapp.tui.background import Background
 from safetyapp.tui.context import SafetyContext, safety_of
+from safetyapp.tui.keys import safety_bindings
 from safetyapp.tui.widgets.error_line import ErrorLine
+from safetyapp.tui.widgets.footer import SteadyFooter
 
 ResultT = TypeVar("ResultT")
 
@@ -27,7 +29,10 @@ class Dialog(ModalScreen[ResultT], Background):
     with None; a refusal is shown on its error line (id `refusal`) with the bell. What it
     records runs in a worker (:meth:`record`), its busy line showing meanwhile."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+    BINDINGS = [
+        *safety_bindings("app.", quit_display="^q"),  # a modal hides the app's own from its Footer
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+    ]
 
     @property
     def safety(self) -> SafetyContext:
@@ -42,14 +47,19 @@ class Dialog(ModalScreen[ResultT], Background):
     def compose_buttons(
         self, label: str, *, button_id: str = "submit", variant: ButtonVariant = "primary"
     ) -> ComposeResult:
-        """The refusal line, then the dialog's own button beside Cancel."""
-        yield ErrorLine(id="refusal")
-        yield Static("", id="busy", classes="busy")
-        with Horizontal(classes="buttons"):
-            yield Button(label, id=button_id, variant=variant)
-            yield Button("Cancel (Esc)", id="cancel")
+        """The refusal line, then the dialog's own button beside Cancel: docked at the foot
+        of the dialog (class `dialog-foot`), so they stay on screen while a long body scrolls
+        above them on a small terminal."""
+        with Vertical(classes="dialog-foot"):
+            yield ErrorLine(id="refusal")
+            yield Static("", id="busy", classes="busy")
+            with Horizontal(classes="buttons"):
+                yield Button(label, id=button_id, variant=variant)
+                yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
+        """The Footer (HOLD, Incident and Quit first) shows under every dialog too."""
+        self.mount(SteadyFooter())
         self.focus_first()
 
     def focus_first(self) -> None:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from safetyapp.audit.export import to_csv, to_json
 from safetyapp.audit.query import AuditFilter, expand, matching, prepare
@@ -27,6 +27,7 @@ from safetyapp.store.journal import StoreError
 from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import visible
 from safetyapp.tui.widgets.event_log import HEADER, EventLog
+from safetyapp.tui.widgets.toggles import TickBox
 
 
 class AuditScreen(SafetyScreen):
@@ -44,7 +45,7 @@ class AuditScreen(SafetyScreen):
     AuditScreen #filters { height: auto; }
     AuditScreen #filters Input { width: 1fr; margin: 0 1 0 0; }
     AuditScreen #filters Select { width: 24; }
-    AuditScreen #filters Checkbox { width: auto; }
+    AuditScreen #filters TickBox { width: auto; }
     AuditScreen #log-header { color: $text-muted; }
     AuditScreen #detail { height: 7; border-top: solid $primary; padding: 0 1; }
     """
@@ -66,7 +67,7 @@ class AuditScreen(SafetyScreen):
             yield Input(id="until", placeholder="until YYYY-MM-DD", compact=True)
             kinds = [(k, k) for k in ev.KINDS]
             yield Select(kinds, prompt="any kind", id="kind", compact=True)
-            yield Checkbox("flagged", id="only-flagged", compact=True)
+            yield TickBox("flagged", id="only-flagged", compact=True)
         yield Static(HEADER, id="log-header", markup=False)
         yield EventLog(id="log")
         yield Static(id="detail", markup=False)
@@ -107,7 +108,7 @@ class AuditScreen(SafetyScreen):
             by=values["who"] or None,
             firearm=values["firearm"] or None,
             kind=None if kind is Select.NULL else str(kind),
-            flagged=self.query_one("#only-flagged", Checkbox).value,
+            flagged=self.query_one("#only-flagged", TickBox).value,
         )
 
     def apply_filter(self, *, keep_end: bool = False) -> None:
@@ -131,7 +132,7 @@ class AuditScreen(SafetyScreen):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(Checkbox.Changed)
+    @on(TickBox.Changed)
     def _filter_changed(self) -> None:
         self.apply_filter()
 
@@ -149,7 +150,7 @@ class AuditScreen(SafetyScreen):
         self.query_one("#who", Input).focus()
 
     def action_toggle_flagged(self) -> None:
-        box = self.query_one("#only-flagged", Checkbox)
+        box = self.query_one("#only-flagged", TickBox)
         box.value = not box.value
 
     # -- verify and export ----------------------------------------------------------------------

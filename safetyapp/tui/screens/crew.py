@@ -22,6 +22,7 @@ from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.text import lit
 from safetyapp.tui.widgets.error_line import ErrorLine
 from safetyapp.tui.widgets.signer import SignerField, people_with
+from safetyapp.tui.widgets.toggles import TickList
 
 
 class CrewScreen(SafetyScreen):
@@ -34,7 +35,7 @@ class CrewScreen(SafetyScreen):
             yield DataTable(id="crew", cursor_type="row")
             yield Static("Add a crew member", classes="section")
             yield Input(id="name", placeholder="full name")
-            yield SelectionList[str](*[(ROLE_TITLES[r], r) for r in ROLES], id="roles")
+            yield TickList(*[(ROLE_TITLES[r], r) for r in ROLES], id="roles")
             with Horizontal(classes="pins"):
                 yield Input(
                     id="pin", password=True, type="integer", placeholder="PIN (4-12 digits)"

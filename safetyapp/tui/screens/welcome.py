@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Header, Input, Static
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.auth import hash_pin, pin_problem
@@ -18,6 +18,7 @@ from safetyapp.store.journal import StoreError
 from safetyapp.store.repository import Repository
 from safetyapp.tui.context import SafetyContext, safety_of
 from safetyapp.tui.widgets.error_line import ErrorLine
+from safetyapp.tui.widgets.footer import SteadyFooter
 
 WELCOME = """Welcome to safetyapp.
 
@@ -64,7 +65,7 @@ class WelcomeScreen(Screen[None]):
                 yield Button("Load the demo (d)", id="demo")
             crew = "\n".join(f"  {n:<14} {', '.join(r):<11} PIN {p}" for n, r, p in DEMO_CREW)
             yield Static(Content("Demo crew and their practice PINs:\n" + crew), classes="hint")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def safety(self) -> SafetyContext:
@@ -153,4 +154,4 @@ class StoreErrorScreen(Screen[None]):
             " new store (README: The store). Press q to quit.",
             classes="hint",
         )
-        yield Footer()
+        yield SteadyFooter()

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from safetyapp.audit.query import is_flagged
+from safetyapp.audit.query import is_flagged, who_acted
 from safetyapp.domain import clock
 from safetyapp.tui.text import visible
 
@@ -29,7 +29,7 @@ HEADER = (
 
 def format_row(record: dict[str, Any], zone: str = "UTC") -> str:
     flag = "⚑" if is_flagged(record) else " "
-    who = f"{record['by']} ({record['role']})" if record.get("by") else "-"
+    who = who_acted(record)
     where = "/".join(x for x in (record.get("run"), record.get("step")) if x)
     result = (record.get("result") or "").upper()
     when = clock.shown(record["time"], zone, seconds=True)
@@ -89,7 +89,7 @@ class EventLog(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.size.width
         if index >= len(self.rows):
-            return Strip.blank(width)
+            return Strip.blank(width, Style())  # a style, not None: NO_COLOR's filter needs one
         text = self._cache.get(index)
         if text is None:
             text = self._cache[index] = format_row(self.rows[index], self.zone)

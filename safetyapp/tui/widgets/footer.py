@@ -1,17 +1,31 @@
-"""A Footer that rebuilds its keys only when the keys it shows have changed."""
+"""A Footer that shows the safety keys first and rebuilds only when its keys have changed."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
     from textual.screen import Screen
+
+FIRST_ACTIONS = ("app.raise_hold", "app.report_incident", "app.quit")
+"""Shown first, in this order, on every screen and dialog: a narrow terminal drops keys off the
+Footer's right end, and HOLD, Incident and Quit must never be the ones dropped."""
+
+
+def _rank(action: str) -> int:
+    bare = action.removeprefix("app.")
+    for rank, first in enumerate(FIRST_ACTIONS):
+        if first.removeprefix("app.") == bare:
+            return rank
+    return len(FIRST_ACTIONS)
 
 
 class SteadyFooter(Footer):
-    """Textual's Footer, minus redundant rebuilds.
+    """Textual's Footer, the safety keys first (:data:`FIRST_ACTIONS`), minus redundant rebuilds.
 
     Textual's Footer removes and re-mounts every key each time the screen's bindings are
     "updated": on every focus change and screen resume, one full rebuild per notice, even
@@ -51,6 +65,17 @@ class SteadyFooter(Footer):
                 _, binding, enabled, tooltip = found
                 palette = (binding, app.get_key_display(binding), enabled, tooltip)
         return keys, palette, self.combine_groups
+
+    def compose(self) -> ComposeResult:
+        """Footer's keys, HOLD, Incident and Quit moved to the front (otherwise in order)."""
+        widgets = list(super().compose())
+        keys = [
+            w for w in widgets if isinstance(w, FooterKey) and not w.has_class("-command-palette")
+        ]
+        keys.sort(key=lambda key: _rank(key.action))
+        rest = [w for w in widgets if w not in keys]
+        yield from keys
+        yield from rest
 
     async def _rebuild(self) -> None:
         self._rebuild_pending = False
