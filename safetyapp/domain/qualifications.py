@@ -8,15 +8,22 @@ firearms-safety training record dated on or before the day. Entered by a safety 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import CrewMember, Licence, State, Training
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 def parse_day(text: str, what: str) -> date:
-    """An ISO date (YYYY-MM-DD), else ValueError naming the field."""
+    """A calendar date written YYYY-MM-DD (only that form: `fromisoformat` alone would also
+    take "2027-W01-1" or "20270101" and store another date than the one meant), else
+    ValueError naming the field."""
     try:
+        if not _DAY.fullmatch(text.strip()):
+            raise ValueError(text)
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{what} must be a date as YYYY-MM-DD, not {text!r}") from None

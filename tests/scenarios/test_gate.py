@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scenario_support import new_world, open_day, refused_code
 from support import (
+    ACTOR,
     ARMORER,
     CHECKLISTS,
     CREW,
@@ -110,6 +111,12 @@ def test_the_gate_is_redone_when_the_plan_changes() -> None:
     assert world.do(engine.add_firearm, arm, "RUB-3", "Rubber pistol", "rubber", None).ok
     state = world.state.gate
     assert not state.complete and "a new kind of firearm (rubber)" in state.reason
+    # Not even mid-day: the rubber pistol is handed to no one before the gate is walked again.
+    assert world.do(engine.move_firearms, arm, ["RUB-3"], "armorer", "for scene 12A").ok
+    mid_day = world.do(engine.start_run, CHECKLISTS["handoff"], firearm="RUB-3",
+                       performer=ACTOR[0], scene="12A")  # fmt: skip
+    assert not mid_day.ok and refused_code(world) == "no-gate"
+    assert "no handoff of RUB-3 (rubber)" in str(mid_day.refused)
     refused = world.do(engine.start_run, CHECKLISTS["opening"])
     assert not refused.ok and refused_code(world) == "no-gate"
     assert f"the plan changed since gate {gate_run.run}" in str(refused.refused)

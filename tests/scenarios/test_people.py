@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from scenario_support import handoff, new_world, open_day, refused_code, sign_step, verify
+from scenario_support import (
+    handoff,
+    new_world,
+    open_day,
+    refused_code,
+    sign_step,
+    verify,
+)
 from support import (
     ACTOR,
     AD,
     ARMORER,
+    CHECKLISTS,
     PINS,
     SUPERVISOR,
     World,
     cheap_pin,
     cred,
+    handoff_steps,
     sign,
+    walk,
 )
 
 from safetyapp.domain import engine, qualifications
@@ -57,7 +67,30 @@ def test_an_armorer_without_a_licence_in_date_cannot_sign_armorer_steps() -> Non
     assert not self_entered.ok and refused_code(world) == "not-authorised"
     assert world.do(engine.record_licence, cred(SUPERVISOR), MORGAN[0], "AL-89", "State board",
                     "2027-01-01").ok  # fmt: skip
+    # A licence alone is not enough: whoever signs in a firearms role has training on file.
+    untrained = sign(world, run, "rounds-loaded", MORGAN, AD, evidence=duties)
+    assert not untrained.ok and refused_code(world) == "no-training"
+    assert "Morgan Hale has no firearms-safety training on record" in str(untrained.refused)
+    assert world.do(engine.record_training, cred(SUPERVISOR), MORGAN[0], "2026-02-20",
+                    "Armorer course").ok  # fmt: skip
     assert sign(world, run, "rounds-loaded", MORGAN, AD, evidence=duties).ok
+
+
+def test_a_first_ad_without_training_signs_and_witnesses_nothing() -> None:
+    world = new_world()
+    nia = ("Nia Park", ["ad"], "7474")  # a second 1st AD, joined after the gate
+    _add(world, nia)
+    assert world.state.gate.complete  # the gate looks at armorers and firearm kinds only
+    run = world.do(engine.start_run, CHECKLISTS["opening"])
+    assert run.ok, run.refused
+    opening = str(run.run_id)
+    meeting = {"attendees": "12", "concerns-read": "yes"}
+    as_signer = sign(world, opening, "meeting-held", nia, ARMORER, evidence=meeting)
+    assert not as_signer.ok and refused_code(world) == "no-training"
+    assert "Nia Park has no firearms-safety training on record" in str(as_signer.refused)
+    assert world.do(engine.record_training, cred(SUPERVISOR), nia[0], "2026-02-20",
+                    "Set safety course").ok  # fmt: skip
+    assert sign(world, opening, "meeting-held", nia, ARMORER, evidence=meeting).ok
 
 
 def test_taking_the_gun_back_is_never_blocked_by_a_lapsed_licence() -> None:
@@ -81,8 +114,9 @@ def test_a_performer_without_recorded_training_cannot_receive_a_firearm() -> Non
     open_day(world)
     _add(world, DANA)  # cast after the gate
     run = handoff(world, actor=DANA)
-    verify(world, run, actor=DANA)
-    refused = sign_step(world, run, "hand-over", actor=DANA)
+    assert sign_step(world, run, "rounds-loaded", actor=DANA).ok  # the armorer and the AD
+    # The performer witnesses the inspection: refused already there, long before the hand-over.
+    refused = sign_step(world, run, "inspect", actor=DANA)
     assert not refused.ok and refused_code(world) == "no-training"
     assert "Dana Voss has no firearms-safety training on record" in str(refused.refused)
     assert world.state.custody("COLT-1").holder == "armorer"
@@ -91,6 +125,7 @@ def test_a_performer_without_recorded_training_cannot_receive_a_firearm() -> Non
     trained = world.do(engine.record_training, cred(SUPERVISOR), DANA[0], "2026-02-20",
                        "Set safety course")  # fmt: skip
     assert trained.ok and world.last(ev.CREW_TRAINED)["data"]["provider"] == "Set safety course"
+    walk(world, run, handoff_steps(DANA, 6)[1:4])  # the rest of the verification, up to hand-over
     handed = sign_step(world, run, "hand-over", actor=DANA)
     assert handed.ok, handed.refused
     assert world.state.custody("COLT-1").name == DANA[0]
@@ -100,6 +135,10 @@ def test_a_bad_qualification_date_is_refused_clearly() -> None:
     world = new_world()
     bad = world.do(engine.record_training, cred(SUPERVISOR), ACTOR[0], "2/20/2026", "Course")
     assert not bad.ok and "YYYY-MM-DD" in str(bad.refused)
+    # Other ISO forms would be read as another date than the one meant: only YYYY-MM-DD.
+    for other in ("2027-W01-1", "20270101", "2027-001"):
+        week = world.do(engine.record_licence, cred(SUPERVISOR), ARMORER[0], "AL-9", "Board", other)
+        assert not week.ok and "YYYY-MM-DD" in str(week.refused), other
     nobody = world.do(engine.record_licence, cred(SUPERVISOR), ACTOR[0], "X", "Y", "2027-01-01")
     assert not nobody.ok and "not crewed as Armorer" in str(nobody.refused)
 

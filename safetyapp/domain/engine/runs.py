@@ -28,6 +28,7 @@ from safetyapp.domain.engine.custody import _check_custody, _custody_events
 from safetyapp.domain.engine.judging import _check_evidence, _findings_events, _judge
 from safetyapp.domain.incidents import INCIDENT_TITLES, MEETING_AFTER_KINDS
 from safetyapp.domain.qualifications import licence_problem, training_problem
+from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import CrewMember, Run, State
 
 
@@ -116,6 +117,7 @@ def _check_can_start(
                 "custody-out",
             )
     if scope == "handoff":
+        _check_gate_covers(state, firearm)
         _check_handoff_context(state, firearm, performer)
         _check_no_open_flag(state)
         for run in state.open_runs():
@@ -202,7 +204,7 @@ def sign(
             _authenticate(state, cred, now)
         _check_open(state, run, step, now)
         _check_people(state, run, step, signer, witnesses)
-        _check_qualified(state, run, step, signer, now)
+        _check_qualified(state, run, step, signer, witnesses, now)
         values = _check_evidence(state, run, step, evidence or {}, result, now)
         _check_custody(state, run, step, signer, values)
         final, why, findings = _judge(state, run, step, result, values, note, na_reason, now)
@@ -352,19 +354,56 @@ def stale_layer(state: State, run: Run, now: datetime) -> tuple[str, str] | None
     return None
 
 
-def _check_qualified(state: State, run: Run, step: Step, signer: Credential, now: datetime) -> None:
+def _check_gate_covers(state: State, firearm: str | None) -> None:
+    """A handoff only of a firearm of a kind the last pre-production gate covered: a kind added
+    since (the plan changed) waits for the gate to be walked again, even mid-day. A new armorer
+    is held at each armorer step by the licence and training rules instead."""
+    known = state.firearms.get(firearm or "")
+    done = state.gate_done
+    if known is None or (done is not None and known.kind in done.kinds):
+        return
+    why = state.gate.reason if done is not None else "the pre-production gate was never completed"
+    raise _Refusal(
+        f"no handoff of {known.serial} ({known.kind}): {why}"
+        " (the safety supervisor walks the gate again: `run start prep`)",
+        "no-gate",
+    )
+
+
+def _check_qualified(
+    state: State,
+    run: Run,
+    step: Step,
+    signer: Credential,
+    witnesses: list[Credential],
+    now: datetime,
+) -> None:
     """Qualifications on file: an armorer step is signed only with an armorer licence in date
-    on the day (the return step exempt: taking the gun back is never blocked); a performer
-    without recorded training never receives a firearm."""
+    on the day; everyone signing or witnessing in a firearms role (armorer, 1st AD, performer)
+    has firearms-safety training on file; a performer without recorded training never receives
+    a firearm. The return step is exempt: taking the gun back is never blocked."""
     day = local_date(state, now)
     member = state.crew[signer.name]
-    armorer_step = step.role == "armorer" and step.custody != "to-armorer"
+    returning = step.custody == "to-armorer"
+    armorer_step = step.role == "armorer" and not returning
     if armorer_step and (why := licence_problem(member, day)):
         raise _Refusal(
             f"{why}: an armorer step is signed only with a licence in date"
             " (a safety supervisor enters it with `crew licence`)",
             "no-licence",
         )
+    people = [
+        (signer.name, step.role),
+        *zip((w.name for w in witnesses), step.witnesses, strict=True),
+    ]
+    for name, role in people:
+        person = state.crew[name]
+        if role in FIREARMS_ROLES and not returning and (why := training_problem(person, day)):
+            raise _Refusal(
+                f"{why}: a {_title(role)} signs or witnesses only with firearms-safety training"
+                " on file (a safety supervisor enters it with `crew train`)",
+                "no-training",
+            )
     performer = state.crew.get(run.performer or "")
     receives = step.custody == "to-performer" and performer is not None
     if receives and performer is not None and (why := training_problem(performer, day)):
