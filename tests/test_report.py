@@ -269,11 +269,14 @@ def test_the_report_lists_qualifications_and_the_gates_status(tmp_path: Path) ->
     repo = Repository.open(write_store(world, tmp_path / "r.jsonl"), CHECKLISTS)
     md = render_markdown(make_report(repo))
     section = md.split("Qualifications and the pre-production gate", 1)[1].split("\n## ", 1)[0]
-    assert "Pre-production gate: COMPLETE (G0001" in section
+    assert (
+        "Pre-production gate, as the record stands when this report is made: COMPLETE (G0001"
+        in section
+    )
     assert "Alex Reyes" in section and "expires 2030-12-31" in section
     assert "Dana Voss has no firearms-safety training on record" in section
     # A new kind of firearm: the gate is due again, and the report says why.
     assert world.do(engine.add_firearm, cred(ARMORER), "RUB-3", "Rubber", "rubber", None).ok
     repo = Repository.open(write_store(world, tmp_path / "r2.jsonl"), CHECKLISTS)
     md = render_markdown(make_report(repo))
-    assert "Pre-production gate: NOT COMPLETE: the plan changed since gate G0001" in md
+    assert "report is made: NOT COMPLETE: the plan changed since gate G0001" in md

@@ -350,10 +350,14 @@ def qualifications_section(state: State, date: str, clock: _Clock) -> Section:
     gate = state.gate
     if gate.complete and gate.last is not None:
         status = (
-            f"Pre-production gate: COMPLETE ({gate.last.run}, {clock(gate.last.completed_at)})."
+            f"Pre-production gate, as the record stands when this report is made: COMPLETE"
+            f" ({gate.last.run}, {clock(gate.last.completed_at)})."
         )
     else:
-        status = f"Pre-production gate: NOT COMPLETE: {gate.reason}."
+        status = (
+            "Pre-production gate, as the record stands when this report is made: NOT COMPLETE:"
+            f" {gate.reason}."
+        )
     day = datetime.fromisoformat(date).date()
     rows = []
     for member in state.crew.values():
@@ -380,7 +384,11 @@ def qualifications_section(state: State, date: str, clock: _Clock) -> Section:
     )
     return Section(
         "Qualifications and the pre-production gate",
-        [status, "Qualifications on file, each entered by a safety supervisor."],
+        [
+            status,
+            "Qualifications on file when this report is made, each entered by a safety"
+            " supervisor; 'Missing on the day' judges them against this day's date.",
+        ],
         [table] if rows else [],
     )
 
