@@ -3,7 +3,12 @@ every signature by its owner's PIN (13 PIN entries) and every step passed as ent
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+# The bench package lives beside the tests, not in the installed package: appended (not put
+# first), so `safetyapp` is still the installed one, as CI's non-editable install has it.
+sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 from bench.handoff_keys import GOAL, walk_store
 
