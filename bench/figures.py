@@ -465,25 +465,24 @@ def plan(
     ]
 
 
-def _handoff_keys(store: Path) -> dict[str, Any]:
-    """The keystroke script (bench/handoff_keys.py) in its own process."""
-    args = [sys.executable, "-m", "bench.handoff_keys", str(store)]
+def _in_child(module: str, store: Path, what: str) -> dict[str, Any]:
+    """A bench script (`python -m MODULE STORE`) in its own process: its last line, as JSON."""
+    args = [sys.executable, "-m", module, str(store)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
     if out.returncode != 0 or not out.stdout.strip():
-        raise RuntimeError(f"handoff keystroke script failed: {out.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed: {out.stderr[-2000:]}")
     data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return data
+
+
+def _handoff_keys(store: Path) -> dict[str, Any]:
+    """The keystroke script (bench/handoff_keys.py) in its own process."""
+    return _in_child("bench.handoff_keys", store, "handoff keystroke script")
 
 
 def _stall(store: Path) -> dict[str, Any]:
-    args = [sys.executable, "-m", "bench.tui_stall", str(store)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
-    if out.returncode != 0 or not out.stdout.strip():
-        raise RuntimeError(f"stall bench failed: {out.stderr[-2000:]}")
-    data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return data
+    return _in_child("bench.tui_stall", store, "stall bench")
 
 
 def _wrap_and_open_today(repo: Any) -> None:
