@@ -57,7 +57,7 @@ class Evidence(_Strict):
     # were unloaded, so the ammunition layer is done again).
     reopens: Slug | None = None
 
-    @property
+    @cached_property
     def kind(self) -> EvidenceKind:
         """What this evidence's type means: parsing, `expect`, display (see evidence.py)."""
         return kind_of(self.type)

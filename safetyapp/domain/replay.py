@@ -435,6 +435,7 @@ class Replay:
         self._leader: int = 0
         self._at = 0
         self._production: Record | None = None
+        self.leader_record: Record | None = None  # the first event of the decision being read
 
     @property
     def pending(self) -> bool:
@@ -442,6 +443,8 @@ class Replay:
         return self._at < len(self._expected) or self._production is not None
 
     def apply(self, state: State, record: Record) -> None:
+        if not self.pending:
+            self.leader_record = record
         if self._production is not None:
             first, self._production = self._production, None
             self._decide(state, first, {**first["data"], "_next": record})

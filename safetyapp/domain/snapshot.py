@@ -130,6 +130,8 @@ def from_view(view: View) -> State:
         state.runs[run.id] = run
         if not run.closed:
             state.open_run_index[run.id] = run
+        elif run.completed_at is not None and run.checklist.scope in ("opening", "meeting"):
+            state.last_meeting_at = max(state.last_meeting_at, run.completed_at)
     for serial, (run_id, index) in view["verified"].items():
         run = state.runs[run_id]
         state.verified_index[serial] = (run, run.history[index])

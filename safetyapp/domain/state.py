@@ -369,6 +369,8 @@ class State:
     verified_index: dict[str, tuple[Run, SignOff]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # When the last safety meeting (an opening or a meeting run) was completed ("": never).
+    last_meeting_at: str = field(default="", repr=False, compare=False)
     # PIN records by id, from the credentials file beside the store: never folded from the
     # record, never in a view. The repository fills it before each decision.
     credentials: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
@@ -800,6 +802,8 @@ def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     run = s.runs[r["run"]]
     run.completed_at = r["time"]
     s.open_run_index.pop(r["run"], None)
+    if run.checklist.scope in ("opening", "meeting"):
+        s.last_meeting_at = max(s.last_meeting_at, r["time"])
     if run.checklist.scope == "prep":
         kinds = tuple(dict.fromkeys(f.kind for f in s.firearms.values()))
         s.gate_done = GateDone(run.id, r["time"], kinds, tuple(_armorers(s)))

@@ -19,6 +19,8 @@ from typing import Any
 
 from orjson import loads as _fast_loads
 
+fast_loads = _fast_loads  # JSON text to a value, about twice as fast as json.loads
+
 GENESIS = "0" * 64
 RESERVED_KEYS = frozenset({"seq", "prev_hash", "hash"})
 

@@ -814,7 +814,13 @@ class Journal:
             f"forked - {_SECOND} wrote to it; nothing more is written to it"
         )
 
-    def verify(self, check: Callable[[Record], None] | None = None) -> VerifyResult:
+    def read_bytes(self) -> bytes:
+        """The store file's bytes as they are now (for a check that reads them once)."""
+        return self._read_file()[0]
+
+    def verify(
+        self, check: Callable[[Record], None] | None = None, *, data: bytes | None = None
+    ) -> VerifyResult:
         """Re-read the file from disk and check the whole chain (seq, hashes, links).
 
         Also flags a line that is not byte-for-byte the canonical JSON of its record (an edit
@@ -822,8 +828,10 @@ class Journal:
         ``check``, when given, is called with each record in order, in the same pass (replay,
         see ``repository.verify_replayed``); the first :class:`StoreError` it raises is the
         result's problem unless the chain breaks at an earlier event. After it, no more calls.
+        ``data``: the file's bytes, already read (:meth:`read_bytes`), checked instead.
         """
-        data, _ = self._read_file()
+        if data is None:
+            data, _ = self._read_file()
         body = data[: data.rfind(b"\n") + 1]
         bad_line: int | None = None
         bad_problem = ""

@@ -140,12 +140,7 @@ def _check_meeting(state: State, now: datetime) -> None:
             " today with its meeting",
             "no-meeting-today",
         )
-    met = [
-        r.completed_at
-        for r in state.runs.values()
-        if r.completed_at is not None and r.checklist.scope in ("opening", "meeting")
-    ]
-    last = max(met) if met else ""
+    last = state.last_meeting_at
     for incident in state.incidents.values():
         reviewed = incident.reviewed_at or ""
         if incident.kind in MEETING_AFTER_KINDS and reviewed > last:
