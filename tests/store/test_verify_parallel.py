@@ -50,7 +50,7 @@ def _lines(db: Path) -> list[bytes]:
 def test_a_changed_byte_before_a_forgery_is_the_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log, seq = _forged_log(FORGERIES["order"][0])
+    log, _seq = _forged_log(FORGERIES["order"][0])
     db = _store(tmp_path, log)
     lines = _lines(db)
     lines[2] = lines[2].replace(b'"note":"', b'"note":"X', 1)
