@@ -884,6 +884,9 @@ class Journal:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the writer lock (re-entrant); on entry, pick up other processes' appends."""
+        if self._lock.is_locked:  # this thread holds it already: caught up when it took it
+            yield
+            return
         try:
             self._lock.acquire(timeout=self._lock_timeout, poll_interval=_LOCK_POLL_SECONDS)
         except filelock.Timeout:

@@ -448,6 +448,27 @@ class Repository:
                 self._folded += 1
         return True
 
+    def _fold_own(self, appended: list[Record]) -> None:
+        """Fold the events this process's engine just decided on this very state (under the
+        lock, caught up first: they are the next in the record). Replaying them would re-run
+        the same command on the same state; other processes' events are replayed on catch-up,
+        and every open and `verify` replays all of them."""
+        if self._folded + len(appended) != self._journal.last_seq:
+            self._catch_up()  # (not the next ones after all: read them as anyone else's)
+            return
+        for record in appended:
+            try:
+                _check_fields(self.path, record)
+                self._state.apply(record)
+            except StoreError as exc:
+                self._damaged = exc
+                raise
+            except _FOLD_ERRORS as exc:
+                detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                self._damaged = StoreUnreadable(self.path, record["seq"], record["kind"], detail)
+                raise self._damaged from exc
+            self._folded += 1
+
     def _apply(self, state: State, record: Record) -> None:
         if self._damaged is not None:
             raise self._damaged
@@ -478,7 +499,7 @@ class Repository:
                     keep = [m.pin_id for m in self._state.crew.values() if m.pin_id]
                     write_credentials(self.path, decision.credentials, keep=keep)
                 self.last_appended = self._journal.append(decision.events)
-                self._catch_up()
+                self._fold_own(self.last_appended)
         if decision.events:
             self.mirror.kick()  # best effort, never blocks: see safetyapp.store.mirror
         return decision
