@@ -5,7 +5,8 @@ drawn, print one JSON line on stdout, exit. Run by ``bench.tui`` as
 Modes: ``bare`` (a bare Textual app: header, footer, a list of 20 items), ``board`` (the real
 SafetyApp on STORE, until the status board has rendered the store's current state and a sign-off
 has been decided on the app's state ("ready to sign"); then also when the background check of
-the checkpoint is in; and the process's peak memory and its children's), ``audit`` (the board,
+the checkpoint is in; and the process's peak memory and its children's), ``board-ready`` (the
+same, exiting once ready to sign: the background check is not waited for), ``audit`` (the board,
 the whole record read, then the audit screen on it, a filter change and a page scroll).
 """
 
@@ -47,7 +48,7 @@ def bare() -> None:
     _emit(app.result)  # type: ignore[attr-defined]
 
 
-def board(store: str, audit: bool) -> None:
+def board(store: str, audit: bool, wait: bool = True) -> None:
     from pathlib import Path
 
     from safetyapp.domain.state import State
@@ -75,7 +76,10 @@ def board(store: str, audit: bool) -> None:
         result["last_seq"] = state.last_seq
         result["runs_rows"] = screen.query_one("#runs", DataTable).row_count
         result["firearm_rows"] = screen.query_one("#firearms", DataTable).row_count
-        app.run_worker(after_frame(app), exit_on_error=True)  # its own task
+        if wait:
+            app.run_worker(after_frame(app), exit_on_error=True)  # its own task
+        else:
+            app.exit()  # ready to sign: the background check is not waited for
 
     def ready(state: State) -> None:
         """Ready to sign: a sign-off decided on the app's state now (refused: a wrong PIN;
@@ -170,6 +174,8 @@ def main() -> None:
         bare()
     elif mode in ("board", "audit"):
         board(sys.argv[2], audit=mode == "audit")
+    elif mode == "board-ready":  # the board and ready to sign only, then exit
+        board(sys.argv[2], audit=False, wait=False)
     else:
         raise SystemExit(f"unknown mode {mode}")
 

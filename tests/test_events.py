@@ -54,3 +54,20 @@ def test_no_event_kind_is_written_as_a_string_outside_events() -> None:
         if pattern.search(line)
     ]
     assert found == []
+
+
+def test_a_time_read_from_a_record_is_written_back_as_the_same_text() -> None:
+    """iso() of the moment just read answers with the text read (replay writes it back), and
+    only for exactly that moment object: any other moment is formatted as always."""
+    from datetime import UTC, datetime
+
+    from safetyapp.domain import events as ev
+
+    text = "2026-03-02T07:00:00.123456Z"
+    moment = ev.parse_time(text)
+    assert ev.iso(moment) == text
+    other = datetime(2026, 3, 2, 7, 0, 0, 123456, tzinfo=UTC)
+    assert other == moment and ev.iso(other) == text
+    later = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert ev.iso(later) == "2026-03-02T08:00:00.000000Z"
+    assert ev.iso(ev.parse_time("2026-03-02T07:00:00.000001Z")) == "2026-03-02T07:00:00.000001Z"

@@ -479,3 +479,17 @@ def test_verify_finds_a_forged_event_before_a_checkpoint(tmp_path: Path) -> None
     with pytest.raises(StoreForged) as caught:
         check_checkpoint(db, saved)
     assert caught.value.seq == seq
+
+
+def test_the_last_safety_meeting_is_known_after_a_checkpoint() -> None:
+    """The handoff's safety-meeting check reads the last meeting's time from the fold's index;
+    a state restored from a checkpoint has the same (it is rebuilt from the runs)."""
+    from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
+
+    world = setup_world()
+    assert world.state.last_meeting_at == ""
+    opening = open_day(world)
+    done = world.state.runs[opening].completed_at
+    assert done is not None and world.state.last_meeting_at == done
+    restored, _ = from_checkpoint(to_checkpoint(world.state))
+    assert restored.last_meeting_at == done

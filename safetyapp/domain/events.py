@@ -118,6 +118,9 @@ SECRET_KEYS = ("pin", "salt", "hash")
 
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with a Z, microseconds kept so events sort by time."""
+    last, text = _LAST_READ
+    if moment is last:  # the moment just read from a record's time (replay): that text
+        return text
     utc = moment.astimezone(UTC).replace(tzinfo=None)
     if utc.year >= 1000:  # isoformat is ~10x faster than strftime; the same text here
         return utc.isoformat(timespec="microseconds") + "Z"
@@ -139,12 +142,19 @@ def parse_time(text: str) -> datetime:
 # The same few times are read again and again while a record is replayed (a step's time at
 # every later check of its freshness, the day's opening at every handoff): parsed once each.
 _PARSED: dict[str, datetime] = {}
+# The last moment read by the exact form (one tuple: read and replaced whole, thread-safe).
+_LAST_READ: tuple[datetime | None, str] = (None, "")
 _PARSED_MAX = 4096
 
 
 def _parse_time(text: str) -> datetime:
     if len(text) == 27 and text[26] == "Z" and text[10] == "T" and text[19] == ".":
         moment = datetime.fromisoformat(text[:26])  # ~20x faster than strptime
+        if moment.isoformat(timespec="microseconds") == text[:26] and moment.year >= 1000:
+            global _LAST_READ
+            aware = moment.replace(tzinfo=UTC)
+            _LAST_READ = (aware, text)  # iso(aware) is exactly this text
+            return aware
         if moment.isoformat(timespec="microseconds") == text[:26]:
             return moment.replace(tzinfo=UTC)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -31,16 +31,18 @@ def parse_day(text: str, what: str) -> date:
 
 def licence_in_date(member: CrewMember, day: date) -> Licence | None:
     """The licence on file that is in date on `day` (the latest entered), or None."""
+    text = day.isoformat()  # (YYYY-MM-DD text sorts as the dates do)
     for licence in reversed(member.licences):
-        if date.fromisoformat(licence.expires) >= day:
+        if licence.expires >= text:
             return licence
     return None
 
 
 def training_on_file(member: CrewMember, day: date) -> Training | None:
     """The latest training record dated on or before `day`, or None."""
+    text = day.isoformat()  # (YYYY-MM-DD text sorts as the dates do)
     for training in reversed(member.training):
-        if date.fromisoformat(training.date) <= day:
+        if training.date <= text:
             return training
     return None
 

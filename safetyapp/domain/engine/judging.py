@@ -169,9 +169,10 @@ def _judge(
             raise _Refusal("not applicable needs a reason", "na-reason")
         return "na", f"not applicable: {na_reason.strip()}", []
     findings = _load_findings(state, run, step, values)
+    facts = _RunFacts(state, run, now)
     for spec in step.evidence:
         if spec.key in values:
-            why = spec.kind.mismatch(spec, values[spec.key], _RunFacts(state, run, now))
+            why = spec.kind.mismatch(spec, values[spec.key], facts)
             if why is not None:
                 findings.append((spec, why))
     if result == "fail":
