@@ -37,7 +37,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from safetyapp.gcpause import collector_paused
+from safetyapp.gcpause import SETTLE_FROM, collector_paused, settle_memory
 from safetyapp.store.chain import (
     GENESIS,
     VerifyResult,
@@ -543,6 +543,8 @@ class Journal:
         prefix.extend(self._records)
         self._records = prefix
         self._base = None
+        if len(prefix) >= SETTLE_FROM:
+            settle_memory()  # read for good (the audit screen, a report): see gcpause
         if self._prefix_fault is not None:
             self._chain_fault = self._prefix_fault  # the earlier fault is the first one
 

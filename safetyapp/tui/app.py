@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
+from safetyapp.gcpause import settle_memory
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
@@ -328,12 +329,8 @@ if TYPE_CHECKING:
 
 
 def _settle_memory() -> None:
-    """The record is in memory for good: move it out of the garbage collector's sight. With
-    100,000 events held, every full collection would otherwise rescan them all (0.3-1.7 s
-    here, the interface frozen meanwhile; a whole screen redraw took ~0.4 s more). Records
-    hold no cycles, so nothing is leaked: they are freed by reference counting as before.
-    (No collection first: that would be the very pause this avoids.)"""
-    gc.freeze()
+    """The record is in memory for good: see :func:`safetyapp.gcpause.settle_memory`."""
+    settle_memory()
 
 
 def _board_action(app: SafetyApp, name: str) -> Callable[[], Any]:
