@@ -460,6 +460,13 @@ class Replay:
             self._decide(state, record, record["data"])
         state.apply(record)
 
+    def takes(self, record: Record) -> bool:
+        """True when ``record`` would be read as part of the decision in progress (not as the
+        first event of the next one). Only for a check split in parts (see verify)."""
+        if self._production is not None:
+            return True
+        return self._at < len(self._expected) and not self._ended_before(record)
+
     def finish(self) -> None:
         """The end of the record: a decision cut short is a mismatch."""
         if self.pending:

@@ -166,17 +166,18 @@ def _walk(
     records: Iterable[Mapping[str, Any]],
     stop_at: str | None,
     lines: Iterable[str | None] | None = None,
+    after: tuple[int, str] = (0, GENESIS),
 ) -> tuple[VerifyResult, bool]:
     """Verify records in order. Returns (result, stopped): stopped is True when a record whose
     hash equals ``stop_at`` verified (the result then describes the chain up to it).
 
     ``lines``, when given, holds each record's canonical JSON text (or None), which saves
-    re-encoding the record to hash it."""
+    re-encoding the record to hash it. ``after``: (seq, hash) of the event before the first
+    record (a part of a chain checked on its own; the part before it is checked elsewhere)."""
     sha256 = hashlib.sha256
     encode = _encode
     body_of = _body_text
-    prev = GENESIS
-    n = 0
+    n, prev = after
     texts = itertools.chain(lines if lines is not None else (), itertools.repeat(None))
     for rec, line in zip(records, texts, strict=False):  # texts never runs out
         n += 1
@@ -223,13 +224,16 @@ def _walk(
 
 
 def verify_chain(
-    records: Iterable[Mapping[str, Any]], lines: Iterable[str | None] | None = None
+    records: Iterable[Mapping[str, Any]],
+    lines: Iterable[str | None] | None = None,
+    after: tuple[int, str] = (0, GENESIS),
 ) -> VerifyResult:
     """Check seq numbering, every record's hash and every link. Stops at the first problem.
 
     ``lines``: optionally, each record's canonical JSON text, as stored (it must be exactly
-    ``canonical(record)``; verify checked that), to hash without encoding again."""
-    return _walk(records, None, lines)[0]
+    ``canonical(record)``; verify checked that), to hash without encoding again. ``after``:
+    the (seq, hash) the first record follows (the count in the result includes those before)."""
+    return _walk(records, None, lines, after)[0]
 
 
 def contains_checkpoint(records: Iterable[Mapping[str, Any]], head_hash: str) -> int | None:

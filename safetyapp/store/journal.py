@@ -197,6 +197,73 @@ def _line_fault(text: str) -> str:
     return "the stored text was edited (it is not in the form the app writes)"
 
 
+def stored_lines(data: bytes) -> tuple[list[str], int | None]:
+    """The complete lines of a store file's bytes (an unfinished last line left out, as on
+    open), up to any that is not UTF-8 text; and that line's number (None: all are)."""
+    body = data[: data.rfind(b"\n") + 1]
+    bad_line: int | None = None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad_line = body.count(b"\n", 0, e.start) + 1
+        text = body[: body.rfind(b"\n", 0, e.start) + 1].decode("utf-8")
+    lines = text.split("\n")
+    lines.pop()
+    return lines, bad_line
+
+
+def whole_result(result: VerifyResult, bad_line: int | None) -> VerifyResult:
+    """The verdict on a whole file from the check of its lines (see :func:`stored_lines`)."""
+    if not result.ok:
+        return result
+    if bad_line is not None:
+        problem = f"event {bad_line}: bytes that are not valid UTF-8 text"
+        return VerifyResult(False, result.count, result.head_hash, bad_line, problem)
+    if result.count == 0:
+        return VerifyResult(False, 0, GENESIS, 1, "the store holds no events")
+    return result
+
+
+def verify_lines(
+    lines: list[str],
+    check: Callable[[Record], None] | None = None,
+    after: tuple[int, str] = (0, GENESIS),
+) -> VerifyResult:
+    """The chain check of stored lines (each must be the canonical JSON of its record), the
+    first following event ``after`` = (seq, hash). ``check`` as in :meth:`Journal.verify`."""
+    # One streaming pass: records are checked as they are parsed and not kept (keeping
+    # 100,000 parsed records alive makes the garbage collector rescan them over and over).
+    found: list[tuple[int, str]] = []
+    checked: list[tuple[int, str, str]] = []  # (seq, head before it, problem)
+
+    def parsed() -> Iterator[Record]:
+        read = parse_canonical
+        for n, line_text in enumerate(lines, after[0] + 1):
+            rec = read(line_text)
+            if type(rec) is not dict:
+                found.append((n, _line_fault(line_text)))
+                return
+            if check is not None and not checked:
+                try:
+                    check(rec)
+                except StoreError as exc:
+                    checked.append((n, str(rec.get("prev_hash")), str(exc)))
+            yield rec
+
+    # Every record yielded is exactly canonical(line): the chain check hashes the text itself.
+    with collector_paused(len(lines)):  # records are dropped as checked: nothing to collect
+        result = verify_chain(parsed(), lines, after)
+    if checked and (result.ok or checked[0][0] < (result.first_bad_seq or 0)):
+        n, head, problem = checked[0]
+        return VerifyResult(False, n - 1, head, n, problem)
+    if not result.ok:
+        return result
+    if found:
+        n, problem = found[0]
+        return VerifyResult(False, result.count, result.head_hash, n, f"event {n}: {problem}")
+    return result
+
+
 def _last_line(data: bytes) -> bytes:
     """The final line of ``data`` (which ends in ``"\\n"``), newline included."""
     return data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
@@ -834,52 +901,8 @@ class Journal:
         """
         if data is None:
             data, _ = self._read_file()
-        body = data[: data.rfind(b"\n") + 1]
-        bad_line: int | None = None
-        bad_problem = ""
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            bad_line = body.count(b"\n", 0, e.start) + 1
-            bad_problem = "bytes that are not valid UTF-8 text"
-            text = body[: body.rfind(b"\n", 0, e.start) + 1].decode("utf-8")
-        lines = text.split("\n")
-        lines.pop()
-        # One streaming pass: records are checked as they are parsed and not kept (keeping
-        # 100,000 parsed records alive makes the garbage collector rescan them over and over).
-        found: list[tuple[int, str]] = []
-        checked: list[tuple[int, str, str]] = []  # (seq, head before it, problem)
-
-        def parsed() -> Iterator[Record]:
-            read = parse_canonical
-            for n, line_text in enumerate(lines, 1):
-                rec = read(line_text)
-                if type(rec) is not dict:
-                    found.append((n, _line_fault(line_text)))
-                    return
-                if check is not None and not checked:
-                    try:
-                        check(rec)
-                    except StoreError as exc:
-                        checked.append((n, str(rec.get("prev_hash")), str(exc)))
-                yield rec
-
-        # Every record yielded is exactly canonical(line): the chain check hashes the text itself.
-        with collector_paused(len(lines)):  # records are dropped as checked: nothing to collect
-            result = verify_chain(parsed(), lines)
-        if checked and (result.ok or checked[0][0] < (result.first_bad_seq or 0)):
-            n, head, problem = checked[0]
-            return VerifyResult(False, n - 1, head, n, problem)
-        if not result.ok:
-            return result
-        if found:
-            bad_line, bad_problem = found[0]
-        if bad_line is not None:
-            return VerifyResult(False, result.count, result.head_hash, bad_line,
-                                f"event {bad_line}: {bad_problem}")  # fmt: skip
-        if result.count == 0:
-            return VerifyResult(False, 0, GENESIS, 1, "the store holds no events")
-        return result
+        lines, bad = stored_lines(data)
+        return whole_result(verify_lines(lines, check), bad)
 
     # ------------------------------------------------------------------ writing
 

@@ -43,10 +43,19 @@ from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import GENESIS, VerifyResult, canonical, fast_loads
+from safetyapp.store.chain import GENESIS, VerifyResult, canonical, fast_loads, parse_canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
 from safetyapp.store.head import chain_fault
-from safetyapp.store.journal import Journal, Mark, Record, StoreError, parse_lines
+from safetyapp.store.journal import (
+    Journal,
+    Mark,
+    Record,
+    StoreError,
+    parse_lines,
+    stored_lines,
+    verify_lines,
+    whole_result,
+)
 from safetyapp.store.mirror import AutoMirror
 from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
 
@@ -678,37 +687,41 @@ def verify_replayed(journal: Journal) -> VerifyResult:
     from the state before it (see safetyapp.domain.replay). The result names the first event
     whose hash, link, fields or rules do not hold.
 
-    The file is read once. Where a process can be forked (Linux), the chain check (canonical
-    text, hashes, links) runs in a child on those same bytes while this process parses and
-    replays them: two cores, each half of the work. Elsewhere both run in one pass."""
+    The file is read once. Where a process can be forked (Linux) and the record is long, it is
+    checked in two parts at once, one per core: this process checks the chain and replays the
+    events before a run's start about half-way; a child checks and replays the rest, from the
+    state the plain fold of the first part gives (the fold the replay itself folds with, so the
+    same state whenever the first part replays). The answer is the one-pass answer: the first
+    part's problem if it has one, else the second part's; and if a decision of the first part
+    runs on past the boundary (a record no honest store has), the first part simply goes on."""
     data = journal.read_bytes()
-    chain = _ChainCheck.start(journal, data)
-    if chain is None:
-        return _verify_one_pass(journal, data)
-    try:
-        state, replay = State(), Replay()
-        found = _replay_lines(journal.path, data, state, replay)
-    finally:
-        result = chain.result()
-    if found is not None:
-        n, head, problem = found
-        if result.ok or n < (result.first_bad_seq or 0):
-            return VerifyResult(False, n - 1, head, n, problem)
-    if not result.ok or not replay.pending:
-        return result
-    return _unfinished(journal.path, replay)
-
-
-def _verify_one_pass(journal: Journal, data: bytes) -> VerifyResult:
+    lines, bad = stored_lines(data)
+    split = _split_point(lines) if len(data) >= _PARALLEL_FROM_BYTES else None
+    rest = _Rest.start(journal.path, lines, split) if split is not None else None
     state, replay = State(), Replay()
 
     def check(record: Record) -> None:
         _apply(journal.path, state, record, replay)
 
-    result = journal.verify(check, data=data)
-    if not result.ok or not replay.pending:
-        return result
-    return _unfinished(journal.path, replay)
+    if rest is None or split is None:
+        return whole_result(_finished(journal.path, verify_lines(lines, check), replay), bad)
+    try:
+        first = verify_lines(lines[:split], check)
+        ends = not replay.pending or not replay.takes(parse_canonical(lines[split]) or {})
+    finally:
+        second = rest.result()
+    if not first.ok:
+        return first
+    if ends and second is not None:
+        return whole_result(second, bad)
+    after = (first.count, first.head_hash)  # the first part's decision runs on: go on here
+    return whole_result(
+        _finished(journal.path, verify_lines(lines[split:], check, after), replay), bad
+    )
+
+
+def _finished(path: Path, result: VerifyResult, replay: Replay) -> VerifyResult:
+    return result if not result.ok or not replay.pending else _unfinished(path, replay)
 
 
 def _unfinished(path: Path, replay: Replay) -> VerifyResult:
@@ -724,57 +737,66 @@ def _unfinished(path: Path, replay: Replay) -> VerifyResult:
     raise AssertionError("a pending replay always finishes with a mismatch")
 
 
-def _replay_lines(
-    path: Path, data: bytes, state: State, replay: Replay
-) -> tuple[int, str, str] | None:
-    """Parse each complete line of ``data`` and replay it; (line, the head before it, problem)
-    for the first event that does not replay, None if all do. Stops quietly at a line that is
-    not a JSON object or not UTF-8: the chain check reports it (and any line it reaches first)."""
-    body = data[: data.rfind(b"\n") + 1]
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        text = body[: body.rfind(b"\n", 0, e.start) + 1].decode("utf-8")
-    lines = text.split("\n")
-    lines.pop()
-    with collector_paused(len(lines)):
-        for n, line in enumerate(lines, 1):
-            try:
-                record = fast_loads(line)
-            except ValueError:
-                return None
-            if type(record) is not dict:
-                return None
-            try:
-                _apply(path, state, record, replay)
-            except StoreError as exc:
-                return n, str(record.get("prev_hash")), str(exc)
+# Below this one pass is quicker than a fork (~1 MB: about 2,000 events).
+_PARALLEL_FROM_BYTES = 1 << 20
+# Where the record is cut: the child also parses and folds the first part (about an eighth of
+# what checking it costs), so the first part is a little longer than half.
+_SPLIT_AT = 0.535
+
+
+def _split_point(lines: list[str]) -> int | None:
+    """The index of the first line, from a little past half-way, that starts a run (a decision
+    of its own); None for a short record, one without, or where a fork is not possible."""
+    if sys.platform != "linux" or len(lines) < 4:
+        return None
+    for i in range(int(len(lines) * _SPLIT_AT), len(lines)):
+        if '"kind":"run-started"' in lines[i]:
+            return i
     return None
 
 
-class _ChainCheck:
-    """The chain check of bytes already read, in a forked child process (see verify_replayed)."""
+def _check_rest(path: Path, lines: list[str], split: int) -> VerifyResult | None:
+    """The second part's verdict (the child's work), or None when the first part cannot be
+    folded (its own check then says why)."""
+    state = State()
+    try:
+        with collector_paused(split):
+            for line in lines[:split]:
+                record = fast_loads(line)
+                state.apply(record)
+        after = (split, str(record["hash"]))
+    except Exception:  # any failure here is the first part's to report
+        return None
+    replay = Replay()
+
+    def check(record: Record) -> None:
+        _apply(path, state, record, replay)
+
+    return _finished(path, verify_lines(lines[split:], check, after), replay)
+
+
+class _Rest:
+    """The second part's check in a forked child process (see verify_replayed)."""
 
     def __init__(self, path: Path, process: Any, conn: Any) -> None:
         self._path, self._process, self._conn = path, process, conn
 
     @classmethod
-    def start(cls, journal: Journal, data: bytes) -> _ChainCheck | None:
-        if sys.platform != "linux" or len(data) < _PARALLEL_FROM_BYTES:
-            return None
+    def start(cls, path: Path, lines: list[str], split: int) -> _Rest | None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
         mine, theirs = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_chain_child, args=(journal, data, theirs), daemon=True)
+        process = ctx.Process(target=_rest_child, args=(path, lines, split, theirs), daemon=True)
         try:
             process.start()
         except OSError:
             return None
         theirs.close()
-        return cls(journal.path, process, mine)
+        return cls(path, process, mine)
 
-    def result(self) -> VerifyResult:
+    def result(self) -> VerifyResult | None:
+        """The child's verdict; None if it had none (the first part then goes on here)."""
         try:
             got: Any = self._conn.recv()
         except (EOFError, OSError):
@@ -782,25 +804,13 @@ class _ChainCheck:
         finally:
             self._conn.close()
             self._process.join()
-        if isinstance(got, VerifyResult):
-            return got
-        if isinstance(got, str):
-            raise StoreError(got, self._path)
-        raise StoreError(
-            f"the chain check of {self._path} stopped without a result (its process's exit"
-            f" code: {self._process.exitcode}); run `safetyapp verify` again",
-            self._path,
-        )
+        return got if isinstance(got, VerifyResult) else None
 
 
-# Below this the fork costs more than the half it saves (~1 MB: about 2,000 events).
-_PARALLEL_FROM_BYTES = 1 << 20
-
-
-def _chain_child(journal: Journal, data: bytes, conn: Any) -> None:
+def _rest_child(path: Path, lines: list[str], split: int, conn: Any) -> None:
     try:
-        out: object = journal.verify(data=data)
-    except StoreError as exc:
-        out = str(exc)  # (sent as text: a StoreError subclass does not unpickle)
+        out = _check_rest(path, lines, split)
+    except Exception:  # no verdict: the parent checks this part itself
+        out = None
     conn.send(out)
     conn.close()
