@@ -366,6 +366,13 @@ class Repository:
         if check is not None:
             check.run()
 
+    def stop_check(self) -> None:
+        """Stop the background check of the checkpoint, if it is running (the app closing:
+        quitting never waits for it). Nothing is decided on after this."""
+        check = self._check
+        if check is not None:
+            check.stop()
+
     def check_in_child(self) -> None:
         """The same check in a separate process (the app's: it neither competes with the
         interface for the interpreter nor holds the whole record in the app's memory). Safe to
@@ -385,7 +392,7 @@ class Repository:
         (writes refused) and sets the checkpoint aside. Raises :class:`StoreError` when the
         record before the checkpoint cannot be read (e.g. it is damaged)."""
         check = self._check
-        if check is None:
+        if check is None or check.stopped:
             return
         try:
             outcome = check.result()
@@ -611,39 +618,63 @@ class _Check:
         self._done = False
         self._outcome: str | None = None
         self._error: BaseException | None = None
+        self._child_lock = threading.Lock()
+        self._child: subprocess.Popen[str] | None = None
+        self.stopped = False  # stopped before its outcome was in (the app closing)
 
     def run(self, *, child: bool = False) -> None:
         with self._lock:
-            if self._done:
+            if self._done or self.stopped:
                 return
             try:
                 if child:
-                    self._outcome = _check_in_child(self._path, self._saved.mark)
+                    self._outcome = self._in_child()
                 else:
                     self._outcome = check_checkpoint(self._path, self._saved)
             except BaseException as exc:  # kept for the owner's thread, raised there
                 self._error = exc
-            self._done = True
+            self._done = not self.stopped
+
+    def _in_child(self) -> str | None:
+        mark = self._saved.mark
+        args = [sys.executable, "-m", "safetyapp.store.verify_child", "--checkpoint",
+                str(self._path), str(mark.seq), mark.hash]  # fmt: skip
+        with self._child_lock:
+            if self.stopped:
+                return None
+            self._child = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        out, err = self._child.communicate()
+        return None if self.stopped else _child_outcome(self._path, out, err)
+
+    def stop(self) -> None:
+        """Stop the check where it is (its child killed): the app is closing. Its outcome is
+        never taken: the state stays "loading" (and no checkpoint is written from it)."""
+        with self._child_lock:
+            self.stopped = True
+            if self._child is not None and self._child.poll() is None:
+                self._child.kill()
 
     @property
     def done(self) -> bool:
         return self._done
 
     def result(self) -> str | None:
+        if self.stopped:
+            raise StoreError(f"the check of {self._path} against its checkpoint was stopped")
         self.run()
         if self._error is not None:
             raise self._error
         return self._outcome
 
 
-def _check_in_child(path: Path, mark: Mark) -> str | None:
-    args = [sys.executable, "-m", "safetyapp.store.verify_child", "--checkpoint", str(path),
-            str(mark.seq), mark.hash]  # fmt: skip
-    out = subprocess.run(args, capture_output=True, text=True, check=False)
+def _child_outcome(path: Path, stdout: str, stderr: str) -> str | None:
+    """What the check's child process (safetyapp.store.verify_child --checkpoint) said."""
     try:
-        data = json.loads(out.stdout.strip().splitlines()[-1])
+        data = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        detail = (stderr.strip().splitlines() or ["no output"])[-1]
         raise StoreError(
             f"the check of {path} against its checkpoint failed: {detail}", path
         ) from None

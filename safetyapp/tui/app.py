@@ -189,6 +189,8 @@ class SafetyApp(App[None]):
         """Leave a snapshot of where the record ends, so the next start is quick."""
         gc.unfreeze()  # see _settle_memory: collectable again once the app is gone
         repo = self.repo
+        if repo is not None and repo.loading:
+            repo.stop_check()  # quitting never waits for the check of the checkpoint
         ready = repo is not None and not repo.loading and self.store_failure is None
         if ready and repo is not None and repo.view.last_seq != repo.snapshot_seq:
             repo.save_snapshot()

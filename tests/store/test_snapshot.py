@@ -473,3 +473,30 @@ def test_commands_show_finished_runs_in_full_from_the_record(store: Path) -> Non
     steps = json.loads(out.stdout)["steps"]
     signed = [s for s in steps if s.get("signed_by")]
     assert signed and len(signed) == len(full.state.runs["R0001"].signoffs)  # ...shown in full
+
+
+def test_stopping_the_check_kills_its_child_and_takes_nothing(store: Path) -> None:
+    """The app closing: the background check's child is killed at once (quitting never waits
+    for a whole-record replay), and nothing is taken from it: the state stays 'loading', so no
+    checkpoint is written from it."""
+    import signal
+    import threading
+    import time
+
+    saved(store)
+    quick = Repository.open_quick(store, CHECKLISTS)
+    check = quick._check
+    assert check is not None
+    worker = threading.Thread(target=quick.check_in_child)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while check._child is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    quick.stop_check()
+    worker.join(30)
+    assert not worker.is_alive() and check._child is not None
+    assert check._child.returncode == -signal.SIGKILL  # killed, not finished
+    quick.ensure_loaded()  # nothing to take, no error
+    assert quick.loading and quick.alarm is None and not check.done
+    quick.check_in_child()  # a stopped check never starts again
+    assert check._child.returncode == -signal.SIGKILL and quick.loading
