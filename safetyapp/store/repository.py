@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from safetyapp.domain import engine
+from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.replay import Replay, ReplayMismatch
@@ -780,8 +781,9 @@ def _split_point(lines: list[str]) -> int | None:
     of its own); None for a short record, one without, or where a fork is not possible."""
     if sys.platform != "linux" or len(lines) < 4:
         return None
+    starts = f'"kind":"{ev.RUN_STARTED}"'  # (as canonical JSON writes it: only a real entry)
     for i in range(int(len(lines) * _SPLIT_AT), len(lines)):
-        if '"kind":"run-started"' in lines[i]:
+        if starts in lines[i]:
             return i
     return None
 
