@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from safetyapp.domain import clock
 from safetyapp.domain import events as ev
 from safetyapp.store.files import check_output
+from safetyapp.store.journal import StoreError
 
 if TYPE_CHECKING:
     from safetyapp.store.repository import Repository
@@ -80,6 +82,55 @@ def with_local_time(rows: list[dict[str, Any]], tz: tzinfo | None = None) -> lis
 
 def to_json(rows: list[dict[str, Any]], tz: tzinfo | None = None) -> str:
     return json.dumps(with_local_time(rows, tz), indent=2, ensure_ascii=False) + "\n"
+
+
+def export_text(records: Sequence[dict[str, Any]], fmt: str, zone: str) -> str:
+    """Records as the CLI's `audit --csv` / `audit --json` give them (secrets removed): UTC
+    times, and the production's local time (`zone`) beside them. The audit screen's export."""
+    rows = [ev.public(dict(r)) for r in records]
+    tz = clock.zone(zone)
+    return to_csv(rows, tz) if fmt == "csv" else to_json(rows, tz)
+
+
+def seq_ranges(rows: Sequence[dict[str, Any]]) -> list[list[int]]:
+    """The seqs of `rows` (in seq order, each once) as [first, last] runs: one run when they
+    follow each other (every event: no pass over them), few for a filter's rows."""
+    if not rows:
+        return []
+    first, last = int(rows[0]["seq"]), int(rows[-1]["seq"])
+    if last - first + 1 == len(rows):
+        return [[first, last]]
+    runs: list[list[int]] = []
+    for row in rows:
+        seq = int(row["seq"])
+        if runs and runs[-1][1] + 1 == seq:
+            runs[-1][1] = seq
+        else:
+            runs.append([seq, seq])
+    return runs
+
+
+def pick_rows(
+    records: Sequence[dict[str, Any]],
+    ranges: Sequence[Sequence[int]],
+    last: tuple[int, str] | None,
+) -> list[dict[str, Any]]:
+    """The records whose seq is in `ranges` (from :func:`seq_ranges`). `last` is the seq and
+    hash of the last one shown: a StoreError if the record holds another event there (or none),
+    so that an export is never of a record other than the one on screen."""
+    if last is not None:
+        seq, digest = last
+        if not 1 <= seq <= len(records) or records[seq - 1].get("hash") != digest:
+            raise StoreError(
+                f"the record on disk is not the one shown (event {seq} differs or is missing); "
+                "nothing was written - reopen the audit screen and export again"
+            )
+    picked: list[dict[str, Any]] = []
+    for first, end in ranges:
+        if not 1 <= first <= end <= len(records):
+            raise StoreError(f"events {first}-{end} are not in the record; nothing was written")
+        picked.extend(records[first - 1 : end])
+    return picked  # a journal's record n is event n (checked as it is read)
 
 
 # -- the archive bundle -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from safetyapp.gcpause import settle_memory
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
-from safetyapp.tui.background import Background, JobFailed, is_background_job
+from safetyapp.tui.background import Background, JobFailed, is_background_job, stop_children
 from safetyapp.tui.context import SafetyContext
 from safetyapp.tui.crash import write_crash_log
 from safetyapp.tui.dialogs.holds import RaiseHoldModal
@@ -186,7 +186,9 @@ class SafetyApp(App[None]):
         return super().push_screen(screen, *args, **kwargs)
 
     def on_unmount(self) -> None:
-        """Leave a snapshot of where the record ends, so the next start is quick."""
+        """Leave a snapshot of where the record ends, so the next start is quick; stop any
+        report or export still being written in a child process (nothing is left running)."""
+        stop_children()
         gc.unfreeze()  # see _settle_memory: collectable again once the app is gone
         repo = self.repo
         if repo is not None and repo.loading:

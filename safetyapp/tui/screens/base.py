@@ -57,7 +57,11 @@ class SafetyScreen(Screen[None], Background):
         self._redraw()
 
     def _on_revision(self, _: int) -> None:
-        self._redraw()
+        # Only the screen on top redraws now: one beneath it (the board under a walk, a walk
+        # under its sign dialog) redraws when it is shown again (on_screen_resume). Redrawing
+        # every screen in the stack on each sign-off stalled the interface (issue 16).
+        if self.app.screen is self:
+            self._redraw()
 
     def _redraw(self) -> None:
         try:

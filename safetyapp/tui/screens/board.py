@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -60,6 +61,10 @@ class BoardScreen(SafetyScreen):
             return False
         return super().check_action(action, parameters)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._filled: dict[str, list[tuple[tuple[Any, ...], str | None]]] = {}  # see _fill
+
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with VerticalScroll(id="board"):
@@ -92,56 +97,54 @@ class BoardScreen(SafetyScreen):
         now = self.safety.clock()
         self._show_demo_pins(state)
         self._show_mirror_status()
-        runs = self.query_one("#runs", DataTable)
-        runs.clear()
+        run_rows: list[tuple[tuple[Any, ...], str | None]] = []
         for run in _runs_to_show(state):
             nxt = run.next_step()
             status = word(state.run_status(run))
             if not run.closed and stale_layer(state, run, now):
                 status += " " + word("stale")
-            runs.add_row(
-                run.id,
-                run.checklist.id,
-                status,
-                lit(run.firearm or ""),
-                lit(run.performer or ""),
-                lit(nxt.title if nxt and not run.closed else ""),
-                key=run.id,
-            )
-        if not runs.row_count:
-            runs.add_row("—", _next_hint(state), "", "", "", "", key="-")
-        holds = self.query_one("#holds", DataTable)
-        holds.clear()
+            cells: tuple[Any, ...] = (run.id, run.checklist.id, status, lit(run.firearm or ""),
+                     lit(run.performer or ""), lit(nxt.title if nxt and not run.closed else ""))  # fmt: skip
+            run_rows.append((cells, run.id))
+        if not run_rows:
+            run_rows.append((("—", _next_hint(state), "", "", "", ""), "-"))
+        hold_rows: list[tuple[tuple[Any, ...], str | None]] = []
         for hold in state.open_holds():
             scope = f"run {hold.run}" if hold.run else "WHOLE DAY"
             unverified = "" if hold.verified else f" · UNVERIFIED ({hold.raised_by})"
-            holds.add_row(
-                word("hold") + " " + hold.id,
-                scope,
-                short_time(hold.raised_at, state.timezone),
-                lit(hold.reason + unverified),
-            )
+            cells = (word("hold") + " " + hold.id, scope,
+                     short_time(hold.raised_at, state.timezone), lit(hold.reason + unverified))  # fmt: skip
+            hold_rows.append((cells, None))
         for flag in state.open_flags():
-            holds.add_row(
-                f"⚑ FLAG {flag.id}",
-                "handoffs",
-                short_time(flag.raised_at, state.timezone),
-                lit(flag.reason),
-            )
+            cells = (f"⚑ FLAG {flag.id}", "handoffs", short_time(flag.raised_at, state.timezone),
+                     lit(flag.reason))  # fmt: skip
+            hold_rows.append((cells, None))
         for incident in state.open_incidents():
-            holds.add_row(
-                f"! {incident.id}",
-                incident.kind,
-                short_time(incident.reported_at, state.timezone),
-                lit(f"{incident.status}: {incident.note}"),
-            )
-        if not holds.row_count:
-            holds.add_row("none", "", "", "")
-        firearms = self.query_one("#firearms", DataTable)
-        firearms.clear()
+            cells = (f"! {incident.id}", incident.kind,
+                     short_time(incident.reported_at, state.timezone),
+                     lit(f"{incident.status}: {incident.note}"))  # fmt: skip
+            hold_rows.append((cells, None))
+        if not hold_rows:
+            hold_rows.append((("none", "", "", ""), None))
+        firearm_rows: list[tuple[tuple[Any, ...], str | None]] = []
         for serial, fa in state.firearms.items():
             where, inspected = _whereabouts(state, serial, now)
-            firearms.add_row(lit(serial), fa.kind, lit(where), lit(inspected))
+            firearm_rows.append(((lit(serial), fa.kind, lit(where), lit(inspected)), None))
+        self._fill("#runs", run_rows)
+        self._fill("#holds", hold_rows)
+        self._fill("#firearms", firearm_rows)
+
+    def _fill(self, table_id: str, rows: list[tuple[tuple[Any, ...], str | None]]) -> None:
+        """Show `rows` (cells, key) in the table, rebuilt only when they differ from what it
+        shows: a rebuild re-measures every cell (tens of ms on a busy board), and most
+        redraws (the background check done, back from a walk) change nothing or little."""
+        table = self.query_one(table_id, DataTable)
+        if self._filled.get(table_id) == rows and table.row_count == len(rows):
+            return
+        table.clear()
+        for cells, key in rows:
+            table.add_row(*cells, key=key)
+        self._filled[table_id] = rows
 
     def _show_mirror_status(self) -> None:
         """The configured mirror's state from its last sync (no IO here: it syncs in a thread)."""
