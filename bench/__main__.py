@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and args.only not in name:
                 continue
             print(f"... {name}", file=sys.stderr, flush=True)
+            t = time.perf_counter()
             rows.extend(figure())
+            print(f"    {name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
     print(render(rows, tiny=tiny, elapsed=elapsed))
     if args.json:

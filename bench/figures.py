@@ -181,8 +181,8 @@ class Plan:
             reference = timed(lambda p=path: _read_json_lines(p), 3)  # type: ignore[misc]
             ref = statistics.median(reference)
             cold: list[float] = []
-            # Whole-record figures: 3 samples, 2 at 100,000 events (each is a full replay).
-            whole = 1 if self.tiny else 3 if size < 100_000 else 2
+            # Whole-record figures: 3 samples, 1 at 100,000 events (each is a full replay).
+            whole = 1 if self.tiny else 3 if size < 100_000 else 1
             for k in range(whole):
                 if snap.exists():
                     snap.unlink()
@@ -411,7 +411,7 @@ class Plan:
         if self.huge:
             return rows
         big = self.store(self.big, checkpoint=True)
-        a = [_launch("audit", big) for _ in range(1 if self.tiny else 2)]
+        a = [_launch("audit", big)]  # (each start reads and replays the whole record first)
         size = a[0]["audit_rows"]
         for key, name, goal in (
             ("audit_first_frame_ms", "audit screen: open to first frame (record loaded)", 1000.0),
@@ -430,7 +430,7 @@ class Plan:
         starting up, signing a whole handoff, writing the PDF and exporting, on the big store."""
         big = self.store(self.big)
         _launch("board", big)  # a previous session's snapshot, as a user's start would have
-        runs = [_stall(big) for _ in range(1 if self.tiny else 3)]
+        runs = [_stall(big) for _ in range(1 if self.tiny else 2)]
         size = runs[0]["events"]
         idle = statistics.median(x["idle_ms"] for x in runs)
         rows = [row("UI stall reference: longest heartbeat gap on the idle board (2 s)", size,
