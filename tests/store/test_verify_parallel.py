@@ -128,3 +128,17 @@ def test_a_decision_that_runs_on_past_the_boundary(
     assert repository._split_point(db.read_text(encoding="utf-8").splitlines()) == at - 1
     one, two = _both(db, monkeypatch)
     assert two == one and not two.ok and two.first_bad_seq is not None, two
+
+
+def test_the_second_part_reads_numbers_as_the_chain_check_does() -> None:
+    """orjson reads an integer beyond 64 bits as a float; the first part's reader (canonical
+    check, json as its fallback) reads the integer: the second part's fold must too, or a
+    crafted record could replay differently in the two parts."""
+    line = '{"data":{"chambers":1000000000000000000000000000000},"kind":"firearm-added"}'
+    value = repository.read_like_json(line)
+    assert value["data"]["chambers"] == 10**30 and type(value["data"]["chambers"]) is int
+    from safetyapp.store.chain import parse_canonical
+
+    assert parse_canonical(line) == value
+    short = '{"data":{"chambers":6},"kind":"firearm-added"}'
+    assert repository.read_like_json(short) == parse_canonical(short)
