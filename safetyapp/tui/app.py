@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -19,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
-from safetyapp.gcpause import settle_memory
+from safetyapp.gcpause import IdleCollector, settle_memory
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
@@ -78,9 +80,13 @@ class SafetyApp(App[None]):
         self._ui_thread = threading.get_ident()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
+        # Full garbage collections wait for a quiet moment (never mid-dialog): see IdleCollector.
+        self.collector = IdleCollector()
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.collector.start(time.monotonic())
+        self.set_interval(1.0, self._collect_when_quiet)
         try:
             self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
             self.repo.read_only = self.read_only
@@ -100,6 +106,14 @@ class SafetyApp(App[None]):
             # after the board's first frame (an alarm if they differ: see Repository).
             self.call_after_refresh(self.run_worker, self._check_checkpoint, thread=True,
                                     name="load-record", group="load-record")  # fmt: skip
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):  # a key, a click, the mouse: someone is here
+            self.collector.activity(time.monotonic())
+        await super().on_event(event)
+
+    def _collect_when_quiet(self) -> None:
+        self.collector.tick(time.monotonic())
 
     def use_repository(self, repo: Repository) -> None:
         """Called by the welcome screen once a production or the demo exists."""
@@ -179,6 +193,7 @@ class SafetyApp(App[None]):
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
         """If the store turned out unreadable, show that instead of any screen but the board."""
+        self.collector.activity(time.monotonic())
         wanted = not isinstance(screen, BoardScreen | StoreErrorScreen)
         if wanted and self.repo is not None and not self.ensure_loaded():
             screen = StoreErrorScreen(self.store_failure or "")
@@ -189,6 +204,7 @@ class SafetyApp(App[None]):
         """Leave a snapshot of where the record ends, so the next start is quick; stop any
         report or export still being written in a child process (nothing is left running)."""
         stop_children()
+        self.collector.stop()
         gc.unfreeze()  # see _settle_memory: collectable again once the app is gone
         repo = self.repo
         if repo is not None and repo.loading:
@@ -256,6 +272,7 @@ class SafetyApp(App[None]):
                 self.notify(
                     f"{hold.id}: {hold.reason}{shown}", title="HOLD", severity="error", markup=False
                 )
+        self.collector.activity(time.monotonic())
         self._keep_snapshot_fresh()
         self.revision += 1
 

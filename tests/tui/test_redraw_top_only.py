@@ -64,3 +64,32 @@ async def test_the_audit_screen_puts_the_record_it_read_out_of_the_collectors_si
         await settle(pilot)
         assert isinstance(app.screen, AuditScreen)
         assert gc.get_freeze_count() > 0
+
+
+async def test_full_collections_wait_for_a_quiet_moment_and_the_collector_is_restored(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    saved = gc.get_threshold()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.collector.running
+        assert gc.get_threshold()[2] > 10**6  # no full collection by itself while in use
+        await pilot.press("o")  # a key: someone is here
+        await pilot.pause()
+        garbage = []
+        for _ in range(50_000):
+            cell: list[object] = []
+            cell.append(cell)
+            garbage.append(cell)
+        del garbage
+        assert gc.get_count()[2] > 0
+        assert not app.collector.tick(app.collector._last_activity + 1.0)  # in use: not now
+        app.collector.quiet_seconds = 0.2
+        for _ in range(40):  # the app's own once-a-second timer
+            await pilot.pause(0.1)
+            if app.collector.collections:
+                break
+        assert app.collector.collections == 1 and gc.get_count()[2] == 0
+    assert not app.collector.running
+    assert gc.get_threshold() == saved
