@@ -31,6 +31,7 @@ from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
 from safetyapp.domain.state import CrewMember
+from safetyapp.gcpause import hold_full_collections, release_full_collections
 from safetyapp.paths import log_dir, resolve_store
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import Journal, StoreCorrupt, StoreError, StoreMissing
@@ -212,12 +213,24 @@ def _emit_json(value: Any) -> None:
 
 
 def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_float(v) for v in value)
+    """Any float anywhere in `value` (a loop, not recursion: a listing has ~60,000 values)."""
+    stack = [value]
+    plain = (str, int, bool, type(None))
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in plain:
+            continue
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif isinstance(item, float):
+            return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
     return False
 
 
@@ -1662,6 +1675,7 @@ def serve(ctx: click.Context, host: str, port: int, read_only: bool) -> None:
         f" {where}.\nOpen it with its access token (keep it private):\n    {server.url}",
         err=True,
     )
+    release_full_collections()  # serving runs for hours: the collector as usual
     try:
         server.serve()
     except OSError as exc:  # the address is not this machine's, the port is taken...
@@ -1691,6 +1705,7 @@ def _crash(exc: BaseException) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    hold_full_collections()  # a short process: see safetyapp.gcpause
     try:
         cli.main(args=argv, prog_name="safetyapp", standalone_mode=True)
     except SystemExit:

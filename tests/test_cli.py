@@ -349,3 +349,13 @@ def test_qualifications_from_the_cli_are_checked_and_listed(fresh: Cli) -> None:
     listed = fresh("crew", "list").stdout
     assert "Dana Voss\tPerformer" in listed or "Dana Voss\tactor" in listed
     assert "MISSING: Dana Voss has no firearms-safety training on record" in listed
+
+
+def test_json_listings_find_a_float_anywhere_so_json_writes_its_text() -> None:
+    from collections import OrderedDict
+
+    from safetyapp.cli import _has_float
+
+    assert _has_float([{"a": [1, {"b": (2, 2.5)}]}])
+    assert _has_float(OrderedDict(x=[0.1]))  # a dict of another type
+    assert not _has_float([{"a": [1, {"b": (2, "2.5", None, True)}]}])

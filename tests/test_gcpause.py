@@ -73,3 +73,17 @@ def test_nothing_to_do_is_not_a_collection(full_collections: list[int]) -> None:
     collector.stop()
     collector.stop()  # twice is harmless
     assert not collector.running
+
+
+def test_a_short_command_holds_full_collections_until_released(
+    full_collections: list[int],
+) -> None:
+    from safetyapp.gcpause import hold_full_collections, release_full_collections
+
+    saved = gc.get_threshold()
+    hold_full_collections()
+    hold_full_collections()  # twice: still one hold, one release restores
+    make_garbage(300_000)
+    assert 2 not in full_collections
+    release_full_collections()
+    assert gc.get_threshold() == saved

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
-from safetyapp.gcpause import IdleCollector, settle_memory
+from safetyapp.gcpause import interface_collector, settle_memory
 from safetyapp.store.chain import receipt
 from safetyapp.store.journal import StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
@@ -81,7 +81,7 @@ class SafetyApp(App[None]):
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
         # Full garbage collections wait for a quiet moment (never mid-dialog): see IdleCollector.
-        self.collector = IdleCollector()
+        self.collector = interface_collector()
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:

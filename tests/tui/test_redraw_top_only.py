@@ -70,7 +70,6 @@ async def test_full_collections_wait_for_a_quiet_moment_and_the_collector_is_res
     tmp_path: Path,
 ) -> None:
     clock = Clock()
-    saved = gc.get_threshold()
     app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.collector.running
@@ -92,4 +91,13 @@ async def test_full_collections_wait_for_a_quiet_moment_and_the_collector_is_res
                 break
         assert app.collector.collections == 1 and gc.get_count()[2] == 0
     assert not app.collector.running
-    assert gc.get_threshold() == saved
+    assert gc.get_threshold()[2] < 10**6  # automatic full collections again once it exits
+
+
+def test_full_collections_are_held_from_the_interfaces_first_import() -> None:
+    import subprocess
+    import sys
+
+    code = "import gc, safetyapp.tui; print(gc.get_threshold()[2])"
+    held = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(held.stdout) > 10**6
