@@ -101,6 +101,9 @@ class SafetyApp(App[None]):
             return
         self._after_open()
         self.push_screen(BoardScreen())
+        # The board is there for good too: out of the collector's sight once drawn, so the first
+        # full collection (at the first quiet moment) rescans only what came after it.
+        self.call_after_refresh(_settle_memory)
         if self.repo.loading:
             # Started from the checkpoint: check it against the record, in another process,
             # after the board's first frame (an alarm if they differ: see Repository).
