@@ -218,16 +218,11 @@ def _has_float(value: Any) -> bool:
     plain = (str, int, bool, type(None))
     while stack:
         item = stack.pop()
-        kind = type(item)
-        if kind in plain:
+        if type(item) in plain:
             continue
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
-        elif isinstance(item, float):
+        if isinstance(item, float):
             return True
-        elif isinstance(item, dict):
+        if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)

@@ -60,8 +60,7 @@ class IdleCollector:
         self.force_after = force_after
         self._saved: tuple[int, int, int] | None = None
         self._last_activity = 0.0
-        self.collections = 0  # full collections run by tick (for the bench and tests)
-        self.last_pause = 0.0  # seconds the last of them took
+        self.collections = 0  # full collections run by tick
 
     @property
     def running(self) -> bool:
@@ -90,9 +89,7 @@ class IdleCollector:
         quiet = now - self._last_activity >= self.quiet_seconds
         if pending == 0 or not (quiet or pending >= self.force_after) or not gc.isenabled():
             return False
-        t0 = time.perf_counter()
         gc.collect()
-        self.last_pause = time.perf_counter() - t0
         self.collections += 1
         return True
 
@@ -113,7 +110,7 @@ def interface_collector() -> IdleCollector:
     return _interface
 
 
-_HELD: list[tuple[int, int, int]] = []
+_command = IdleCollector()  # a short command's: started, never ticked
 
 
 def hold_full_collections() -> None:
@@ -121,12 +118,8 @@ def hold_full_collections() -> None:
     It exits within a second or so, and what it builds (records, the state) has no cycles to
     free; a full collection or two would only rescan it (~20 ms of 0.3 s at 100,000 events).
     :func:`release_full_collections` restores the collector (a long-lived command does)."""
-    if not _HELD:
-        _HELD.append(gc.get_threshold())
-        young, middle, _ = _HELD[0]
-        gc.set_threshold(young, middle, 2**31 - 1)
+    _command.start(0.0)
 
 
 def release_full_collections() -> None:
-    if _HELD:
-        gc.set_threshold(*_HELD.pop())
+    _command.stop()

@@ -81,11 +81,10 @@ class SafetyApp(App[None]):
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
         # Full garbage collections wait for a quiet moment (never mid-dialog): see IdleCollector.
-        self.collector = interface_collector()
+        self.collector = interface_collector()  # started (again, after an earlier app) here
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.collector.start(time.monotonic())
         self.set_interval(1.0, self._collect_when_quiet)
         try:
             self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
