@@ -21,7 +21,10 @@ def full_collections() -> Iterator[list[int]]:
         if phase == "start":
             seen.append(info["generation"])
 
+    from safetyapp.gcpause import release_full_collections
+
     gc.callbacks.append(note)
+    release_full_collections()  # a CLI command run in-process by an earlier test holds them
     saved = gc.get_threshold()
     gc.set_threshold(700, 10, 10)  # Python's defaults, whatever an earlier test (an app) left
     yield seen
