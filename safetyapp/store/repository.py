@@ -59,7 +59,13 @@ from safetyapp.store.journal import (
     whole_result,
 )
 from safetyapp.store.mirror import AutoMirror
-from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
+from safetyapp.store.snapshot import (
+    Saved,
+    read_saved,
+    set_aside,
+    start_prefix_digest,
+    write_snapshot,
+)
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -250,6 +256,13 @@ class Repository:
                     os.unlink(credentials_path(path))
             raise
         return cls(journal, checklists, clock)
+
+    @staticmethod
+    def read_ahead(path: Path) -> None:
+        """Start the part of opening ``path`` that needs no interpreter: hashing the bytes its
+        checkpoint was folded from (see :func:`~safetyapp.store.snapshot.start_prefix_digest`),
+        for an open a moment later. Harmless when there is no checkpoint or no store."""
+        start_prefix_digest(path)
 
     @classmethod
     def open_quick(

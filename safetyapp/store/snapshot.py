@@ -15,8 +15,10 @@ not match is ignored the same way. What catches a forgery by someone who also re
 the full re-check (``safetyapp verify``, and the app's background check of every checkpoint it
 starts from): see RELIABILITY.md. It is replaced atomically and never touches the store file.
 
-Layout: one ASCII line ``safetyapp-snapshot/2 MAC`` then the JSON body ``{"mark", "prefix_sha256",
-"view"}``; MAC is the HMAC of the body's bytes.
+Layout: one ASCII line ``safetyapp-snapshot/3 MAC OFFSET`` then the JSON body ``{"mark",
+"prefix_sha256", "view"}``; MAC is the HMAC of the body's bytes; OFFSET repeats the mark's offset
+(a snapshot whose two differ is not well formed), so the prefix can be hashed from the first line
+alone while the body is still being read (:func:`start_prefix_digest`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import os
 import secrets
 import stat
+import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,7 @@ import orjson
 from safetyapp.domain.snapshot import View
 from safetyapp.store.head import FILE_MODE, Mark
 
-FORMAT = "safetyapp-snapshot/2"
+FORMAT = "safetyapp-snapshot/3"
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any real view
 _CHUNK = 4 * 1024 * 1024  # the prefix is hashed in pieces: memory stays flat in its size
 _KEY_BYTES = 32
@@ -68,7 +71,7 @@ def read_saved(store: Path) -> Saved | None:
     try:
         raw = _read_regular(snapshot_path(store))
         first, _, body = raw.partition(b"\n")
-        fmt, mac = first.decode("ascii").split(" ")
+        fmt, mac, offset = first.decode("ascii").split(" ")
         if fmt != FORMAT:
             return None
         data: Any = orjson.loads(body)  # the app's own JSON: twice as fast as json here
@@ -87,6 +90,8 @@ def read_saved(store: Path) -> Saved | None:
     numbers = (mark.seq, mark.offset, mark.length, view.get("last_seq"))
     if any(type(n) is not int for n in numbers) or view["last_seq"] != mark.seq:
         return None
+    if offset != str(mark.offset):
+        return None
     key = _read_key(store)
     sealed = key is not None and hmac.compare_digest(_seal(key, body), mac)
     return Saved(mark, view, digest, sealed)
@@ -96,6 +101,11 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
     """The snapshot's mark and view, sealed or not (a witness of how far the record reached)."""
     saved = read_saved(store)
     return (saved.mark, saved.view) if saved is not None else None
+
+
+def header(mac: str, offset: int) -> bytes:
+    """The snapshot's first line."""
+    return f"{FORMAT} {mac} {offset}\n".encode("ascii")
 
 
 def _seal(key: bytes, body: bytes) -> str:
@@ -152,28 +162,102 @@ def _key_for_writing(store: Path) -> bytes:
 
 def prefix_digest(store: Path, offset: int) -> str | None:
     """SHA-256 of the first ``offset`` bytes of ``store``, read in pieces; None if the file is
-    shorter or cannot be read."""
+    shorter or cannot be read. Taken from :func:`start_prefix_digest`'s head start when that
+    hashed these very bytes' file (the same file, not one put in its place since)."""
+    early = _take_early(store, offset)
+    if early is not None:
+        return early
+    return _digest(store, offset)[0]
+
+
+def _digest(store: Path, offset: int) -> tuple[str | None, tuple[int, int] | None]:
+    """The digest, and the identity (device, inode) of the file it was read from."""
     h = hashlib.sha256()
     try:
         fd = os.open(store, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return None
+        return None, None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, None
         left, at = offset, 0
         while left > 0:
             chunk = os.pread(fd, min(_CHUNK, left), at)
             if not chunk:
-                return None
+                return None, None
             h.update(chunk)
             left -= len(chunk)
             at += len(chunk)
     except OSError:
-        return None
+        return None, None
     finally:
         os.close(fd)
-    return h.hexdigest()
+    return h.hexdigest(), (st.st_dev, st.st_ino)
+
+
+class _Early:
+    """A prefix digest being computed ahead of the open that will ask for it."""
+
+    def __init__(self, store: Path, offset: int) -> None:
+        self.key = (os.path.abspath(store), offset)
+        self.result: tuple[str | None, tuple[int, int] | None] = (None, None)
+        self.thread = threading.Thread(
+            target=self._run, args=(store, offset), name="prefix-digest-ahead", daemon=True
+        )
+
+    def _run(self, store: Path, offset: int) -> None:
+        try:
+            self.result = _digest(store, offset)
+        except BaseException:  # the open computes it itself, and meets whatever this was
+            self.result = (None, None)
+
+
+_early: dict[tuple[str, int], _Early] = {}
+_early_lock = threading.Lock()
+
+
+def start_prefix_digest(store: Path) -> None:
+    """Start hashing, in a thread, the bytes before the mark of the checkpoint beside
+    ``store`` (read from its first line only), so that the open that checks them finds the
+    digest done: the app calls this as it is made, and Textual's own start-up (~25 ms) and the
+    reading of the checkpoint run meanwhile (the hash and the reads run outside the
+    interpreter lock: at 100,000 events, ~30-45 ms of a start taken off its path). Only a head
+    start: nothing is decided on it until :func:`prefix_digest` is asked for the same bytes
+    of the same file, and a store file put in its place since is hashed again."""
+    try:
+        fd = os.open(snapshot_path(store), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            first = os.pread(fd, 256, 0).partition(b"\n")[0].decode("ascii").split(" ")
+        finally:
+            os.close(fd)
+        if len(first) != 3 or first[0] != FORMAT or not first[2].isdigit():
+            return
+        offset = int(first[2])
+    except (OSError, ValueError):
+        return
+    early = _Early(store, offset)
+    with _early_lock:
+        if early.key in _early:
+            return
+        _early[early.key] = early
+    early.thread.start()
+
+
+def _take_early(store: Path, offset: int) -> str | None:
+    with _early_lock:
+        early = _early.pop((os.path.abspath(store), offset), None)
+    if early is None:
+        return None
+    early.thread.join()
+    digest, hashed = early.result
+    try:
+        st = os.stat(store)
+    except OSError:
+        return None
+    return digest if hashed == (st.st_dev, st.st_ino) else None
 
 
 def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
@@ -204,7 +288,7 @@ def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
             "view": view,
         }  # fmt: skip
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        head = f"{FORMAT} {_seal(_key_for_writing(store), data)}\n".encode("ascii")
+        head = header(_seal(_key_for_writing(store), data), mark.offset)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(head + data)

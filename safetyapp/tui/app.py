@@ -82,6 +82,8 @@ class SafetyApp(App[None]):
         self.animation_level = "none"
         # Full garbage collections wait for a quiet moment (never mid-dialog): see IdleCollector.
         self.collector = interface_collector()  # started (again, after an earlier app) here
+        # The checkpoint's prefix is hashed while Textual starts up (see on_mount's open).
+        Repository.read_ahead(store)
 
     # -- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -22,11 +22,13 @@ from safetyapp.domain.snapshot import from_view, to_checkpoint, to_view, view_ru
 from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
 from safetyapp.store.repository import Repository, StoreUnreadable
 from safetyapp.store.snapshot import (
-    FORMAT,
+    header,
     key_path,
+    prefix_digest,
     read_saved,
     read_snapshot,
     snapshot_path,
+    start_prefix_digest,
     write_snapshot,
 )
 from safetyapp.tui.screens.board import _runs_to_show
@@ -92,7 +94,8 @@ def forge(store: Path, body: dict[str, Any] | str) -> None:
     data = (body if isinstance(body, str) else json.dumps(body)).encode()
     key = bytes.fromhex(key_path(store).read_text().strip())
     seal = hmac.new(key, data, hashlib.sha256).hexdigest()
-    snapshot_path(store).write_bytes(f"{FORMAT} {seal}\n".encode() + data)
+    offset = body["mark"]["offset"] if isinstance(body, dict) else 0
+    snapshot_path(store).write_bytes(header(seal, offset) + data)
 
 
 def test_a_view_equal_in_python_but_not_as_written_is_a_mismatch(store: Path) -> None:
@@ -111,7 +114,8 @@ def test_an_unsealed_snapshot_is_never_started_from(store: Path) -> None:
     saved(store)
     path = snapshot_path(store)
     head, _, data = path.read_bytes().partition(b"\n")
-    path.write_bytes(head[:-4] + b"0000\n" + data)  # the very body, another seal
+    fmt, seal, offset = head.split(b" ")
+    path.write_bytes(b" ".join([fmt, seal[:-4] + b"0000", offset]) + b"\n" + data)  # another seal
     saved_now = read_saved(store)
     assert saved_now is not None and not saved_now.sealed
     assert not Repository.open_quick(store, CHECKLISTS).loading  # folded in full
@@ -122,6 +126,40 @@ def test_an_unsealed_snapshot_is_never_started_from(store: Path) -> None:
 # -- the file ------------------------------------------------------------------------------------
 
 
+def test_a_first_line_whose_offset_is_not_the_marks_is_not_a_snapshot(store: Path) -> None:
+    repo = Repository.open(store, CHECKLISTS)
+    assert repo.save_snapshot()
+    path = snapshot_path(store)
+    first, _, body = path.read_bytes().partition(b"\n")
+    fmt, seal, offset = first.split(b" ")
+    assert int(offset) == repo.journal.mark().offset
+    path.write_bytes(b" ".join([fmt, seal, str(int(offset) - 1).encode()]) + b"\n" + body)
+    assert read_saved(store) is None  # the body and its seal untouched: the line alone
+    path.write_bytes(first + b"\n" + body)
+    assert read_saved(store) is not None
+
+
+def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> None:
+    repo = Repository.open(store, CHECKLISTS)
+    assert repo.save_snapshot()
+    saved = read_saved(store)
+    assert saved is not None and saved.prefix_sha256 is not None
+    offset = saved.mark.offset
+    start_prefix_digest(store)
+    assert prefix_digest(store, offset) == saved.prefix_sha256  # the head start, taken
+    # Another file put in the store's place after the head start began (the same length, one
+    # byte changed): its own bytes are hashed, never the digest of the file it replaced.
+    start_prefix_digest(store)
+    data = bytearray(store.read_bytes())
+    data[10] ^= 0x01
+    other = store.with_name("other.jsonl")
+    other.write_bytes(bytes(data))
+    os.replace(other, store)
+    found = prefix_digest(store, offset)
+    assert found == hashlib.sha256(bytes(data[:offset])).hexdigest() != saved.prefix_sha256
+    start_prefix_digest(store.with_name("no-such-store.jsonl"))  # no snapshot: nothing to do
+
+
 def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: Path) -> None:
     repo = Repository.open(store, CHECKLISTS)
     assert repo.save_snapshot()
@@ -129,7 +167,7 @@ def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: P
     assert mark == repo.journal.mark() and view == to_checkpoint(repo.state)
     path = snapshot_path(store)
     good = path.read_bytes()
-    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/2", b"safetyapp-snapshot/1"),
+    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/3", b"safetyapp-snapshot/2"),
                 good.replace(b'"seq":', b'"seq":"x","was":', 1)):  # fmt: skip
         path.write_bytes(bad)
         assert read_snapshot(store) is None

@@ -20,7 +20,7 @@ from tuikit import Clock, new_app
 from safetyapp.domain import engine
 from safetyapp.domain.snapshot import to_checkpoint, to_view
 from safetyapp.store.repository import Repository
-from safetyapp.store.snapshot import FORMAT, key_path, read_snapshot, snapshot_path
+from safetyapp.store.snapshot import header, key_path, read_snapshot, snapshot_path
 from safetyapp.tui.screens.audit import AuditScreen
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.welcome import StoreErrorScreen
@@ -41,7 +41,7 @@ def forge(store: Path, change: Callable[[dict[str, Any]], None]) -> None:
     data = json.dumps(body).encode()
     key = bytes.fromhex(key_path(store).read_text().strip())
     seal = hmac.new(key, data, hashlib.sha256).hexdigest()
-    path.write_bytes(f"{FORMAT} {seal}\n".encode() + data)
+    path.write_bytes(header(seal, body["mark"]["offset"]) + data)
 
 
 def hide_holds(body: dict[str, Any]) -> None:
