@@ -538,3 +538,19 @@ def test_stopping_the_check_kills_its_child_and_takes_nothing(store: Path) -> No
     assert quick.loading and quick.alarm is None and not check.done
     quick.check_in_child()  # a stopped check never starts again
     assert check._child.returncode == -signal.SIGKILL and quick.loading
+
+
+def test_hashing_off_the_main_thread_puts_the_switch_interval_back(store: Path) -> None:
+    import threading
+
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    size = store.stat().st_size
+    hashes = [threading.Thread(target=lambda: seen.append(len(prefix_digest(store, size) or "")))
+              for _ in range(3)]  # fmt: skip
+    for thread in hashes:
+        thread.start()
+    for thread in hashes:
+        thread.join()
+    assert seen == [64, 64, 64]
+    assert sys.getswitchinterval() == before
