@@ -1,5 +1,5 @@
 """Child process for the CLI figures: ``python -m bench.cli_launch OUT ARGS...`` runs the real
-``safetyapp ARGS...`` (its ``main``) and then writes its peak memory to OUT as JSON (the parent
+``safetyapp ARGS...`` (its entry point, :func:`safetyapp.launch.main`) and then writes its peak memory to OUT as JSON (the parent
 times the whole process, start to exit)."""
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def main() -> None:
     sys.argv = ["safetyapp", *args]
     code: object = 0
     try:
-        from safetyapp.cli import main as cli_main
+        from safetyapp.launch import main as entry
 
-        cli_main()
+        entry()
     except SystemExit as exc:
         code = exc.code
     peak_kb = peak_rss_kb()

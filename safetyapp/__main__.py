@@ -1,3 +1,3 @@
-from safetyapp.cli import main
+from safetyapp.launch import main
 
 main()

@@ -55,7 +55,8 @@ from safetyapp.store.head import (
     read_head,
     write_head,
 )
-from safetyapp.store.snapshot import prefix_digest, read_snapshot
+from safetyapp.store.prefix import prefix_digest
+from safetyapp.store.snapshot import read_snapshot
 
 __all__ = [
     "AppendOnlyError",

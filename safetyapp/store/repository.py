@@ -59,13 +59,8 @@ from safetyapp.store.journal import (
     whole_result,
 )
 from safetyapp.store.mirror import AutoMirror
-from safetyapp.store.snapshot import (
-    Saved,
-    read_saved,
-    set_aside,
-    start_prefix_digest,
-    write_snapshot,
-)
+from safetyapp.store.prefix import start_prefix_digest
+from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -260,7 +255,7 @@ class Repository:
     @staticmethod
     def read_ahead(path: Path) -> None:
         """Start the part of opening ``path`` that needs no interpreter: hashing the bytes its
-        checkpoint was folded from (see :func:`~safetyapp.store.snapshot.start_prefix_digest`),
+        checkpoint was folded from (see :func:`~safetyapp.store.prefix.start_prefix_digest`),
         for an open a moment later. Harmless when there is no checkpoint or no store."""
         start_prefix_digest(path)
 

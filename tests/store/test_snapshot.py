@@ -20,6 +20,7 @@ from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 from safetyapp.domain import engine
 from safetyapp.domain.snapshot import from_view, to_checkpoint, to_view, view_runs
 from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
+from safetyapp.store.prefix import start_prefix_digest
 from safetyapp.store.repository import Repository, StoreUnreadable
 from safetyapp.store.snapshot import (
     header,
@@ -28,7 +29,6 @@ from safetyapp.store.snapshot import (
     read_saved,
     read_snapshot,
     snapshot_path,
-    start_prefix_digest,
     write_snapshot,
 )
 from safetyapp.tui.screens.board import _runs_to_show
