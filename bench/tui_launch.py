@@ -49,6 +49,10 @@ def bare() -> None:
 
 
 def board(store: str, audit: bool, wait: bool = True) -> None:
+    # What `safetyapp --db STORE` does first, before it imports the app (safetyapp.launch).
+    from safetyapp.launch import read_ahead
+
+    read_ahead(["--db", store])
     from pathlib import Path
 
     from safetyapp.domain.state import State

@@ -42,10 +42,15 @@ def store_named(argv: Sequence[str]) -> Path | None:
     return resolve_store(explicit)[0]
 
 
-def main() -> None:
-    store = store_named(sys.argv[1:])
+def read_ahead(argv: Sequence[str]) -> None:
+    """Start hashing the checkpoint prefix of the store this command line names, if any."""
+    store = store_named(argv)
     if store is not None:
         start_prefix_digest(store)
+
+
+def main() -> None:
+    read_ahead(sys.argv[1:])
     from safetyapp.cli import main as cli_main
 
     cli_main()

@@ -13,8 +13,11 @@ record up to the view's event and compare the two views, as canonical JSON text 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from safetyapp.domain.checklist import Checklist
@@ -272,25 +275,192 @@ def to_checkpoint(state: State) -> View:
 def from_checkpoint(view: View) -> tuple[State, set[str]]:
     """The state a checkpoint holds, and the ids of the runs restored without their sign-offs
     (finished runs of earlier days: what shows or reports them reads the record instead).
-    Raises as :func:`from_view` on anything :func:`to_checkpoint` did not write."""
+    Those runs stay the checkpoint's compact rows until something reads one
+    (:class:`StubbedRuns`): at 1,000,000 events, ~90,000 of them, ~0.2 s to make into runs
+    that a start or a decision mostly never reads. Raises as :func:`from_view` on anything
+    :func:`to_checkpoint` did not write (every row is checked here, never when it is read)."""
     state = from_view(view)
     closed = view["closed_runs"]
     names: list[str] = closed["names"]
     checklists = [state.checklists[d] for d in closed["checklists"]]
-    stubs: dict[str, Run] = {}
-    for item in closed["runs"]:
-        run_id, digest, started, day, firearm, performer, scene, roles, completed = item
-        if completed is None:
-            raise ValueError("a closed run in a checkpoint must be complete")
-        people = {names[roles[i]]: names[roles[i + 1]] for i in range(0, len(roles), 2)}
-        stubs[run_id] = Run(
-            id=run_id, checklist=checklists[digest], started_at=started, day=day,
+    table: list[list[Any]] = closed["runs"]
+    _check_rows(table, len(names), len(checklists))
+    rows = {row[0]: row for row in table}
+    order = view["run_order"]
+    kept = state.runs
+    if len(order) != len(kept) + len(rows) or not kept.keys().isdisjoint(rows):
+        raise ValueError("a checkpoint's run order does not name its runs")
+    runs = StubbedRuns(names, checklists)
+    for run_id in order:
+        value: Any = kept.get(run_id) or rows[run_id]  # KeyError: a run it does not hold
+        dict.__setitem__(runs, run_id, value)
+    if len(runs) != len(order):
+        raise ValueError("a checkpoint's run order names a run twice")
+    state.runs = runs
+    return state, set(rows)
+
+
+def _check_rows(table: list[list[Any]], n_names: int, n_checklists: int) -> None:
+    """Every closed run's row as :func:`to_checkpoint` writes it, checked at once (in bulk: a
+    row is made into its run only when read, and nothing may fail then)."""
+    if not table:
+        return
+    if set(map(type, table)) != {list} or set(map(len, table)) != {9}:
+        raise ValueError("a closed run in a checkpoint must be a row of nine")
+    if None in map(itemgetter(8), table):
+        raise ValueError("a closed run in a checkpoint must be complete")
+    if set(map(type, map(itemgetter(0), table))) != {str}:
+        raise ValueError("a closed run in a checkpoint has no id")
+    digests = list(map(itemgetter(1), table))
+    if set(map(type, digests)) != {int} or min(digests) < 0 or max(digests) >= n_checklists:
+        raise ValueError("a closed run in a checkpoint names no checklist of it")
+    roles = list(map(itemgetter(7), table))
+    if set(map(type, roles)) != {list} or any(n % 2 for n in set(map(len, roles))):
+        raise ValueError("a closed run in a checkpoint gives its people unpaired")
+    people = list(chain.from_iterable(roles))
+    if people and (
+        not set(map(type, people)) <= {int} or min(people) < 0 or max(people) >= n_names
+    ):
+        raise ValueError("a closed run in a checkpoint names no one of it")
+
+
+class StubbedRuns(dict[str, Run]):
+    """A checkpoint's runs, in the record's order: the finished runs of earlier days kept as
+    their compact rows (see :func:`to_checkpoint`) until one is read, then made into the
+    :class:`Run` it stands for - once: the same object from then on. Everything that reads a
+    run (an index, ``get``, ``values``, ``items``, a copy, a comparison) reads runs; ids,
+    order, length and membership need no run at all."""
+
+    def __init__(self, names: list[str], checklists: list[Checklist]) -> None:
+        super().__init__()
+        self._names = names
+        self._checklists = checklists
+        self._all_made = False
+
+    def make_all(self) -> None:
+        """Every row made into its run (what reading them all in order costs anyway: done in
+        one pass, as a start from the checkpoint did before the rows waited)."""
+        if self._all_made:
+            return
+        made: dict[str, Run] = {}
+        value: Any
+        for run_id, value in dict.items(self):
+            if type(value) is list:
+                made[run_id] = self._make(run_id, value)
+        dict.update(self, made)
+        self._all_made = True
+
+    def _run(self, run_id: str, value: Any) -> Run:
+        if type(value) is not list:
+            return value  # type: ignore[no-any-return]
+        run = self._make(run_id, value)
+        dict.__setitem__(self, run_id, run)
+        return run
+
+    def _make(self, run_id: str, row: list[Any]) -> Run:
+        _, digest, started, day, firearm, performer, scene, roles, completed = row
+        names = self._names
+        people = dict(
+            zip(
+                map(names.__getitem__, roles[::2]), map(names.__getitem__, roles[1::2]), strict=True
+            )
+        )
+        return Run(
+            id=run_id, checklist=self._checklists[digest], started_at=started, day=day,
             firearm=firearm, performer=performer, scene=scene, roles_by_person=people,
             completed_at=completed,
         )  # fmt: skip
-    order = view["run_order"]
-    runs = {**state.runs, **stubs}
-    if len(order) != len(runs) or set(order) != runs.keys():
-        raise ValueError("a checkpoint's run order does not name its runs")
-    state.runs = {run_id: runs[run_id] for run_id in order}
-    return state, set(stubs)
+
+    def __getitem__(self, run_id: str) -> Run:
+        return self._run(run_id, dict.__getitem__(self, run_id))
+
+    def get(self, run_id: str, default: Any = None) -> Any:
+        value = dict.get(self, run_id, _ABSENT)
+        return default if value is _ABSENT else self._run(run_id, value)
+
+    def __iter__(self) -> Iterator[str]:
+        # Not dict's own: {**runs} and dict(runs) would copy the rows themselves.
+        return iter(dict.keys(self))
+
+    def values(self) -> _Runs:  # type: ignore[override]
+        return _Runs(self)
+
+    def items(self) -> _RunItems:  # type: ignore[override]
+        return _RunItems(self)
+
+    def pop(self, run_id: str, *default: Any) -> Any:
+        if run_id not in self and default:
+            return default[0]
+        run = self[run_id]
+        dict.pop(self, run_id)
+        return run
+
+    def popitem(self) -> tuple[str, Run]:
+        run_id = next(reversed(self))
+        return run_id, self.pop(run_id)
+
+    def setdefault(self, run_id: str, default: Any = None) -> Any:
+        if run_id in self:
+            return self[run_id]
+        self[run_id] = default
+        return default
+
+    def copy(self) -> dict[str, Run]:
+        return dict(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, dict) or len(other) != len(self):
+            return False
+        return all(run_id in other and other[run_id] == run for run_id, run in self.items())
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"StubbedRuns({dict(self.items())!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self.items()),))
+
+
+_ABSENT = object()
+
+
+class _Runs:
+    """The runs of a :class:`StubbedRuns`: in order, all made at once; ``reversed``, each
+    made when reached (reading back to a day's first run makes only those)."""
+
+    def __init__(self, runs: StubbedRuns) -> None:
+        self._runs = runs
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __iter__(self) -> Iterator[Run]:
+        self._runs.make_all()  # in order, mostly to the end: all of them at once
+        return iter(dict.values(self._runs))
+
+    def __reversed__(self) -> Iterator[Run]:
+        runs = self._runs
+        return (runs[run_id] for run_id in reversed(dict.keys(runs)))
+
+    def __contains__(self, run: object) -> bool:
+        return any(r is run or r == run for r in self)
+
+
+class _RunItems:
+    def __init__(self, runs: StubbedRuns) -> None:
+        self._runs = runs
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __iter__(self) -> Iterator[tuple[str, Run]]:
+        self._runs.make_all()
+        return iter(dict.items(self._runs))
+
+    def __reversed__(self) -> Iterator[tuple[str, Run]]:
+        runs = self._runs
+        return ((run_id, runs[run_id]) for run_id in reversed(dict.keys(runs)))

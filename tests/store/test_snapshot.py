@@ -554,3 +554,60 @@ def test_hashing_off_the_main_thread_puts_the_switch_interval_back(store: Path) 
         thread.join()
     assert seen == [64, 64, 64]
     assert sys.getswitchinterval() == before
+
+
+# -- the checkpoint's finished runs, made only when read -----------------------------------------
+
+
+def test_a_checkpoints_finished_runs_are_made_only_when_read(world: World) -> None:
+    from safetyapp.domain.snapshot import StubbedRuns, from_checkpoint
+    from safetyapp.domain.state import Run
+
+    view = to_checkpoint(world.state)
+    state, stubs = from_checkpoint(view)
+    runs = state.runs
+    assert isinstance(runs, StubbedRuns) and stubs
+    unmade = {k for k, v in dict.items(runs) if type(v) is not Run}
+    assert unmade == stubs  # nothing made yet: ids, order and length need no run
+    assert list(runs) == list(world.state.runs) and len(runs) == len(world.state.runs)
+    assert [r.id for r in _runs_to_show(state)] == [r.id for r in _runs_to_show(world.state)]
+    made = stubs - {k for k, v in dict.items(runs) if type(v) is not Run}
+    assert len(made) <= 1  # the board reads back to yesterday's last run, no further
+    first = sorted(stubs)[0]
+    run = runs[first]
+    assert isinstance(run, Run) and runs[first] is run and runs.get(first) is run  # once
+    full = world.state.runs[first]
+    assert (run.checklist.id, run.day, run.completed_at, run.roles_by_person) == (
+        full.checklist.id, full.day, full.completed_at, full.roles_by_person
+    )  # fmt: skip
+    # Every way of reading them reads runs, never a row.
+    for copied in ({**runs}, dict(runs), runs.copy(), dict(runs.items())):
+        assert all(type(v) is Run for v in copied.values())
+    assert all(type(v) is Run for v in reversed(runs.values()))
+    assert [r.id for r in runs.values()] == list(world.state.runs)
+    assert to_checkpoint(state) == view
+
+
+def test_a_checkpoint_row_that_could_not_be_made_into_its_run_is_refused_at_once(
+    world: World,
+) -> None:
+    from safetyapp.domain.snapshot import from_checkpoint
+
+    view = to_checkpoint(world.state)
+    assert view["closed_runs"]["runs"]
+    for change in (
+        lambda row: row.__setitem__(1, 99),  # no such checklist
+        lambda row: row.__setitem__(1, -1),  # (a negative index would name the last)
+        lambda row: row.__setitem__(7, [0]),  # a person without a role
+        lambda row: row.__setitem__(7, [0, 999]),  # no such name
+        lambda row: row.__setitem__(8, None),  # not finished
+        lambda row: row.pop(),  # eight fields
+    ):
+        bad = json.loads(json.dumps(view))
+        change(bad["closed_runs"]["runs"][0])
+        with pytest.raises(ValueError):
+            from_checkpoint(bad)
+    twice = json.loads(json.dumps(view))
+    twice["run_order"][-1] = twice["run_order"][0]  # one run named twice, one not at all
+    with pytest.raises((ValueError, KeyError)):
+        from_checkpoint(twice)
