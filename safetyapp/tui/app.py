@@ -28,8 +28,6 @@ from safetyapp.store.repository import Clock, Repository, utc_now
 from safetyapp.tui.background import Background, JobFailed, is_background_job, stop_children
 from safetyapp.tui.context import SafetyContext
 from safetyapp.tui.crash import write_crash_log
-from safetyapp.tui.dialogs.holds import RaiseHoldModal
-from safetyapp.tui.dialogs.incidents import ReportIncidentModal
 from safetyapp.tui.keys import safety_bindings
 from safetyapp.tui.screens import board
 from safetyapp.tui.screens.board import BoardScreen
@@ -292,6 +290,8 @@ class SafetyApp(App[None]):
 
     # -- actions available everywhere -----------------------------------------------------------
     def action_raise_hold(self) -> None:
+        from safetyapp.tui.dialogs.holds import RaiseHoldModal  # (on first use: a faster start)
+
         if self.repo is None or isinstance(self.screen, RaiseHoldModal):
             return
         run_id = next(
@@ -311,6 +311,8 @@ class SafetyApp(App[None]):
         return not (writes and (self.repo is None or self.read_only))
 
     def action_report_incident(self) -> None:
+        from safetyapp.tui.dialogs.incidents import ReportIncidentModal
+
         if self.repo is None or isinstance(self.screen, ReportIncidentModal):
             return
         self.push_screen(ReportIncidentModal())
