@@ -30,9 +30,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import filelock
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -57,6 +56,9 @@ from safetyapp.store.head import (
 )
 from safetyapp.store.prefix import prefix_digest
 from safetyapp.store.snapshot import read_snapshot
+
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = [
     "AppendOnlyError",
@@ -372,7 +374,7 @@ class Journal:
         self.path = Path(path)
         self.warnings = []
         self._lock_timeout = lock_timeout
-        self._lock = filelock.FileLock(f"{self.path}.lock", timeout=lock_timeout, mode=FILE_MODE)
+        self._lock: filelock.FileLock | None = None  # made on the first write (see locked)
         self._records: list[Record] = []
         self._offset = 0  # bytes of complete lines parsed into _records
         self._size_seen = 0  # file size at the last read (> _offset: unfinished bytes at the end)
@@ -910,11 +912,18 @@ class Journal:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the writer lock (re-entrant); on entry, pick up other processes' appends."""
-        if self._lock.is_locked:  # this thread holds it already: caught up when it took it
+        import filelock  # on the first write: a read-only start never imports it (~8 ms)
+
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = filelock.FileLock(
+                f"{self.path}.lock", timeout=self._lock_timeout, mode=FILE_MODE
+            )
+        if lock.is_locked:  # this thread holds it already: caught up when it took it
             yield
             return
         try:
-            self._lock.acquire(timeout=self._lock_timeout, poll_interval=_LOCK_POLL_SECONDS)
+            lock.acquire(timeout=self._lock_timeout, poll_interval=_LOCK_POLL_SECONDS)
         except filelock.Timeout:
             raise StoreLocked(self.path, self._lock_timeout) from None
         except OSError as e:
@@ -927,7 +936,7 @@ class Journal:
             self.refresh()
             yield
         finally:
-            self._lock.release()
+            lock.release()
 
     def append(self, payloads: list[dict[str, Any]]) -> list[Record]:
         """Append events (each a dict with a string ``kind``); return the sealed records.

@@ -35,8 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import filelock
-
 from safetyapp.domain.events import iso
 from safetyapp.store.chain import GENESIS, parse_canonical, record_hash
 from safetyapp.store.journal import StoreError, fsync_dir
@@ -428,6 +426,8 @@ def _check_directory(store: Path, directory: Path) -> None:
 
 @contextmanager
 def _sync_lock(store: Path, timeout: float) -> Iterator[None]:
+    import filelock  # on first use, as the journal's (a start never needs it)
+
     lock = filelock.FileLock(str(lock_path(store)), timeout=timeout)
     try:
         lock.acquire()

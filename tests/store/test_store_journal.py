@@ -4,6 +4,8 @@ import errno
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -551,3 +553,17 @@ def test_fsync_failure_records_nothing(store_path: Path, monkeypatch: pytest.Mon
         j.append([event(3)])
     monkeypatch.undo()
     assert store_path.read_bytes() == before and j.last_seq == 2
+
+
+def test_reading_a_store_never_imports_the_lock_library(store_path: Path) -> None:
+    # A start that only reads (the board, a listing) does without filelock's ~8 ms import;
+    # the first write takes the lock as ever (the lock tests above).
+    Journal.create(store_path, [{"kind": "note", "time": "2026-03-01T08:00:00.000000Z"}])
+    code = (
+        "import sys; from pathlib import Path; import safetyapp.tui.app; "
+        "from safetyapp.store.journal import Journal; "
+        f"Journal.open(Path({str(store_path)!r})).records(); "
+        "print('filelock' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
