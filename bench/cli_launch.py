@@ -1,6 +1,6 @@
 """Child process for the CLI figures: ``python -m bench.cli_launch OUT ARGS...`` runs the real
-``safetyapp ARGS...`` (its entry point, :func:`safetyapp.launch.main`) and then writes its peak memory to OUT as JSON (the parent
-times the whole process, start to exit)."""
+``safetyapp ARGS...`` (its entry point, :func:`safetyapp.launch.main`) and then writes its peak
+memory to OUT as JSON (the parent times the whole process, start to exit)."""
 
 from __future__ import annotations
 

@@ -28,15 +28,24 @@ def snapshot_path(store: Path) -> Path:
 def prefix_digest(store: Path, offset: int) -> str | None:
     """SHA-256 of the first ``offset`` bytes of ``store``, read in pieces; None if the file is
     shorter or cannot be read. Taken from :func:`start_prefix_digest`'s head start when that
-    hashed these very bytes' file (the same file, not one put in its place since)."""
+    hashed this very file with nothing written to it since (not one put in its place, not
+    bytes rewritten after it read them: those are hashed again)."""
     early = _take_early(store, offset)
     if early is not None:
         return early
     return _digest(store, offset)[0]
 
 
-def _digest(store: Path, offset: int) -> tuple[str | None, tuple[int, int] | None]:
-    """The digest, and the identity (device, inode) of the file it was read from."""
+_Identity = tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+
+
+def _identity(st: os.stat_result) -> _Identity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _digest(store: Path, offset: int) -> tuple[str | None, _Identity | None]:
+    """The digest, and the file it was read from as it was when the reading began (another
+    file in its place, or any write to it since, changes that)."""
     h = hashlib.sha256()
     try:
         fd = os.open(store, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -59,7 +68,7 @@ def _digest(store: Path, offset: int) -> tuple[str | None, tuple[int, int] | Non
         return None, None
     finally:
         os.close(fd)
-    return h.hexdigest(), (st.st_dev, st.st_ino)
+    return h.hexdigest(), _identity(st)
 
 
 _quick = 0  # threads hashing now, off the main thread
@@ -73,7 +82,7 @@ def _lock_back_quickly() -> Iterator[None]:
     """Hashing off the main thread: each piece is read and hashed outside the interpreter
     lock, then the lock is needed back, and the busy main thread (the interface starting up,
     the checkpoint restored) gives it up only every switch interval (5 ms by default): twice
-    per 4 MB piece, most of the hashing's time (at 1,000,000 events, 0.25 s of waiting). While
+    per 4 MB piece, most of the hashing's time beside a busy main thread. While
     such a thread hashes, the interval is 0.2 ms; it is put back when the last one is done.
     (No window mapped into memory instead: a store cut meanwhile would kill the process with
     SIGBUS, where a read just comes back short.)"""
@@ -100,7 +109,7 @@ class _Early:
 
     def __init__(self, store: Path, offset: int) -> None:
         self.key = (os.path.abspath(store), offset)
-        self.result: tuple[str | None, tuple[int, int] | None] = (None, None)
+        self.result: tuple[str | None, _Identity | None] = (None, None)
         self.thread = threading.Thread(
             target=self._run, args=(store, offset), name="prefix-digest-ahead", daemon=True
         )
@@ -119,11 +128,11 @@ _early_lock = threading.Lock()
 def start_prefix_digest(store: Path) -> None:
     """Start hashing, in a thread, the bytes before the mark of the checkpoint beside
     ``store`` (read from its first line only), so that the open that checks them finds the
-    digest done: the app calls this as it is made, and Textual's own start-up (~25 ms) and the
-    reading of the checkpoint run meanwhile (the hash and the reads run outside the
-    interpreter lock: at 100,000 events, ~30-45 ms of a start taken off its path). Only a head
-    start: nothing is decided on it until :func:`prefix_digest` is asked for the same bytes
-    of the same file, and a store file put in its place since is hashed again."""
+    digest done: the command calls this before its imports, the app as it is made, and the
+    hashing (outside the interpreter lock) runs meanwhile (the app's open at 100,000 events:
+    52-65 -> 41-49 ms). Only a head start: nothing is decided on it until
+    :func:`prefix_digest` is asked for the same bytes of the same file, unwritten since; any
+    other file or any write since, and they are hashed again."""
     try:
         fd = os.open(snapshot_path(store), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
@@ -156,4 +165,4 @@ def _take_early(store: Path, offset: int) -> str | None:
         st = os.stat(store)
     except OSError:
         return None
-    return digest if hashed == (st.st_dev, st.st_ino) else None
+    return digest if hashed == _identity(st) else None

@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,6 +159,14 @@ def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> N
     os.replace(other, store)
     found = prefix_digest(store, offset)
     assert found == hashlib.sha256(bytes(data[:offset])).hexdigest() != saved.prefix_sha256
+    # The same file, a byte rewritten in place once the head start has read it: hashed again.
+    start_prefix_digest(store)
+    while any(t.name == "prefix-digest-ahead" for t in threading.enumerate()):
+        time.sleep(0.001)
+    with open(store, "r+b") as f:
+        f.write(bytes([data[0] ^ 0x01]))
+    data[0] ^= 0x01
+    assert prefix_digest(store, offset) == hashlib.sha256(bytes(data[:offset])).hexdigest()
     start_prefix_digest(store.with_name("no-such-store.jsonl"))  # no snapshot: nothing to do
 
 
