@@ -233,6 +233,7 @@ class Plan:
             path = self.store(size, checkpoint=True)
             _cli(path, "run", "list", "--json")  # a first command (the page cache warm)
             read = [_cli(path, "run", "list", "--json") for _ in range(reads)]
+            every = [_cli(path, "run", "list", "--all", "--json") for _ in range(min(reads, 3))]
             repo = Repository.open(path, gen.CHECKLISTS)
             _wrap_and_open_today(repo)  # the commands run on the real clock
             started = repo.do(engine.start_run, gen.CHECKLISTS["handoff"], firearm="COLT-1",
@@ -249,18 +250,23 @@ class Plan:
                     args += ["--evidence", f"{key}={value}"]
                 pins = "".join(f"{gen.PINS[p[0]]}\n" for p in people)
                 sign.append(_cli(path, *args, stdin=pins))
-            for what, samples in (("read: run list --json", read), ("sign-off: run sign", sign)):
+            for what, samples in (
+                (READ, read), (SIGN, sign), ("listing: run list --all --json", every)
+            ):  # fmt: skip
                 name = f"CLI command, process start to exit ({what})"
                 r = row(name, size, [s[0] for s in samples])
                 per[(what, size)] = r.median_ms
                 peaks[(what, size)] = max(s[1] for s in samples)
-                if size == self.big:
+                if what not in (READ, SIGN):
+                    r.note = "" if size != self.big else ("every run of the production: its output grows with the record, "
+                              "so no goal")  # fmt: skip
+                elif size == self.big:
                     small = per[(what, self.small)]
                     r.reference_name, r.reference_ms = f"the same at {self.small:,}", small
                     r.goal = f"<= {self.flat:g}x reference ({self.flat * small:.0f})"
                     r.met = r.median_ms <= self.flat * small
                 rows.append(r)
-        for what in ("read: run list --json", "sign-off: run sign"):
+        for what in (READ, SIGN):
             for size in sizes:
                 mb = peaks[(what, size)]
                 r = Row(f"CLI command peak memory (RSS MB, {what})", size, mb, mb, mb)
@@ -515,6 +521,10 @@ def _last_time(path: Path) -> str:
         f.seek(max(0, os.path.getsize(path) - 65536))
         last = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
     return str(json.loads(last)["time"])
+
+
+READ = "read: run list --json, the open and the day's runs"
+SIGN = "sign-off: run sign"
 
 
 def _cli(path: Path, *args: str, stdin: str = "") -> tuple[float, float]:

@@ -1010,10 +1010,21 @@ def run_void(ctx: click.Context, run_id: str, names: tuple[str, ...], reason: st
 
 @run.command("list")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "every", is_flag=True, help="Every run of the production, in order.")
+@click.option("--day", "day", type=click.IntRange(min=1), help="The runs of this shooting day.")
 @click.pass_context
-def run_list(ctx: click.Context, as_json: bool) -> None:
-    """List runs."""
+def run_list(ctx: click.Context, as_json: bool, every: bool, day: int | None) -> None:
+    """List the runs a crew works with now: every open run, then the other runs of the open
+    day (or of the last day, once wrapped). --day N: that day's runs; --all: every run."""
+    if every and day is not None:
+        raise click.UsageError("give --all or --day, not both")
     state = _open(ctx).state
+    if every:
+        runs = list(state.runs.values())
+    elif day is not None:
+        runs = state.runs_of_day(day)
+    else:
+        runs = state.current_runs()
     rows = [
         {
             "id": r.id,
@@ -1023,7 +1034,7 @@ def run_list(ctx: click.Context, as_json: bool) -> None:
             "performer": r.performer,
             "day": r.day,
         }
-        for r in state.runs.values()
+        for r in runs
     ]
     _list(
         rows,

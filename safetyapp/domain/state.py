@@ -421,6 +421,29 @@ class State:
     def open_runs(self) -> list[Run]:
         return [r for r in self.open_run_index.values() if not r.closed]
 
+    def runs_of_day(self, number: int | None) -> list[Run]:
+        """The runs of shooting day ``number`` (None: those of no day, before the first),
+        in the record's order. Runs are recorded in day order (the engine numbers each run's
+        day when it starts), so this reads back from the latest run only to that day's
+        first, never the whole history."""
+        found: list[Run] = []
+        for run in reversed(self.runs.values()):
+            if number is not None and run.day is not None and run.day < number:
+                break
+            if run.day == number:
+                found.append(run)
+        found.reverse()
+        return found
+
+    def current_runs(self) -> list[Run]:
+        """The runs a crew works with now: every open run (of any day), then the other runs
+        of the open day - or of the last day, once it is wrapped; before the first day, the
+        pre-production runs - in the record's order."""
+        shown = {r.id: r for r in self.open_runs()}
+        for run in self.runs_of_day(self.days[-1].number if self.days else None):
+            shown.setdefault(run.id, run)
+        return list(shown.values())
+
     def custody(self, serial: str) -> Custody:
         """Who holds this firearm now (locked in storage until an event says otherwise)."""
         found = self.holders.get(serial)
@@ -451,12 +474,8 @@ class State:
             if declared.lot not in morning and declared.added_at >= opening.started_at:
                 morning[declared.lot] = declared.count
         expended: dict[str, int] = {}
-        # Runs are recorded in day order (the engine numbers each run's day when it starts):
-        # read back from the latest to the day's first, not the whole history.
-        for run in reversed(self.runs.values()):
-            if run.day is not None and run.day < day.number:
-                break
-            if run.day == day.number and run.checklist.scope == "handoff":
+        for run in self.runs_of_day(day.number):
+            if run.checklist.scope == "handoff":
                 for lot, n in run_lot_counts(run).items():
                     expended[lot] = expended.get(lot, 0) + n
         lots = list(morning) + [lot for lot in expended if lot not in morning]

@@ -282,17 +282,8 @@ class BoardScreen(SafetyScreen):
 
 
 def _runs_to_show(state: State) -> list[Run]:
-    """Open runs first, then today's completed ones, newest first."""
-    day = state.day.number if state.day else (state.days[-1].number if state.days else None)
-    shown = {r.id: r for r in state.open_runs()}
-    # Runs are recorded in day order: read back to the day's first, not the whole history
-    # (after a start from the checkpoint, the earlier days' runs are not even made).
-    for run in reversed(state.runs.values()):
-        if day is not None and run.day is not None and run.day < day:
-            break
-        if run.day == day:
-            shown[run.id] = run
-    return sorted(shown.values(), key=lambda r: (r.closed, r.id), reverse=False)
+    """Open runs first, then the day's completed ones (see :meth:`State.current_runs`)."""
+    return sorted(state.current_runs(), key=lambda r: (r.closed, r.id))
 
 
 def _next_hint(state: State) -> str:
