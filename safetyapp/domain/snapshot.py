@@ -95,6 +95,7 @@ def to_view(state: State) -> View:
         "adoptions": [asdict(a) for a in state.adoptions],
         "gate_runs": state.gate_runs,
         "gate_done": _gate_view(state.gate_done),
+        "wrap_counts": {lot: list(counted) for lot, counted in state.wrap_counts.items()},
     }
 
 
@@ -122,6 +123,7 @@ def from_view(view: View) -> State:
         head_hash=view["head_hash"],
         gate_runs=view["gate_runs"],
         gate_done=_gate_from(view["gate_done"]),
+        wrap_counts={lot: (n, started) for lot, (n, started) in view["wrap_counts"].items()},
     )
     for data in view["adoptions"]:
         adoption = Adoption(**data)

@@ -360,6 +360,8 @@ class State:
     ammo_marks: list[CustodyMark] = field(default_factory=list)  # ammunition out of sight
     gate_runs: int = 0  # pre-production gate runs started (their ids: G0001, ...)
     gate_done: GateDone | None = None  # the gate as last completed
+    # Per lot, the count of the last completed wrap that counted it, and when that wrap started.
+    wrap_counts: dict[str, tuple[int, str]] = field(default_factory=dict)
     timezone: str = "UTC"  # the production's time zone (IANA name): its days are local dates
     blank_distance_ft: int = DEFAULT_BLANK_DISTANCE_FT  # from its risk assessment
     last_seq: int = 0
@@ -494,14 +496,15 @@ class State:
         return self.adopted[digest] if digest is not None else None
 
     def lots_on_hand(self) -> dict[str, int]:
-        """Per declared lot, the rounds on hand: its declared count, or the count at the last
-        wrap that counted it (the next morning's check counts the same)."""
-        on_hand = {lot.lot: lot.count for lot in self.lots.values()}
-        for run in self.runs.values():
-            if run.checklist.scope == "wrap" and run.completed_at is not None:
-                for lot, n in run_lot_counts(run).items():
-                    if lot in on_hand and self.lots[lot].added_at <= run.started_at:
-                        on_hand[lot] = n
+        """Per declared lot, the rounds on hand: the count at the last completed wrap that
+        counted it, if that wrap started after the lot was declared; else its declared count
+        (the next morning's check counts the same). Kept as wraps complete, never re-read
+        from the runs (a checkpoint's earlier runs have no sign-offs to read)."""
+        on_hand = {}
+        for lot in self.lots.values():
+            counted = self.wrap_counts.get(lot.lot)
+            fresh = counted is not None and lot.added_at <= counted[1]
+            on_hand[lot.lot] = counted[0] if counted is not None and fresh else lot.count
         return on_hand
 
     def open_flags(self) -> list[Flag]:
@@ -823,6 +826,9 @@ def _run_completed(s: State, r: dict[str, Any], d: dict[str, Any]) -> None:
     s.open_run_index.pop(r["run"], None)
     if run.checklist.scope in ("opening", "meeting"):
         s.last_meeting_at = max(s.last_meeting_at, r["time"])
+    if run.checklist.scope == "wrap":
+        for lot, n in run_lot_counts(run).items():
+            s.wrap_counts[lot] = (n, run.started_at)
     if run.checklist.scope == "prep":
         kinds = tuple(dict.fromkeys(f.kind for f in s.firearms.values()))
         s.gate_done = GateDone(run.id, r["time"], kinds, tuple(_armorers(s)))

@@ -390,3 +390,34 @@ def test_after_a_bore_obstruction_is_cleared_the_ammunition_layer_reopens() -> N
     assert world.do(engine.resolve_hold, hold, [cred(SUPERVISOR), cred(ARMORER)],
                     "Obstruction cleared, rounds unloaded").ok  # fmt: skip
     assert world.state.runs[run].next_step().id == "rounds-loaded"  # type: ignore[union-attr]
+
+
+def test_the_rounds_on_hand_are_the_last_wraps_count_also_from_a_checkpoint() -> None:
+    """Six blanks fired on day 1, its wrap counts 18 of 24: 18 are on hand on day 2, in the
+    full fold and in a state restored from a checkpoint taken once day 2 is open (where day 1's
+    wrap is one of the compact rows, without its sign-offs)."""
+    from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
+
+    world = new_world()
+    open_day(world)
+    run = handoff(world)
+    for step, evidence in (("rounds-loaded", {"dummies": "0", "blanks": "6"}), ("inspect", {}),
+                           ("ad-confirms", {"state-called": "blanks x6"}),
+                           ("announced", {"hot-announced": "yes", "safe-distance": "20"}),
+                           ("hand-over", {}), ("performer-check", {}),
+                           ("returned", {"rounds-expended": "B-1=6"})):  # fmt: skip
+        done = sign_step(world, run, step, evidence=evidence)
+        assert done.ok and done.events[0]["result"] == "pass", done
+    wrap = start(world, "wrap")
+    walk(world, wrap, [("locked-up", ARMORER, (AD,), {"firearms-locked": "COLT-1, GLOCK-2",
+                                                      "missing": "0"}),
+                       ("counts-reconciled", ARMORER, (AD,), {"counts": "D-1=36, B-1=18"}),
+                       ("incidents-reviewed", SUPERVISOR, (), {"open-concerns": "0"})])  # fmt: skip
+    assert world.state.lots_on_hand() == {"D-1": 36, "B-1": 18}
+    day2 = [*OPENING_2[:2], ("lots-listed", ARMORER, (AD,), {"lots": "D-1=36, B-1=18",
+                                                            "unlabelled": "0"}), *OPENING_2[3:]]  # fmt: skip
+    open_day(world, day2)
+    assert len(world.state.days) == 2 and world.state.day is not None
+    restored, stubs = from_checkpoint(to_checkpoint(world.state))
+    assert wrap in stubs  # day 1's wrap: a compact row
+    assert restored.lots_on_hand() == world.state.lots_on_hand() == {"D-1": 36, "B-1": 18}
