@@ -20,6 +20,8 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.state import (
     Adoption,
@@ -278,28 +280,48 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
     """The state a checkpoint holds, and the ids of the runs restored without their sign-offs
     (finished runs of earlier days: what shows or reports them reads the record instead).
     Those runs stay the checkpoint's compact rows until something reads one
-    (:class:`StubbedRuns`): at 1,000,000 events, ~90,000 of them, ~0.2 s to make into runs
-    that a start or a decision mostly never reads. Raises as :func:`from_view` on anything
-    :func:`to_checkpoint` did not write (every row is checked here, never when it is read)."""
+    (:class:`StubbedRuns`): at 1,000,000 events, ~90,000 of them, that a start or a decision
+    mostly never reads. The rows are a list (as :func:`to_checkpoint` made them: every row
+    checked here) or the checkpoint file's rows section as it was read, unparsed (see
+    :data:`ROWS_OPEN`; each row checked as it is parsed). Raises as :func:`from_view` on
+    anything :func:`to_checkpoint` did not write."""
     state = from_view(view)
     closed = view["closed_runs"]
     names: list[str] = closed["names"]
     checklists = [state.checklists[d] for d in closed["checklists"]]
-    table: list[list[Any]] = closed["runs"]
-    _check_rows(table, len(names), len(checklists))
-    rows = {row[0]: row for row in table}
+    table: list[list[Any]] | bytes = closed["runs"]
     order = view["run_order"]
     kept = state.runs
-    if len(order) != len(kept) + len(rows) or not kept.keys().isdisjoint(rows):
+    if type(order) is not list or len(set(order)) != len(order) or not kept.keys() <= set(order):
         raise ValueError("a checkpoint's run order does not name its runs")
-    runs = StubbedRuns(names, checklists)
+    stubs = [run_id for run_id in order if run_id not in kept]
+    if isinstance(table, bytes):
+        if not table.startswith(ROWS_OPEN) or table.count(b"\n") != len(stubs) + 1:
+            raise ValueError("a checkpoint's rows section does not hold its closed runs")
+        runs = StubbedRuns(names, checklists, stubs, rows=table)
+    else:
+        _check_rows(table, len(names), len(checklists))
+        if [row[0] for row in table] != stubs:
+            raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
+        runs = StubbedRuns(names, checklists, stubs, table=table)
+    ordinal = 0
     for run_id in order:
-        value: Any = kept.get(run_id) or rows[run_id]  # KeyError: a run it does not hold
+        value: Any = kept.get(run_id)
+        if value is None:
+            value, ordinal = ordinal, ordinal + 1
         dict.__setitem__(runs, run_id, value)
-    if len(runs) != len(order):
-        raise ValueError("a checkpoint's run order names a run twice")
     state.runs = runs
-    return state, set(rows)
+    return state, set(stubs)
+
+
+# The rows section of a checkpoint file: this line, then one row per line (each but the last
+# followed by a comma), then ``]``: a JSON array read whole, or one row by its line.
+ROWS_OPEN = b"[\n"
+
+
+def rows_section(table: list[list[Any]]) -> bytes:
+    """The closed runs' rows as the checkpoint file holds them (see :data:`ROWS_OPEN`)."""
+    return ROWS_OPEN + b",\n".join(map(orjson.dumps, table)) + (b"\n]" if table else b"]")
 
 
 def _check_rows(table: list[list[Any]], n_names: int, n_checklists: int) -> None:
@@ -331,31 +353,75 @@ class StubbedRuns(dict[str, Run]):
     their compact rows (see :func:`to_checkpoint`) until one is read, then made into the
     :class:`Run` it stands for - once: the same object from then on. Everything that reads a
     run (an index, ``get``, ``values``, ``items``, a copy, a comparison) reads runs; ids,
-    order, length and membership need no run at all."""
+    order, length and membership need no run at all. Until made, such a run's value is its
+    row's place among the rows; the rows are a list, or the checkpoint file's rows section
+    still unparsed (a row is then parsed, and checked, when its run is first read)."""
 
-    def __init__(self, names: list[str], checklists: list[Checklist]) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        checklists: list[Checklist],
+        stubs: list[str],
+        *,
+        table: list[list[Any]] | None = None,
+        rows: bytes | None = None,
+    ) -> None:
         super().__init__()
         self._names = names
         self._checklists = checklists
+        self._stubs = stubs
+        self._table = table
+        self._rows = rows
+        self._lines: list[bytes] | None = None
         self._all_made = False
 
     def make_all(self) -> None:
         """Every row made into its run (what reading them all in order costs anyway: done in
-        one pass, as a start from the checkpoint did before the rows waited)."""
+        one pass, the rows section parsed whole)."""
         if self._all_made:
             return
+        table = self._whole_table()
         made: dict[str, Run] = {}
         value: Any
         for run_id, value in dict.items(self):
-            if type(value) is list:
-                made[run_id] = self._make(run_id, value)
+            if type(value) is int:
+                made[run_id] = self._make(run_id, table[value])
         dict.update(self, made)
         self._all_made = True
+        self._table = self._rows = self._lines = None
+
+    def _whole_table(self) -> list[list[Any]]:
+        if self._table is None:
+            table = orjson.loads(self._rows or b"[]")
+            if type(table) is not list:
+                raise ValueError("a checkpoint's closed runs are not a list of rows")
+            _check_rows(table, len(self._names), len(self._checklists))
+            if [row[0] for row in table] != self._stubs:
+                raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
+            self._table = table
+        return self._table
+
+    def _row(self, run_id: str, ordinal: int) -> list[Any]:
+        if self._table is not None:
+            return self._table[ordinal]
+        if self._lines is None:
+            lines = (self._rows or b"").split(b"\n")
+            if len(lines) != len(self._stubs) + 2 or lines[0] + b"\n" != ROWS_OPEN:
+                raise ValueError("a checkpoint's rows section does not hold its closed runs")
+            self._lines = lines
+        line = self._lines[ordinal + 1]
+        row = orjson.loads(line[:-1] if ordinal + 1 < len(self._stubs) else line)
+        if type(row) is not list:
+            raise ValueError("a closed run in a checkpoint must be a row of nine")
+        _check_rows([row], len(self._names), len(self._checklists))
+        if row[0] != run_id:
+            raise ValueError(f"a checkpoint's row for run {run_id} names another run")
+        return row
 
     def _run(self, run_id: str, value: Any) -> Run:
-        if type(value) is not list:
+        if type(value) is not int:
             return value  # type: ignore[no-any-return]
-        run = self._make(run_id, value)
+        run = self._make(run_id, self._row(run_id, value))
         dict.__setitem__(self, run_id, run)
         return run
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-FORMAT = "safetyapp-snapshot/3"  # the snapshot's first word (its layout: see snapshot.py)
+FORMAT = "safetyapp-snapshot/4"  # the snapshot's first word (its layout: see snapshot.py)
 _CHUNK = 4 * 1024 * 1024  # the prefix is hashed in pieces: memory stays flat in its size
 
 
@@ -141,7 +141,7 @@ def start_prefix_digest(store: Path) -> None:
             first = os.pread(fd, 256, 0).partition(b"\n")[0].decode("ascii").split(" ")
         finally:
             os.close(fd)
-        if len(first) != 3 or first[0] != FORMAT or not first[2].isdigit():
+        if len(first) != 4 or first[0] != FORMAT or not first[2].isdigit():
             return
         offset = int(first[2])
     except (OSError, ValueError):

@@ -45,7 +45,7 @@ from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
-from safetyapp.store.chain import GENESIS, VerifyResult, canonical, fast_loads, parse_canonical
+from safetyapp.store.chain import GENESIS, VerifyResult, fast_loads, parse_canonical
 from safetyapp.store.credentials import credentials_path, read_credentials, write_credentials
 from safetyapp.store.head import chain_fault
 from safetyapp.store.journal import (
@@ -60,7 +60,7 @@ from safetyapp.store.journal import (
 )
 from safetyapp.store.mirror import AutoMirror
 from safetyapp.store.prefix import start_prefix_digest
-from safetyapp.store.snapshot import Saved, read_saved, set_aside, write_snapshot
+from safetyapp.store.snapshot import Saved, comparable, read_saved, set_aside, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
 # of the wrong type, a checklist this version cannot parse, ...).
@@ -603,7 +603,7 @@ def check_checkpoint(path: Path, saved: Saved) -> str | None:
         return "the bytes before its event are not the ones it was folded from"
     if replay.pending:
         return f"event {saved.mark.seq} ends no decision (a checkpoint is only written after one)"
-    if canonical(to_checkpoint(state)) != canonical(saved.view):
+    if comparable(to_checkpoint(state)) != comparable(saved.view):
         return f"its state at event {saved.mark.seq} is not the fold of the record"
     return None
 

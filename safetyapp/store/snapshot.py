@@ -15,10 +15,14 @@ not match is ignored the same way. What catches a forgery by someone who also re
 the full re-check (``safetyapp verify``, and the app's background check of every checkpoint it
 starts from): see RELIABILITY.md. It is replaced atomically and never touches the store file.
 
-Layout: one ASCII line ``safetyapp-snapshot/3 MAC OFFSET`` then the JSON body ``{"mark",
-"prefix_sha256", "view"}``; MAC is the HMAC of the body's bytes; OFFSET repeats the mark's offset
-(a snapshot whose two differ is not well formed), so the prefix can be hashed from the first line
-alone while the body is still being read (:func:`~safetyapp.store.prefix.start_prefix_digest`).
+Layout: one ASCII line ``safetyapp-snapshot/4 MAC OFFSET LENGTH``, then the body: the JSON
+object ``{"mark", "prefix_sha256", "view"}`` (LENGTH bytes), a newline, and the rows section
+(:func:`~safetyapp.domain.snapshot.rows_section`: the compact rows of the finished runs of
+earlier days, one per line, most of a long record's checkpoint). MAC is the HMAC of the whole
+body; OFFSET repeats the mark's offset (a snapshot whose two differ is not well formed), so the
+prefix can be hashed from the first line alone while the body is still being read
+(:func:`~safetyapp.store.prefix.start_prefix_digest`). Only the JSON object is parsed when the
+snapshot is read; the rows section stays bytes, each row parsed when its run is first read.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from typing import Any
 
 import orjson
 
-from safetyapp.domain.snapshot import View
+from safetyapp.domain.snapshot import View, rows_section
+from safetyapp.store.chain import canonical
 from safetyapp.store.head import FILE_MODE, Mark
 from safetyapp.store.prefix import (
     FORMAT,
@@ -69,14 +74,19 @@ def read_saved(store: Path) -> Saved | None:
     try:
         raw = _read_regular(snapshot_path(store))
         first, _, body = raw.partition(b"\n")
-        fmt, mac, offset = first.decode("ascii").split(" ")
-        if fmt != FORMAT:
+        fmt, mac, offset, length = first.decode("ascii").split(" ")
+        if fmt != FORMAT or not length.isdigit() or body[int(length) : int(length) + 1] != b"\n":
             return None
-        data: Any = orjson.loads(body)  # the app's own JSON: twice as fast as json here
+        data: Any = orjson.loads(body[: int(length)])  # the app's own JSON: twice as fast as json
         m = data["mark"]
         mark = Mark(m["seq"], m["hash"], m["offset"], m["length"])
         view = data["view"]
         digest = data["prefix_sha256"]
+        section = body[int(length) + 1 :]  # parsed row by row, when read
+        if "closed_runs" in view:
+            view["closed_runs"]["runs"] = section
+        elif section:
+            return None
     except Exception:  # any file at all may sit there (deeply nested JSON included)
         return None
     if (
@@ -101,9 +111,37 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
     return (saved.mark, saved.view) if saved is not None else None
 
 
-def header(mac: str, offset: int) -> bytes:
+def encode(body: dict[str, Any]) -> tuple[bytes, int]:
+    """The snapshot's body (see the layout above) and the length of its JSON object, from
+    ``{"mark", "prefix_sha256", "view"}`` whose view holds its closed runs' rows as a list."""
+    hot, section = _split(body["view"])
+    obj = json.dumps({**body, "view": hot}, ensure_ascii=False, separators=(",", ":"))
+    data = obj.encode("utf-8")
+    return data + b"\n" + section, len(data)
+
+
+def _split(view: View) -> tuple[View, bytes]:
+    """A view without its closed runs' rows, and their rows section (none for a plain view,
+    which has no closed runs: see :func:`~safetyapp.domain.snapshot.to_view`)."""
+    closed = view.get("closed_runs")
+    if closed is None:
+        return view, b""
+    rows = closed["runs"]
+    hot = {**view, "closed_runs": {k: v for k, v in closed.items() if k != "runs"}}
+    return hot, rows if isinstance(rows, bytes) else rows_section(rows)
+
+
+def comparable(view: View) -> bytes:
+    """A checkpoint view as text to compare (5, 5.0 and True differ here, not in Python):
+    canonical JSON of all but its closed runs' rows, then the rows section, whether the view
+    holds the rows as a list (a fold's) or as the section read from the file (a saved one)."""
+    hot, section = _split(view)
+    return canonical(hot).encode("utf-8") + b"\n" + section
+
+
+def header(mac: str, offset: int, length: int) -> bytes:
     """The snapshot's first line."""
-    return f"{FORMAT} {mac} {offset}\n".encode("ascii")
+    return f"{FORMAT} {mac} {offset} {length}\n".encode("ascii")
 
 
 def _seal(key: bytes, body: bytes) -> str:
@@ -185,8 +223,8 @@ def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
             "prefix_sha256": digest,
             "view": view,
         }  # fmt: skip
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        head = header(_seal(_key_for_writing(store), data), mark.offset)
+        data, length = encode(body)
+        head = header(_seal(_key_for_writing(store), data), mark.offset, length)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(head + data)

@@ -25,6 +25,8 @@ from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
 from safetyapp.store.prefix import start_prefix_digest
 from safetyapp.store.repository import Repository, StoreUnreadable
 from safetyapp.store.snapshot import (
+    comparable,
+    encode,
     header,
     key_path,
     prefix_digest,
@@ -86,18 +88,26 @@ def test_view_keeps_runs_behind_verifications_and_open_holds(world: World) -> No
 
 
 def body_of(store: Path) -> dict[str, Any]:
-    """The snapshot's JSON body (after its seal line)."""
-    return json.loads(snapshot_path(store).read_bytes().partition(b"\n")[2])  # type: ignore[no-any-return]
+    """The snapshot's body (after its seal line): its JSON object, the rows section parsed
+    into its view."""
+    first, _, data = snapshot_path(store).read_bytes().partition(b"\n")
+    length = int(first.split(b" ")[3])
+    body: dict[str, Any] = json.loads(data[:length])
+    body["view"]["closed_runs"]["runs"] = json.loads(data[length + 1 :])
+    return body
 
 
 def forge(store: Path, body: dict[str, Any] | str) -> None:
     """Write a snapshot sealed with this store's key: what only someone who read the key
     file (0600) can do."""
-    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    if isinstance(body, str):
+        data, length = body.encode(), len(body.encode())
+    else:
+        data, length = encode(body)
     key = bytes.fromhex(key_path(store).read_text().strip())
     seal = hmac.new(key, data, hashlib.sha256).hexdigest()
     offset = body["mark"]["offset"] if isinstance(body, dict) else 0
-    snapshot_path(store).write_bytes(header(seal, offset) + data)
+    snapshot_path(store).write_bytes(header(seal, offset, length) + data)
 
 
 def test_a_view_equal_in_python_but_not_as_written_is_a_mismatch(store: Path) -> None:
@@ -116,8 +126,8 @@ def test_an_unsealed_snapshot_is_never_started_from(store: Path) -> None:
     saved(store)
     path = snapshot_path(store)
     head, _, data = path.read_bytes().partition(b"\n")
-    fmt, seal, offset = head.split(b" ")
-    path.write_bytes(b" ".join([fmt, seal[:-4] + b"0000", offset]) + b"\n" + data)  # another seal
+    fmt, seal, offset, length = head.split(b" ")
+    path.write_bytes(b" ".join([fmt, seal[:-4] + b"0000", offset, length]) + b"\n" + data)
     saved_now = read_saved(store)
     assert saved_now is not None and not saved_now.sealed
     assert not Repository.open_quick(store, CHECKLISTS).loading  # folded in full
@@ -133,9 +143,9 @@ def test_a_first_line_whose_offset_is_not_the_marks_is_not_a_snapshot(store: Pat
     assert repo.save_snapshot()
     path = snapshot_path(store)
     first, _, body = path.read_bytes().partition(b"\n")
-    fmt, seal, offset = first.split(b" ")
+    fmt, seal, offset, length = first.split(b" ")
     assert int(offset) == repo.journal.mark().offset
-    path.write_bytes(b" ".join([fmt, seal, str(int(offset) - 1).encode()]) + b"\n" + body)
+    path.write_bytes(b" ".join([fmt, seal, str(int(offset) - 1).encode(), length]) + b"\n" + body)
     assert read_saved(store) is None  # the body and its seal untouched: the line alone
     path.write_bytes(first + b"\n" + body)
     assert read_saved(store) is not None
@@ -174,10 +184,10 @@ def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: P
     repo = Repository.open(store, CHECKLISTS)
     assert repo.save_snapshot()
     mark, view = read_snapshot(store) or (None, None)
-    assert mark == repo.journal.mark() and view == to_checkpoint(repo.state)
+    assert mark == repo.journal.mark() and comparable(view) == comparable(to_checkpoint(repo.state))
     path = snapshot_path(store)
     good = path.read_bytes()
-    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/3", b"safetyapp-snapshot/2"),
+    for bad in (b"", b"{", b"[]", good.replace(b"safetyapp-snapshot/4", b"safetyapp-snapshot/3"),
                 good.replace(b'"seq":', b'"seq":"x","was":', 1)):  # fmt: skip
         path.write_bytes(bad)
         assert read_snapshot(store) is None
@@ -332,10 +342,12 @@ def hide_the_open_hold(body: dict[str, Any]) -> None:
 def test_a_forged_snapshot_without_the_key_is_ignored(store: Path) -> None:
     saved(store)
     path = snapshot_path(store)
-    head, _, data = path.read_bytes().partition(b"\n")
-    body = json.loads(data)
+    head = path.read_bytes().partition(b"\n")[0]
+    body = body_of(store)
     hide_the_open_hold(body)
-    path.write_bytes(head + b"\n" + json.dumps(body).encode())  # the old seal: no longer fits
+    data, length = encode(body)
+    fmt, seal, offset, _ = head.split(b" ")
+    path.write_bytes(b" ".join([fmt, seal, offset, b"%d" % length]) + b"\n" + data)  # old seal
     for repo in (Repository.open(store, CHECKLISTS), Repository.open_quick(store, CHECKLISTS)):
         assert not repo.loading and not repo.stubs and repo.state.open_holds()
 
@@ -621,3 +633,44 @@ def test_a_checkpoint_row_that_could_not_be_made_into_its_run_is_refused_at_once
     twice["run_order"][-1] = twice["run_order"][0]  # one run named twice, one not at all
     with pytest.raises((ValueError, KeyError)):
         from_checkpoint(twice)
+
+
+# -- the rows section: parsed row by row, when read ----------------------------------------------
+
+
+def _stub_rows(repo: Repository) -> tuple[list[str], Any]:
+    runs = repo.state.runs
+    assert repo.stubs and isinstance(runs, dict)
+    return sorted(repo.stubs), runs
+
+
+def test_a_checkpoints_rows_are_parsed_only_when_their_run_is_read(store: Path) -> None:
+    full = saved(store).state
+    body = body_of(store)
+    rows = body["view"]["closed_runs"]["runs"]
+    assert len(rows) >= 2
+    # A row no fold would write, sealed with the key: nothing reads it at the open...
+    rows[0][1] = 99  # names no checklist
+    forge(store, body)
+    repo = Repository.open(store, CHECKLISTS)
+    stubs, runs = _stub_rows(repo)
+    assert set(stubs) == {row[0] for row in rows}
+    assert [r.id for r in _runs_to_show(repo.state)] == [r.id for r in _runs_to_show(full)]
+    later = runs[rows[-1][0]]  # ...another row is read, and is its run...
+    assert (later.checklist.id, later.day, later.completed_at, later.roles_by_person) == (
+        (f := full.runs[later.id]).checklist.id, f.day, f.completed_at, f.roles_by_person
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="names no checklist"):
+        runs[rows[0][0]]  # ...and the bad one is refused when read, never made
+    with pytest.raises(ValueError, match="names no checklist"):
+        list(runs.values())  # (all of them at once: the same)
+
+
+def test_a_rows_section_that_does_not_hold_its_runs_is_no_checkpoint(store: Path) -> None:
+    saved(store)
+    body = body_of(store)
+    body["view"]["closed_runs"]["runs"].pop()  # one run of the order without its row
+    forge(store, body)
+    repo = Repository.open(store, CHECKLISTS)
+    assert not repo.stubs  # folded in full: the count is checked at the open
+    assert repo.state.runs == Repository.open_full(store, CHECKLISTS).state.runs
