@@ -1334,7 +1334,7 @@ def _check_start_snapshot(path: Path) -> str | None:
     from safetyapp.store.snapshot import read_saved, set_aside
 
     saved = read_saved(path)
-    if saved is None or not saved.sealed or saved.prefix_sha256 is None:
+    if saved is None or not saved.sealed or saved.prefix_blake3 is None:
         return None  # nothing anything starts from
     try:
         problem = check_checkpoint(path, saved)

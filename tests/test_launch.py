@@ -48,5 +48,5 @@ def test_the_command_starts_hashing_its_store_before_the_cli_runs(
     assert str(store) in capsys.readouterr().out
     assert key in prefix._early
     # The open that comes for these bytes takes it, and it is the checkpoint's digest.
-    assert prefix.prefix_digest(store, saved.mark.offset) == saved.prefix_sha256
+    assert prefix.prefix_digest(store, saved.mark.offset) == saved.prefix_blake3
     assert key not in prefix._early

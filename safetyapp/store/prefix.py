@@ -1,14 +1,16 @@
-"""The checkpoint's prefix digest: the SHA-256 of the store's bytes before the checkpoint's
+"""The checkpoint's prefix digest: the BLAKE3 hash of the store's bytes before the checkpoint's
 mark (see :mod:`safetyapp.store.snapshot`), and its head start.
 
-Light on purpose (the standard library only): the ``safetyapp`` command starts the digest
-from here before it imports anything heavy (:mod:`safetyapp.launch`), so the hashing runs on
-another core while the command's own imports do.
+Light on purpose (the standard library and the ``blake3`` extension only): the ``safetyapp``
+command starts the digest from here before it imports anything heavy
+(:mod:`safetyapp.launch`), so the hashing runs on another core while the command's own imports
+do. BLAKE3, not SHA-256: the checkpoint's check reads every byte before it at every start, and
+at 1,000,000 events (538 MB) that is ~0.15 s of one core here against ~0.4 s. It checks a
+cache; the record's own chain is SHA-256 (:mod:`safetyapp.store.chain`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -17,8 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import blake3
+
 FORMAT = "safetyapp-snapshot/4"  # the snapshot's first word (its layout: see snapshot.py)
 _CHUNK = 4 * 1024 * 1024  # the prefix is hashed in pieces: memory stays flat in its size
+
+
+def new_digest() -> blake3.blake3:
+    """The prefix digest's hash, empty (``update`` it with bytes, then ``hexdigest``)."""
+    return blake3.blake3()
 
 
 def snapshot_path(store: Path) -> Path:
@@ -26,7 +35,7 @@ def snapshot_path(store: Path) -> Path:
 
 
 def prefix_digest(store: Path, offset: int) -> str | None:
-    """SHA-256 of the first ``offset`` bytes of ``store``, read in pieces; None if the file is
+    """BLAKE3 of the first ``offset`` bytes of ``store``, read in pieces; None if the file is
     shorter or cannot be read. Taken from :func:`start_prefix_digest`'s head start when that
     hashed this very file with nothing written to it since (not one put in its place, not
     bytes rewritten after it read them: those are hashed again)."""
@@ -46,7 +55,7 @@ def _identity(st: os.stat_result) -> _Identity:
 def _digest(store: Path, offset: int) -> tuple[str | None, _Identity | None]:
     """The digest, and the file it was read from as it was when the reading began (another
     file in its place, or any write to it since, changes that)."""
-    h = hashlib.sha256()
+    h = new_digest()
     try:
         fd = os.open(store, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:

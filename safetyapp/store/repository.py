@@ -7,7 +7,7 @@ once each decide on the latest record.
 Opening (:meth:`Repository.open`, the CLI's, and :meth:`Repository.open_quick`, the app's)
 starts from the checkpoint beside the store when it is usable (see
 :mod:`safetyapp.store.snapshot`: sealed with this store's key, its event at its place, and the
-SHA-256 of every byte before it equal to the digest it recorded): its state is restored and only
+BLAKE3 digest of every byte before it equal to the one it recorded): its state is restored and only
 the events after it are read and folded, by the same fold as a full open. The state then
 decides as the full fold would (:func:`safetyapp.domain.snapshot.to_checkpoint`); the finished
 runs of earlier days are held without their sign-offs (:attr:`Repository.stubs`), and what
@@ -24,7 +24,6 @@ aside. ``safetyapp verify`` does the same check.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -59,7 +58,7 @@ from safetyapp.store.journal import (
     whole_result,
 )
 from safetyapp.store.mirror import AutoMirror
-from safetyapp.store.prefix import start_prefix_digest
+from safetyapp.store.prefix import new_digest, start_prefix_digest
 from safetyapp.store.snapshot import Saved, comparable, read_saved, set_aside, write_snapshot
 
 # What a fold of an odd event can raise (a `signed` event for a run that never started, a field
@@ -276,7 +275,7 @@ class Repository:
         cls, path: Path, checklists: dict[str, Checklist], clock: Clock
     ) -> Repository | None:
         saved = read_saved(path)
-        if saved is None or not saved.sealed or saved.prefix_sha256 is None:
+        if saved is None or not saved.sealed or saved.prefix_blake3 is None:
             return None
         journal = Journal.open_at(path, saved.mark, from_snapshot=True)
         if journal is None:
@@ -287,7 +286,7 @@ class Repository:
 
         def confirm() -> None:
             try:
-                confirmed.append(journal.confirm_prefix(str(saved.prefix_sha256)))
+                confirmed.append(journal.confirm_prefix(str(saved.prefix_blake3)))
             except BaseException as exc:  # raised below, on this thread
                 confirmed.append(exc)
 
@@ -553,13 +552,13 @@ def fold_stream(
 ) -> tuple[State, Mark, tuple[int, str] | None, str, Replay]:
     """Read, replay and fold the record's complete lines (the first ``end`` bytes, else all),
     a few megabytes at a time and keeping no record: the state, where it ends, the chain's
-    first fault (verify's words), the SHA-256 of the bytes read and the replay (``pending`` if
+    first fault (verify's words), the prefix digest of the bytes read and the replay (``pending`` if
     those bytes end inside a decision). Raises as a full open does (:class:`StoreCorrupt`,
     :class:`StoreUnreadable`, :class:`StoreForged`, ...) for what it reads."""
     state, replay = State(), Replay()
     prev, seq, offset, last_len = GENESIS, 1, 0, 0
     fault: tuple[int, str] | None = None
-    digest = hashlib.sha256()
+    digest = new_digest()
     carry = b""
     with open(path, "rb") as f:
         while True:
@@ -599,7 +598,7 @@ def check_checkpoint(path: Path, saved: Saved) -> str | None:
         return f"the record does not end its first {saved.mark.seq} events where it says"
     if fault is not None:
         return f"the record's chain does not verify before it ({fault[1]})"
-    if digest != saved.prefix_sha256:
+    if digest != saved.prefix_blake3:
         return "the bytes before its event are not the ones it was folded from"
     if replay.pending:
         return f"event {saved.mark.seq} ends no decision (a checkpoint is only written after one)"

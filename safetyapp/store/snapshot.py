@@ -16,7 +16,7 @@ the full re-check (``safetyapp verify``, and the app's background check of every
 starts from): see RELIABILITY.md. It is replaced atomically and never touches the store file.
 
 Layout: one ASCII line ``safetyapp-snapshot/4 MAC OFFSET LENGTH``, then the body: the JSON
-object ``{"mark", "prefix_sha256", "view"}`` (LENGTH bytes), a newline, and the rows section
+object ``{"mark", "prefix_blake3", "view"}`` (LENGTH bytes), a newline, and the rows section
 (:func:`~safetyapp.domain.snapshot.rows_section`: the compact rows of the finished runs of
 earlier days, one per line, most of a long record's checkpoint). MAC is the HMAC of the whole
 body; OFFSET repeats the mark's offset (a snapshot whose two differ is not well formed), so the
@@ -64,7 +64,7 @@ class Saved:
 
     mark: Mark
     view: View
-    prefix_sha256: str | None
+    prefix_blake3: str | None
     sealed: bool
 
 
@@ -81,7 +81,7 @@ def read_saved(store: Path) -> Saved | None:
         m = data["mark"]
         mark = Mark(m["seq"], m["hash"], m["offset"], m["length"])
         view = data["view"]
-        digest = data["prefix_sha256"]
+        digest = data["prefix_blake3"]
         section = body[int(length) + 1 :]  # parsed row by row, when read
         if "closed_runs" in view:
             view["closed_runs"]["runs"] = section
@@ -113,7 +113,7 @@ def read_snapshot(store: Path) -> tuple[Mark, View] | None:
 
 def encode(body: dict[str, Any]) -> tuple[bytes, int]:
     """The snapshot's body (see the layout above) and the length of its JSON object, from
-    ``{"mark", "prefix_sha256", "view"}`` whose view holds its closed runs' rows as a list."""
+    ``{"mark", "prefix_blake3", "view"}`` whose view holds its closed runs' rows as a list."""
     hot, section = _split(body["view"])
     obj = json.dumps({**body, "view": hot}, ensure_ascii=False, separators=(",", ":"))
     data = obj.encode("utf-8")
@@ -220,7 +220,7 @@ def write_snapshot(store: Path, mark: Mark, view: View) -> bool:
         body = {
             "mark": {"seq": mark.seq, "hash": mark.hash, "offset": mark.offset,
                      "length": mark.length},
-            "prefix_sha256": digest,
+            "prefix_blake3": digest,
             "view": view,
         }  # fmt: skip
         data, length = encode(body)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blake3 import blake3
 from report_support import payloads, three_days, walked_day, write_store
 from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 
@@ -155,10 +156,10 @@ def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> N
     repo = Repository.open(store, CHECKLISTS)
     assert repo.save_snapshot()
     saved = read_saved(store)
-    assert saved is not None and saved.prefix_sha256 is not None
+    assert saved is not None and saved.prefix_blake3 is not None
     offset = saved.mark.offset
     start_prefix_digest(store)
-    assert prefix_digest(store, offset) == saved.prefix_sha256  # the head start, taken
+    assert prefix_digest(store, offset) == saved.prefix_blake3  # the head start, taken
     # Another file put in the store's place after the head start began (the same length, one
     # byte changed): its own bytes are hashed, never the digest of the file it replaced.
     start_prefix_digest(store)
@@ -168,7 +169,7 @@ def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> N
     other.write_bytes(bytes(data))
     os.replace(other, store)
     found = prefix_digest(store, offset)
-    assert found == hashlib.sha256(bytes(data[:offset])).hexdigest() != saved.prefix_sha256
+    assert found == blake3(bytes(data[:offset])).hexdigest() != saved.prefix_blake3
     # The same file, a byte rewritten in place once the head start has read it: hashed again.
     start_prefix_digest(store)
     while any(t.name == "prefix-digest-ahead" for t in threading.enumerate()):
@@ -176,7 +177,7 @@ def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> N
     with open(store, "r+b") as f:
         f.write(bytes([data[0] ^ 0x01]))
     data[0] ^= 0x01
-    assert prefix_digest(store, offset) == hashlib.sha256(bytes(data[:offset])).hexdigest()
+    assert prefix_digest(store, offset) == blake3(bytes(data[:offset])).hexdigest()
     start_prefix_digest(store.with_name("no-such-store.jsonl"))  # no snapshot: nothing to do
 
 
