@@ -299,13 +299,16 @@ def checkpoint(src: Path) -> None:
     folded in full, streamed, by the same fold the app uses)."""
     from safetyapp.domain.snapshot import from_checkpoint
     from safetyapp.store.repository import checkpoint_from_record
+    from safetyapp.store.prefix import prefix_digest
     from safetyapp.store.snapshot import read_saved
 
     saved = read_saved(src)
     if saved is not None and saved.sealed:
         try:
             from_checkpoint(saved.view)
-            return
+            # (its digest too: one made with another hash would never be started from)
+            if saved.prefix_blake3 == prefix_digest(src, saved.mark.offset):
+                return
         except Exception:  # one an older version of this code wrote: made again
             pass
     if not checkpoint_from_record(src):
