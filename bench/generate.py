@@ -298,8 +298,8 @@ def checkpoint(src: Path) -> None:
     """The checkpoint beside a cached store, as the app leaves it (made once: the record is
     folded in full, streamed, by the same fold the app uses)."""
     from safetyapp.domain.snapshot import from_checkpoint
-    from safetyapp.store.repository import checkpoint_from_record
     from safetyapp.store.prefix import prefix_digest
+    from safetyapp.store.repository import checkpoint_from_record
     from safetyapp.store.snapshot import read_saved
 
     saved = read_saved(src)
