@@ -127,3 +127,17 @@ def test_bundled_dir_has_the_yaml_files() -> None:
     assert {p.name for p in bundled_dir().glob("*.yaml")} >= {
         "opening.yaml", "handoff.yaml", "wrap.yaml",
     }  # fmt: skip
+
+
+def test_a_role_with_a_control_character_is_named_on_one_line() -> None:
+    """Found by the hostile fuzz (test_rel_hostile): a witness role of a newline alone was shown
+    raw, splitting the error over two lines that do not name the file."""
+    import yaml
+
+    data = yaml.safe_load((bundled_dir() / "handoff.yaml").read_text())
+    data["layers"][0]["steps"][0]["witnesses"] = ["\n"]
+    with pytest.raises(ChecklistError) as caught:
+        parse_checklist(yaml.safe_dump(data), "fuzz.yaml")
+    message = str(caught.value)
+    assert "'\\n' is not a role" in message
+    assert all(line.startswith("fuzz.yaml: ") for line in message.split("\n"))

@@ -315,7 +315,8 @@ def _pydantic_problem(err: Any, data: dict[str, Any]) -> Problem:
     if kind == "extra_forbidden":
         return Problem(path, "unknown field; check its spelling against the checklist format")
     if kind == "literal_error" and _is_role_loc(loc):
-        return Problem(path, f"'{got}' is not a role; use one of: {', '.join(ROLES)}")
+        role = f"'{got}'" if isinstance(got, str) and got.isprintable() else repr(got)  # one line
+        return Problem(path, f"{role} is not a role; use one of: {', '.join(ROLES)}")
     if kind == "string_pattern_mismatch":
         msg = f"'{got}' is not a valid id; use lower-case letters, digits and '-' only"
         return Problem(path, msg)

@@ -3,8 +3,6 @@ the check of every snapshot against a full fold of the record."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 from blake3 import blake3
 from report_support import payloads, three_days, walked_day, write_store
+from snapshot_support import body_of, forge, reseal_unkeyed
 from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 
 from safetyapp.domain import engine
@@ -27,8 +26,6 @@ from safetyapp.store.prefix import start_prefix_digest
 from safetyapp.store.repository import Repository, StoreUnreadable
 from safetyapp.store.snapshot import (
     comparable,
-    encode,
-    header,
     key_path,
     prefix_digest,
     read_saved,
@@ -86,29 +83,6 @@ def test_view_keeps_runs_behind_verifications_and_open_holds(world: World) -> No
         assert run.id in kept
     last_day = world.state.days[-1].number
     assert kept >= {r.id for r in world.state.runs.values() if r.day == last_day}
-
-
-def body_of(store: Path) -> dict[str, Any]:
-    """The snapshot's body (after its seal line): its JSON object, the rows section parsed
-    into its view."""
-    first, _, data = snapshot_path(store).read_bytes().partition(b"\n")
-    length = int(first.split(b" ")[3])
-    body: dict[str, Any] = json.loads(data[:length])
-    body["view"]["closed_runs"]["runs"] = json.loads(data[length + 1 :])
-    return body
-
-
-def forge(store: Path, body: dict[str, Any] | str) -> None:
-    """Write a snapshot sealed with this store's key: what only someone who read the key
-    file (0600) can do."""
-    if isinstance(body, str):
-        data, length = body.encode(), len(body.encode())
-    else:
-        data, length = encode(body)
-    key = bytes.fromhex(key_path(store).read_text().strip())
-    seal = hmac.new(key, data, hashlib.sha256).hexdigest()
-    offset = body["mark"]["offset"] if isinstance(body, dict) else 0
-    snapshot_path(store).write_bytes(header(seal, offset, length) + data)
 
 
 def test_a_view_equal_in_python_but_not_as_written_is_a_mismatch(store: Path) -> None:
@@ -342,13 +316,9 @@ def hide_the_open_hold(body: dict[str, Any]) -> None:
 
 def test_a_forged_snapshot_without_the_key_is_ignored(store: Path) -> None:
     saved(store)
-    path = snapshot_path(store)
-    head = path.read_bytes().partition(b"\n")[0]
     body = body_of(store)
     hide_the_open_hold(body)
-    data, length = encode(body)
-    fmt, seal, offset, _ = head.split(b" ")
-    path.write_bytes(b" ".join([fmt, seal, offset, b"%d" % length]) + b"\n" + data)  # old seal
+    reseal_unkeyed(store, body)
     for repo in (Repository.open(store, CHECKLISTS), Repository.open_quick(store, CHECKLISTS)):
         assert not repo.loading and not repo.stubs and repo.state.open_holds()
 
