@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
-from itertools import chain
+from itertools import chain, compress, count
 from operator import itemgetter
 from typing import Any
 
@@ -292,9 +292,13 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
     table: list[list[Any]] | bytes = closed["runs"]
     order = view["run_order"]
     kept = state.runs
-    if type(order) is not list or len(set(order)) != len(order) or not kept.keys() <= set(order):
+    if type(order) is not list:
         raise ValueError("a checkpoint's run order does not name its runs")
-    stubs = [run_id for run_id in order if run_id not in kept]
+    # In bulk (~90,000 runs at 1,000,000 events): each kept run, else its row's place.
+    values: list[Any] = list(map(kept.get, order))
+    places = count()
+    values = [next(places) if value is None else value for value in values]
+    stubs = list(compress(order, map(int.__instancecheck__, values)))
     if isinstance(table, bytes):
         if not table.startswith(ROWS_OPEN) or table.count(b"\n") != len(stubs) + 1:
             raise ValueError("a checkpoint's rows section does not hold its closed runs")
@@ -304,12 +308,9 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
         if [row[0] for row in table] != stubs:
             raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
         runs = StubbedRuns(names, checklists, stubs, table=table)
-    ordinal = 0
-    for run_id in order:
-        value: Any = kept.get(run_id)
-        if value is None:
-            value, ordinal = ordinal, ordinal + 1
-        dict.__setitem__(runs, run_id, value)
+    dict.update(runs, zip(order, values, strict=True))
+    if len(runs) != len(order) or len(order) - len(stubs) != len(kept):
+        raise ValueError("a checkpoint's run order names a run twice, or leaves a run out")
     state.runs = runs
     return state, set(stubs)
 
