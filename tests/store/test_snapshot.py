@@ -645,3 +645,22 @@ def test_a_rows_section_that_does_not_hold_its_runs_is_no_checkpoint(store: Path
     repo = Repository.open(store, CHECKLISTS)
     assert not repo.stubs  # folded in full: the count is checked at the open
     assert repo.state.runs == Repository.open_full(store, CHECKLISTS).state.runs
+
+
+def test_a_row_found_from_the_sections_end_is_the_row_the_whole_section_gives(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import safetyapp.domain.snapshot as snapshot_view
+
+    full = saved(store).state
+    ids, _ = _stub_rows(Repository.open(store, CHECKLISTS))
+    backwards = Repository.open(store, CHECKLISTS).state.runs  # every row from the end
+    from_end = {run_id: backwards[run_id] for run_id in reversed(ids)}
+    monkeypatch.setattr(snapshot_view, "_FROM_END", 0)  # every row from the split section
+    split = Repository.open(store, CHECKLISTS).state.runs
+    for run_id in ids:
+        mine, theirs, whole = from_end[run_id], split[run_id], full.runs[run_id]
+        assert mine == theirs
+        assert (mine.checklist.id, mine.day, mine.completed_at, mine.roles_by_person) == (
+            whole.checklist.id, whole.day, whole.completed_at, whole.roles_by_person
+        )  # fmt: skip
