@@ -305,7 +305,8 @@ def checkpoint(src: Path) -> None:
     saved = read_saved(src)
     if saved is not None and saved.sealed:
         try:
-            from_checkpoint(saved.view)
+            restored, _ = from_checkpoint(saved.view)
+            list(restored.runs.values())  # every row read (they are checked when read)
             # (its digest too: one made with another hash would never be started from)
             if saved.prefix_blake3 == prefix_digest(src, saved.mark.offset):
                 return

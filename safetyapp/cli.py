@@ -30,6 +30,7 @@ from safetyapp.domain.engine import Credential, Decision
 from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 from safetyapp.domain.incidents import INCIDENT_KINDS
 from safetyapp.domain.roles import ROLES
+from safetyapp.domain.snapshot import CheckpointRowError
 from safetyapp.domain.state import CrewMember
 from safetyapp.gcpause import hold_full_collections, release_full_collections
 from safetyapp.paths import log_dir, resolve_store
@@ -1719,5 +1720,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("safetyapp: interrupted", err=True)
         sys.exit(130)
+    except CheckpointRowError as exc:  # a sealed checkpoint with a row no fold writes
+        _say(
+            f"safetyapp: the checkpoint beside the store holds a run this version cannot read"
+            f" ({' '.join(str(exc).split())[:200]}); it was set aside, so the next command reads"
+            " the whole record: run this command again, and `safetyapp verify`",
+            err=True,
+        )
+        sys.exit(EXIT_REFUSED)
     except Exception as exc:  # the one place that turns any surprise into a clear line
         _crash(exc)

@@ -141,3 +141,16 @@ def test_a_role_with_a_control_character_is_named_on_one_line() -> None:
     message = str(caught.value)
     assert "'\\n' is not a role" in message
     assert all(line.startswith("fuzz.yaml: ") for line in message.split("\n"))
+
+
+def test_an_id_with_a_control_character_is_named_on_one_line() -> None:
+    """The same for a step id (found in review): a newline in it split the error."""
+    import yaml
+
+    data = yaml.safe_load((bundled_dir() / "handoff.yaml").read_text())
+    data["layers"][0]["steps"][0]["id"] = "a\nb"
+    with pytest.raises(ChecklistError) as caught:
+        parse_checklist(yaml.safe_dump(data), "fuzz.yaml")
+    message = str(caught.value)
+    assert "'a\\nb' is not a valid id" in message
+    assert all(line.startswith("fuzz.yaml: ") for line in message.split("\n"))

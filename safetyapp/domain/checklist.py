@@ -318,7 +318,8 @@ def _pydantic_problem(err: Any, data: dict[str, Any]) -> Problem:
         role = f"'{got}'" if isinstance(got, str) and got.isprintable() else repr(got)  # one line
         return Problem(path, f"{role} is not a role; use one of: {', '.join(ROLES)}")
     if kind == "string_pattern_mismatch":
-        msg = f"'{got}' is not a valid id; use lower-case letters, digits and '-' only"
+        shown_id = f"'{got}'" if isinstance(got, str) and got.isprintable() else repr(got)
+        msg = f"{shown_id} is not a valid id; use lower-case letters, digits and '-' only"
         return Problem(path, msg)
     shown = repr(got)
     if len(shown) > 80:

@@ -13,7 +13,7 @@ record up to the view's event and compare the two views, as canonical JSON text 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from itertools import chain, compress, count
@@ -254,6 +254,14 @@ def to_checkpoint(state: State) -> View:
     view = to_view(state)
     kept = {run["id"] for run in view["runs"]}
     digests = {id(c): d for d, c in state.checklists.items()}
+    # A voided run is kept whole: a row is a completed run's (rare, and their void is read).
+    for run in state.runs.values():
+        if run.voided_at is not None and run.id not in kept:
+            digest = digests.get(id(run.checklist)) or run.checklist.digest()
+            if digest not in view["checklists"]:
+                view["checklists"][digest] = run.checklist.model_dump(mode="json")
+            view["runs"].append(_run_view(run, digest))
+            kept.add(run.id)
     closed = []
     # Compact: thousands of runs name a few checklists and people (by place in these lists).
     names: dict[str, int] = {}
@@ -283,8 +291,9 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
     (:class:`StubbedRuns`): at 1,000,000 events, ~90,000 of them, that a start or a decision
     mostly never reads. The rows are a list (as :func:`to_checkpoint` made them: every row
     checked here) or the checkpoint file's rows section as it was read, unparsed (see
-    :data:`ROWS_OPEN`; each row checked as it is parsed). Raises as :func:`from_view` on
-    anything :func:`to_checkpoint` did not write."""
+    :data:`ROWS_OPEN`; its layout and count checked here, each row as it is parsed, raising
+    :class:`CheckpointRowError` then). Raises as :func:`from_view` on anything else
+    :func:`to_checkpoint` did not write."""
     state = from_view(view)
     closed = view["closed_runs"]
     names: list[str] = closed["names"]
@@ -300,7 +309,8 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
     values = [next(places) if value is None else value for value in values]
     stubs = list(compress(order, map(int.__instancecheck__, values)))
     if isinstance(table, bytes):
-        if not table.startswith(ROWS_OPEN) or table.count(b"\n") != len(stubs) + 1:
+        ends = table.endswith(b"\n]") if stubs else table == ROWS_OPEN + b"]"
+        if not ends or not table.startswith(ROWS_OPEN) or table.count(b"\n") != len(stubs) + 1:
             raise ValueError("a checkpoint's rows section does not hold its closed runs")
         runs = StubbedRuns(names, checklists, stubs, rows=table)
     else:
@@ -328,8 +338,9 @@ def rows_section(table: list[list[Any]]) -> bytes:
 
 
 def _check_rows(table: list[list[Any]], n_names: int, n_checklists: int) -> None:
-    """Every closed run's row as :func:`to_checkpoint` writes it, checked at once (in bulk: a
-    row is made into its run only when read, and nothing may fail then)."""
+    """Closed runs' rows as :func:`to_checkpoint` writes them, checked in bulk: every row of a
+    list at restore (nothing can fail when one is made into its run), a row of the file's
+    section when it is parsed (see :class:`CheckpointRowError`)."""
     if not table:
         return
     if set(map(type, table)) != {list} or set(map(len, table)) != {9}:
@@ -349,6 +360,12 @@ def _check_rows(table: list[list[Any]], n_names: int, n_checklists: int) -> None
         not set(map(type, people)) <= {int} or min(people) < 0 or max(people) >= n_names
     ):
         raise ValueError("a closed run in a checkpoint names no one of it")
+
+
+class CheckpointRowError(ValueError):
+    """A checkpoint's row, read after the open, is not one :func:`to_checkpoint` writes (the
+    checkpoint was sealed, so only someone holding its key, or a fault in the writer, makes
+    one): the caller is told through :attr:`StubbedRuns.on_unreadable` first."""
 
 
 class StubbedRuns(dict[str, Run]):
@@ -377,13 +394,25 @@ class StubbedRuns(dict[str, Run]):
         self._rows = rows
         self._lines: list[bytes] | None = None
         self._all_made = False
+        # Told (with what is wrong) before a row read after the open raises CheckpointRowError:
+        # the store sets its checkpoint aside, so the next open reads the record in full.
+        self.on_unreadable: Callable[[str], None] | None = None
+
+    def _unreadable(self, exc: Exception) -> CheckpointRowError:
+        problem = str(exc) or type(exc).__name__
+        if self.on_unreadable is not None:
+            self.on_unreadable(problem)
+        return CheckpointRowError(problem)
 
     def make_all(self) -> None:
         """Every row made into its run (what reading them all in order costs anyway: done in
         one pass, the rows section parsed whole)."""
         if self._all_made:
             return
-        table = self._whole_table()
+        try:
+            table = self._whole_table()
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise self._unreadable(exc) from exc
         made: dict[str, Run] = {}
         value: Any
         for run_id, value in dict.items(self):
@@ -441,7 +470,11 @@ class StubbedRuns(dict[str, Run]):
     def _run(self, run_id: str, value: Any) -> Run:
         if type(value) is not int:
             return value  # type: ignore[no-any-return]
-        run = self._make(run_id, self._row(run_id, value))
+        try:
+            row = self._row(run_id, value)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise self._unreadable(exc) from exc
+        run = self._make(run_id, row)
         dict.__setitem__(self, run_id, run)
         return run
 

@@ -40,7 +40,7 @@ from safetyapp.domain import events as ev
 from safetyapp.domain.checklist import Checklist
 from safetyapp.domain.engine import Decision
 from safetyapp.domain.replay import Replay, ReplayMismatch
-from safetyapp.domain.snapshot import from_checkpoint, to_checkpoint
+from safetyapp.domain.snapshot import StubbedRuns, from_checkpoint, to_checkpoint
 from safetyapp.domain.state import FormatError, State
 from safetyapp.domain.validate import field_problem
 from safetyapp.gcpause import collector_paused
@@ -305,6 +305,12 @@ class Repository:
             return None  # the bytes before the mark are not the ones it was folded from
         if state.last_seq != saved.mark.seq or state.head_hash != saved.mark.hash:
             return None
+        if isinstance(state.runs, StubbedRuns):
+
+            def unreadable(problem: str) -> None:  # a row read later: never started from again
+                set_aside(path)
+
+            state.runs.on_unreadable = unreadable
         try:
             return cls(journal, checklists, clock, _start=(state, stubs, saved))
         except (StoreError, *_FOLD_ERRORS):

@@ -3,6 +3,8 @@ the check of every snapshot against a full fold of the record."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -20,7 +22,13 @@ from snapshot_support import body_of, forge, reseal_unkeyed
 from support import AD, ARMORER, CHECKLISTS, World, cred, open_day
 
 from safetyapp.domain import engine
-from safetyapp.domain.snapshot import from_view, to_checkpoint, to_view, view_runs
+from safetyapp.domain.snapshot import (
+    CheckpointRowError,
+    from_view,
+    to_checkpoint,
+    to_view,
+    view_runs,
+)
 from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
 from safetyapp.store.prefix import start_prefix_digest
 from safetyapp.store.repository import Repository, StoreUnreadable
@@ -631,10 +639,42 @@ def test_a_checkpoints_rows_are_parsed_only_when_their_run_is_read(store: Path) 
     assert (later.checklist.id, later.day, later.completed_at, later.roles_by_person) == (
         (f := full.runs[later.id]).checklist.id, f.day, f.completed_at, f.roles_by_person
     )  # fmt: skip
-    with pytest.raises(ValueError, match="names no checklist"):
+    with pytest.raises(CheckpointRowError, match="names no checklist"):
         runs[rows[0][0]]  # ...and the bad one is refused when read, never made
-    with pytest.raises(ValueError, match="names no checklist"):
+    assert read_saved(store) is None  # and set aside: the next open reads the record in full
+    with pytest.raises(CheckpointRowError, match="names no checklist"):
         list(runs.values())  # (all of them at once: the same)
+    assert not Repository.open(store, CHECKLISTS).stubs
+
+
+def test_a_bad_row_read_by_a_command_is_a_clear_refusal_then_the_record_decides(
+    store: Path,
+) -> None:
+    saved(store)
+    body = body_of(store)
+    body["view"]["closed_runs"]["runs"][-1][1] = 99  # the row the listing reads back to
+    forge(store, body)
+    first = _cli(store, "run", "list")
+    assert first.returncode == 1 and "unexpected error" not in first.stderr
+    assert "checkpoint beside the store holds a run this version cannot read" in first.stderr
+    assert "names no checklist" in first.stderr and read_saved(store) is None
+    again = _cli(store, "run", "list")
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("damage", [b"x", b",", b"\n"])
+def test_a_rows_section_with_bytes_after_its_end_is_no_checkpoint(
+    store: Path, damage: bytes
+) -> None:
+    saved(store)
+    first, _, data = snapshot_path(store).read_bytes().partition(b"\n")
+    data += damage
+    key = bytes.fromhex(key_path(store).read_text().strip())
+    fmt, _, offset, length = first.split(b" ")
+    seal = hmac.new(key, data, hashlib.sha256).hexdigest().encode()
+    snapshot_path(store).write_bytes(b" ".join([fmt, seal, offset, length]) + b"\n" + data)
+    assert read_saved(store) is not None and read_saved(store).sealed  # type: ignore[union-attr]
+    assert not Repository.open(store, CHECKLISTS).stubs  # refused at the open: a full fold
 
 
 def test_a_rows_section_that_does_not_hold_its_runs_is_no_checkpoint(store: Path) -> None:
@@ -664,3 +704,27 @@ def test_a_row_found_from_the_sections_end_is_the_row_the_whole_section_gives(
         assert (mine.checklist.id, mine.day, mine.completed_at, mine.roles_by_person) == (
             whole.checklist.id, whole.day, whole.completed_at, whole.roles_by_person
         )  # fmt: skip
+
+
+def test_a_voided_run_of_an_earlier_day_is_kept_whole_and_the_checkpoint_started_from(
+    tmp_path: Path,
+) -> None:
+    """Found in review: a voided run's row had no completion, so every row read from the file
+    failed once a later day opened (run list, the board, a sign-off on the wrap's counts)."""
+    from support import ACTOR, SUPERVISOR, WRAP, start, walk
+
+    world = walked_day()  # day 1
+    open_day(world)  # day 2
+    voided = start(world, "handoff", firearm="COLT-1", performer=ACTOR[0], scene="9")
+    assert world.do(engine.void_run, voided, [cred(ARMORER), cred(SUPERVISOR)], "plan changed").ok
+    walk(world, start(world, "wrap"), WRAP)
+    open_day(world)  # day 3: day 2's voided run is an earlier day's closed run
+    store = write_store(world, tmp_path / "record.jsonl")
+    assert Repository.open(store, CHECKLISTS).save_snapshot()
+    repo = Repository.open(store, CHECKLISTS)
+    assert repo.stubs and voided not in repo.stubs  # from the checkpoint, the void kept whole
+    full = Repository.open_full(store, CHECKLISTS).state
+    assert [r.id for r in repo.state.current_runs()] == [r.id for r in full.current_runs()]
+    assert repo.state.runs[voided].void_reason == full.runs[voided].void_reason == "plan changed"
+    assert [r.id for r in repo.state.runs.values()] == list(full.runs)
+    assert repo.state.ammo_reconciliation() == full.ammo_reconciliation()
