@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+# The bench package lives beside the tests, not in the installed package: appended (not put
+# first), so `safetyapp` is still the installed one, as CI's non-editable install has it.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+
 from bench import generate as gen
 from safetyapp.store.repository import Repository
 
