@@ -10,7 +10,18 @@ from scenario_support import (
     refused_code,
     sign_step,
 )
-from support import ACTOR, ACTOR2, AD, ARMORER, SUPERVISOR, cred, sign, start, walk
+from support import (
+    ACTOR,
+    ACTOR2,
+    AD,
+    ARMORER,
+    CHECKLISTS,
+    SUPERVISOR,
+    cred,
+    sign,
+    start,
+    walk,
+)
 
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
@@ -421,3 +432,14 @@ def test_the_rounds_on_hand_are_the_last_wraps_count_also_from_a_checkpoint() ->
     restored, stubs = from_checkpoint(to_checkpoint(world.state))
     assert wrap in stubs  # day 1's wrap: a compact row
     assert restored.lots_on_hand() == world.state.lots_on_hand() == {"D-1": 36, "B-1": 18}
+
+
+def test_a_second_wrap_is_refused_while_one_is_in_progress() -> None:
+    """One wrap counts the day's lots (the rounds on hand are the last completed wrap's): a
+    second one started beside it is refused, as a second opening or gate run is."""
+    world = new_world()
+    open_day(world)
+    first = start(world, "wrap")
+    second = world.do(engine.start_run, CHECKLISTS["wrap"])
+    assert not second.ok and first in (second.refused or "")
+    assert refused_code(world) == "duplicate-run"

@@ -102,6 +102,9 @@ def _check_can_start(
             "no-open-day",
         )
     if scope == "wrap":
+        for run in state.open_runs():
+            if run.checklist.scope == "wrap":  # one wrap counts the day's lots, not two
+                raise _Refusal(f"wrap run {run.id} is already in progress", "duplicate-run")
         unfinished = [r.id for r in state.open_runs() if r.checklist.scope == "handoff"]
         if unfinished:
             runs = ", ".join(unfinished)
