@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import support
 from scenario_support import (
     OPENING_2,
     handoff,
@@ -10,18 +11,7 @@ from scenario_support import (
     refused_code,
     sign_step,
 )
-from support import (
-    ACTOR,
-    ACTOR2,
-    AD,
-    ARMORER,
-    CHECKLISTS,
-    SUPERVISOR,
-    cred,
-    sign,
-    start,
-    walk,
-)
+from support import ACTOR, ACTOR2, AD, ARMORER, SUPERVISOR, cred, sign, start, walk
 
 from safetyapp.domain import engine
 from safetyapp.domain import events as ev
@@ -440,6 +430,6 @@ def test_a_second_wrap_is_refused_while_one_is_in_progress() -> None:
     world = new_world()
     open_day(world)
     first = start(world, "wrap")
-    second = world.do(engine.start_run, CHECKLISTS["wrap"])
+    second = world.do(engine.start_run, support.CHECKLISTS["wrap"])
     assert not second.ok and first in (second.refused or "")
     assert refused_code(world) == "duplicate-run"

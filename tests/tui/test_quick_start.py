@@ -179,44 +179,28 @@ async def test_the_banner_says_the_record_is_still_being_checked(tmp_path: Path)
         assert "checking the record" not in str(app.screen.query_one(StatusBanner).render())
 
 
-async def test_a_sealed_row_the_board_cannot_read_gives_way_to_the_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _undrawable(body: dict[str, Any]) -> None:
+    body["view"]["holds"][-1]["raised_at"] = 12345  # not a time (types are not checked then)
+
+
+def _unreadable_row(body: dict[str, Any]) -> None:
+    # The board reads back to yesterday's last run at start-up: its row, parsed only then.
+    body["view"]["closed_runs"]["runs"][-1][1] = 99  # names no checklist
+
+
+@pytest.mark.parametrize("damage", [_undrawable, _unreadable_row])
+async def test_a_checkpoint_that_cannot_be_drawn_gives_way_to_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[dict[str, Any]], None]
 ) -> None:
-    """The board reads back to yesterday's last run at start-up: a row there that no fold
-    writes (sealed with the key) is found when read; the check then shows the record."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     store = saved_store(tmp_path)
-
-    def unreadable(body: dict[str, Any]) -> None:
-        body["view"]["closed_runs"]["runs"][-1][1] = 99  # names no checklist
-
-    forge(store, unreadable)
+    forge(store, damage)  # sealed with the key: restored, then found out when drawn
     app = new_app(store, Clock())
     async with app.run_test(size=(120, 40)) as pilot:
         await checked(app, pilot)
         assert app.repo is not None and isinstance(app.screen, BoardScreen)
         assert app.repo.alarm is not None and not app.repo.stubs  # the record's fold shown
         assert read_snapshot(store) is None  # set aside: the next start folds the record
-        messages = [n.message for n in app._notifications]
-        assert any("could not be drawn" in m for m in messages), messages
-
-
-async def test_a_checkpoint_that_cannot_be_drawn_gives_way_to_the_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    store = saved_store(tmp_path)
-
-    def undrawable(body: dict[str, Any]) -> None:
-        body["view"]["holds"][-1]["raised_at"] = 12345  # not a time
-
-    forge(store, undrawable)
-    app = new_app(store, Clock())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await checked(app, pilot)
-        assert app.repo is not None and isinstance(app.screen, BoardScreen)
-        # Restored (types are not checked then), not drawable: the check finds it out.
-        assert app.repo.alarm is not None and not app.repo.stubs  # the record's fold shown
         messages = [n.message for n in app._notifications]
         assert any("could not be drawn" in m for m in messages), messages
     logs = list((tmp_path / "state").rglob("error-*.log"))
