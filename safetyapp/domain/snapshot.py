@@ -2,7 +2,7 @@
 
 Pure: no IO. The view holds everything in a :class:`State` except the runs nobody is looking at
 any more: it keeps the open runs, the last day's runs, the runs behind each firearm's last
-verification and the runs of open holds, and only the latest custody mark per firearm; no PIN
+verification, the runs of open holds and the voided runs, and only the latest custody mark per firearm; no PIN
 hashes. A state restored from a view is a *preview*: good for drawing the board, never for
 deciding (the engine always works on a full fold of the record).
 
@@ -51,10 +51,11 @@ def view_runs(state: State) -> list[Run]:
     last_day = state.days[-1].number if state.days else None
     keep = {run.id for run, _ in state.verified_index.values()}
     keep.update(h.run for h in state.holds.values() if h.open and h.run is not None)
+    # A voided run is kept too (rare; a checkpoint's compact row is a completed run's).
     return [
         run
         for run in state.runs.values()
-        if not run.closed or run.day == last_day or run.id in keep
+        if not run.closed or run.day == last_day or run.id in keep or run.voided_at is not None
     ]
 
 
@@ -254,14 +255,6 @@ def to_checkpoint(state: State) -> View:
     view = to_view(state)
     kept = {run["id"] for run in view["runs"]}
     digests = {id(c): d for d, c in state.checklists.items()}
-    # A voided run is kept whole: a row is a completed run's (rare, and their void is read).
-    for run in state.runs.values():
-        if run.voided_at is not None and run.id not in kept:
-            digest = digests.get(id(run.checklist)) or run.checklist.digest()
-            if digest not in view["checklists"]:
-                view["checklists"][digest] = run.checklist.model_dump(mode="json")
-            view["runs"].append(_run_view(run, digest))
-            kept.add(run.id)
     closed = []
     # Compact: thousands of runs name a few checklists and people (by place in these lists).
     names: dict[str, int] = {}
@@ -314,10 +307,8 @@ def from_checkpoint(view: View) -> tuple[State, set[str]]:
             raise ValueError("a checkpoint's rows section does not hold its closed runs")
         runs = StubbedRuns(names, checklists, stubs, rows=table)
     else:
-        _check_rows(table, len(names), len(checklists))
-        if [row[0] for row in table] != stubs:
-            raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
         runs = StubbedRuns(names, checklists, stubs, table=table)
+        runs.check_table(table)
     dict.update(runs, zip(order, values, strict=True))
     if len(runs) != len(order) or len(order) - len(stubs) != len(kept):
         raise ValueError("a checkpoint's run order names a run twice, or leaves a run out")
@@ -422,14 +413,19 @@ class StubbedRuns(dict[str, Run]):
         self._all_made = True
         self._table = self._rows = self._lines = None
 
+    def check_table(self, table: Any) -> None:
+        """Raise unless ``table`` is every row these runs stand for, in order, each well
+        formed (the rows as a list, or the whole section once parsed)."""
+        if type(table) is not list:
+            raise ValueError("a checkpoint's closed runs are not a list of rows")
+        _check_rows(table, len(self._names), len(self._checklists))
+        if [row[0] for row in table] != self._stubs:
+            raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
+
     def _whole_table(self) -> list[list[Any]]:
         if self._table is None:
             table = orjson.loads(self._rows or b"[]")
-            if type(table) is not list:
-                raise ValueError("a checkpoint's closed runs are not a list of rows")
-            _check_rows(table, len(self._names), len(self._checklists))
-            if [row[0] for row in table] != self._stubs:
-                raise ValueError("a checkpoint's closed runs are not the runs its order leaves")
+            self.check_table(table)
             self._table = table
         return self._table
 

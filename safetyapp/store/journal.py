@@ -580,10 +580,11 @@ class Journal:
         return records
 
     def confirm_prefix(self, digest: str) -> bool:
-        """Opened at a mark: True when the prefix digest (BLAKE3) of every byte before the mark is ``digest``
-        (the bytes a checkpoint was folded from; hashed, not parsed) and the acknowledged head,
-        if it lies before the mark, is the event at its place there. Then appends need not read
-        the earlier part first (it is read when something asks for it, see :meth:`records`)."""
+        """Opened at a mark: True when the prefix digest (BLAKE3) of every byte before the
+        mark is ``digest`` (the bytes a checkpoint was folded from; hashed, not parsed) and the
+        acknowledged head, if it lies before the mark, is the event at its place there. Then
+        appends need not read the earlier part first (it is read when something asks for it,
+        see :meth:`records`)."""
         base = self._base
         if base is None:
             return False
