@@ -81,12 +81,16 @@ class IdleCollector:
         """Someone is using the app (a key, a click, a screen, a write): not now."""
         self._last_activity = now
 
+    def quiet(self, now: float) -> bool:
+        """Nobody has used the app for :attr:`quiet_seconds`: a pause now goes unseen."""
+        return now - self._last_activity >= self.quiet_seconds
+
     def tick(self, now: float) -> bool:
         """Collect in full if it is due; True when it ran."""
         if self._saved is None:
             return False
         pending = gc.get_count()[2]  # young (generation 1) collections since the last full one
-        quiet = now - self._last_activity >= self.quiet_seconds
+        quiet = self.quiet(now)
         if pending == 0 or not (quiet or pending >= self.force_after) or not gc.isenabled():
             return False
         gc.collect()

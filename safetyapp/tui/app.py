@@ -75,6 +75,7 @@ class SafetyApp(App[None]):
         self._seen_holds: set[str] = set()
         # One writer (or report) at a time, whichever thread it runs on: see act().
         self.record_lock = threading.Lock()
+        self._saving = threading.Event()  # a worker is writing the checkpoint (see act)
         self._ui_thread = threading.get_ident()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
@@ -115,7 +116,10 @@ class SafetyApp(App[None]):
         await super().on_event(event)
 
     def _collect_when_quiet(self) -> None:
-        self.collector.tick(time.monotonic())
+        now = time.monotonic()
+        if self.collector.quiet(now):
+            self._keep_snapshot_fresh(quiet=True)
+        self.collector.tick(now)
 
     def use_repository(self, repo: Repository) -> None:
         """Called by the welcome screen once a production or the demo exists."""
@@ -212,8 +216,12 @@ class SafetyApp(App[None]):
         if repo is not None and repo.loading:
             repo.stop_check()  # quitting never waits for the check of the checkpoint
         ready = repo is not None and not repo.loading and self.store_failure is None
-        if ready and repo is not None and repo.view.last_seq != repo.snapshot_seq:
-            repo.save_snapshot()
+        if ready and repo is not None and self.record_lock.acquire(timeout=30.0):
+            try:  # (after any worker still writing one, or signing)
+                if repo.view.last_seq != repo.snapshot_seq:
+                    repo.save_snapshot()
+            finally:
+                self.record_lock.release()
 
     # -- the one way screens change the record --------------------------------------------------
     def act(self, action: Callable[..., Decision], *args: Any, **kwargs: Any) -> Decision:
@@ -222,7 +230,8 @@ class SafetyApp(App[None]):
         Callable from a worker thread (that is how dialogs sign: PIN checks cost ~45 ms each):
         writers take `record_lock` in turn, and the screens redraw on the interface's thread
         afterwards. On the interface's thread it never waits long for the lock: a busy
-        record is a refusal to try again, not a frozen screen."""
+        record is a refusal to try again, not a frozen screen. It does wait for a checkpoint
+        being written (see _save_snapshot): housekeeping never refuses a decision."""
         assert self.repo is not None
         if self.read_only:
             return Decision([], "not recorded: this is a read-only view")
@@ -230,7 +239,8 @@ class SafetyApp(App[None]):
         loaded = self.ensure_loaded() if on_ui else self.call_from_thread(self.ensure_loaded)
         if not loaded:
             return Decision([], f"not recorded: {self.store_failure}")
-        if not self.record_lock.acquire(timeout=0.05 if on_ui else -1):
+        wait = -1 if not on_ui else 30.0 if self._saving.is_set() else 0.05
+        if not self.record_lock.acquire(timeout=wait):
             return Decision(
                 [], "not recorded: the record is busy (a report or a signature is being "
                 "written); try again in a moment"
@@ -278,15 +288,32 @@ class SafetyApp(App[None]):
         self._keep_snapshot_fresh()
         self.revision += 1
 
-    def _keep_snapshot_fresh(self) -> None:
+    def _keep_snapshot_fresh(self, *, quiet: bool = False) -> None:
         """Besides on exit, every `snapshot_every` events: an app left running for days and
-        then killed still starts quickly next time."""
+        then killed still starts quickly next time. Written by a worker thread, never on the
+        interface's, and at a quiet moment (the collector's: see _collect_when_quiet) unless
+        twice as many events are due: at 100,000 events building, sealing and writing it
+        takes 100-200 ms of the interpreter (the first decision after a start without a
+        checkpoint, then about once a day), which would slow a sign-off's screens meanwhile."""
         repo = self.repo
-        if repo is None or repo.loading:
+        if repo is None or repo.loading or self._saving.is_set():
             return
         behind = repo.view.last_seq - (repo.snapshot_seq or 0)
-        if behind >= self.snapshot_every:
-            repo.save_snapshot()
+        if behind >= self.snapshot_every * (1 if quiet else 2):
+            self._saving.set()
+            self.run_worker(self._save_snapshot, thread=True, name="save-checkpoint",
+                            group="save-checkpoint", exit_on_error=False)  # fmt: skip
+
+    def _save_snapshot(self) -> None:
+        """In a worker thread: the checkpoint of the state as it is, under the record's lock
+        (no decision folds into the state while it is read). A decision on the interface's
+        thread meanwhile waits for it (see act) rather than be refused as busy."""
+        try:
+            with self.record_lock:
+                if self.repo is not None and not self.repo.loading:
+                    self.repo.save_snapshot()
+        finally:
+            self._saving.clear()
 
     # -- actions available everywhere -----------------------------------------------------------
     def action_raise_hold(self) -> None:

@@ -4,6 +4,8 @@ reported, the checkpoint left on exit."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,16 +159,104 @@ async def test_a_long_running_app_refreshes_the_snapshot_as_the_record_grows(
     before = read_snapshot(store)
     assert before is not None
     app = new_app(store, Clock())
-    app.snapshot_every = 2
+    app.snapshot_every = 1  # (twice as many events are due before a busy moment is taken)
     async with app.run_test(size=(120, 40)) as pilot:
         await checked(app, pilot)
         assert app.repo is not None
         app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop")
         app.act(engine.raise_hold, cred(ACTOR2), "Wind again")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         now = read_snapshot(store)  # written while the app still runs, not only on exit
         assert now is not None and now[0].seq > before[0].seq
         assert now[0].seq == app.repo.state.last_seq
+
+
+async def test_the_running_app_writes_the_checkpoint_off_the_interface_thread(
+    tmp_path: Path,
+) -> None:
+    """A decision on the interface's thread returns before the checkpoint is written: the
+    write (100-200 ms at 100,000 events) is a worker's."""
+    store = saved_store(tmp_path)
+    before = read_snapshot(store)
+    assert before is not None
+    app = new_app(store, Clock())
+    app.snapshot_every = 1
+    async with app.run_test(size=(120, 40)) as pilot:
+        await checked(app, pilot)
+        assert app.repo is not None
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop").ok
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind again").ok  # twice due: now
+        now = read_snapshot(store)
+        assert now is not None and now[0].seq == before[0].seq  # not yet: a worker writes it
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        now = read_snapshot(store)
+        assert now is not None and now[0].seq == app.repo.state.last_seq
+
+
+async def test_a_checkpoint_due_is_written_at_the_next_quiet_moment(tmp_path: Path) -> None:
+    """Once due (and not yet twice due) the checkpoint waits for a moment nobody is using
+    the app, then is written (by a worker)."""
+    store = saved_store(tmp_path)
+    before = read_snapshot(store)
+    assert before is not None
+    app = new_app(store, Clock())
+    app.snapshot_every = 1
+    async with app.run_test(size=(120, 40)) as pilot:
+        await checked(app, pilot)
+        assert app.repo is not None
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop").ok
+        await app.workers.wait_for_complete()
+        now = read_snapshot(store)
+        assert now is not None and now[0].seq == before[0].seq  # busy: it waits
+        quiet = app.collector.quiet_seconds
+        app.collector.quiet_seconds = 0.0  # (the interval's next tick finds the app quiet)
+        try:
+            for _ in range(30):
+                await pilot.pause(0.1)
+                await app.workers.wait_for_complete()
+                now = read_snapshot(store)
+                if now is not None and now[0].seq == app.repo.state.last_seq:
+                    break
+        finally:
+            app.collector.quiet_seconds = quiet
+        assert now is not None and now[0].seq == app.repo.state.last_seq
+
+
+async def test_a_decision_waits_for_a_checkpoint_being_written(tmp_path: Path) -> None:
+    """While the worker holds the record to write the checkpoint, a decision on the
+    interface's thread waits for it; any other holder of the record still makes it a quick
+    'busy' refusal (a frozen screen never)."""
+    store = saved_store(tmp_path)
+    app = new_app(store, Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await checked(app, pilot)
+
+        def hold_the_record(saving: bool) -> threading.Thread:
+            held = threading.Event()
+
+            def holder() -> None:
+                with app.record_lock:
+                    held.set()
+                    time.sleep(0.3)
+                    app._saving.clear()
+
+            if saving:
+                app._saving.set()  # as _keep_snapshot_fresh does before its worker runs
+            thread = threading.Thread(target=holder)
+            thread.start()
+            held.wait(5)
+            return thread
+
+        thread = hold_the_record(saving=True)
+        waited = app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop")
+        thread.join()
+        assert waited.ok, waited.refused
+        thread = hold_the_record(saving=False)
+        busy = app.act(engine.raise_hold, cred(ACTOR2), "Wind again")
+        thread.join()
+        assert not busy.ok and "busy" in str(busy.refused)
 
 
 async def test_the_banner_says_the_record_is_still_being_checked(tmp_path: Path) -> None:
