@@ -109,7 +109,7 @@ def last_line(path: Path) -> dict[str, Any]:
 
 
 async def run(store: Path) -> dict[str, Any]:
-    from textual.widgets import Input, Select, Static
+    from textual.widgets import Input, Static
 
     from bench import generate as gen
     from safetyapp.domain import engine
@@ -192,7 +192,7 @@ async def run(store: Path) -> dict[str, Any]:
             dialog = app.screen
             assert isinstance(dialog, SignOffModal)
             for field, person in zip(dialog.query(SignerField), (by, *witnesses), strict=True):
-                field.query_one(Select).value = person[0]
+                field.chooser.value = person[0]
                 field.query_one(".pin", Input).value = gen.PINS[person[0]]
             dialog.sign()
             refusal = dialog.query_one("#refusal", Static)

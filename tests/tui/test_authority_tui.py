@@ -28,7 +28,7 @@ async def _board_shown(pilot: Any) -> None:
 
 def _sign(field: SignerField, name: str | None, pin: str) -> None:
     if name is not None:
-        field.query_one(Select).value = name
+        field.chooser.value = name
     field.query_one(".pin", Input).value = pin
 
 

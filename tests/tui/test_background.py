@@ -68,17 +68,15 @@ async def test_sign_off_runs_in_a_worker_with_a_busy_line(tmp_path: Path) -> Non
 
 async def sign_in_modal_no_wait(pilot: Any, people: list[str]) -> None:
     """Choose the signers and type their PINs, press Sign, and do not wait for the worker."""
-    from textual.widgets import Input, Select
+    from textual.widgets import Input
     from tuikit import PINS, choose
 
     from safetyapp.tui.widgets.signer import SignerField
 
     for field, name in zip(pilot.app.screen.query(SignerField), people, strict=True):
         if field.person != name:  # the expected signer comes pre-selected
-            field.query_one(Select).value = Select.NULL
-            await choose(
-                pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1
-            )
+            field.chooser.value = None
+            await choose(pilot, field.chooser, [p.name for p in field.people].index(name) + 1)
         field.query_one(".pin", Input).focus()
         await pilot.press(*PINS[name])
     pilot.app.screen.query_one("#sign").press()

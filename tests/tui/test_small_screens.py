@@ -30,6 +30,7 @@ from safetyapp.tui.dialogs.incidents import ReportIncidentModal
 from safetyapp.tui.dialogs.runs import VoidRunModal
 from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.widgets.event_log import format_row
+from safetyapp.tui.widgets.person import PersonChoice
 from safetyapp.tui.widgets.toggles import TickBox
 
 SIZES = [(80, 24), (120, 40)]
@@ -70,7 +71,7 @@ def overlaps(screen: Screen[Any]) -> list[tuple[str, str]]:
         and not isinstance(w, FooterKey)
         and w.display
         and w.region
-        and not any(isinstance(a, Select | Button | Input) for a in w.ancestors)
+        and not any(isinstance(a, Select | PersonChoice | Button | Input) for a in w.ancestors)
     ]
 
     def in_foot(w: Widget) -> bool:

@@ -17,6 +17,7 @@ from safetyapp.domain.engine import Credential
 from safetyapp.store.repository import Repository
 from safetyapp.tui.app import SafetyApp
 from safetyapp.tui.widgets.entry import PickList, YesNo
+from safetyapp.tui.widgets.person import PersonChoice
 from safetyapp.tui.widgets.signer import SignerField
 
 T0 = datetime.fromisoformat("2026-03-02T07:00:00+00:00")
@@ -85,8 +86,9 @@ def new_app(path: Path, clock: Clock) -> SafetyApp:
     return SafetyApp(path, clock=clock, poll_seconds=3600)
 
 
-async def choose(pilot: Pilot[Any], select: Select[Any], index: int) -> None:
-    """Open a Select with Enter, move down to option `index` (1 = first real option), Enter."""
+async def choose(pilot: Pilot[Any], select: Select[Any] | PersonChoice, index: int) -> None:
+    """Open a Select (or a person chooser: the same keys) with Enter, move down to option
+    `index` (1 = first real option), Enter."""
     select.focus()
     await pilot.press("enter")
     await pilot.pause()
@@ -120,10 +122,8 @@ async def sign_in_modal(
     shown = [f for f in screen.query(SignerField) if f.display]  # (a third only when needed)
     for field, name in zip(shown, people, strict=True):
         if field.person != name:  # pre-selected when expected: choose only another person
-            field.query_one(Select).value = Select.NULL  # the list then opens at its top
-            await choose(
-                pilot, field.query_one(Select), [p.name for p in field.people].index(name) + 1
-            )
+            field.chooser.value = None  # the list then opens at its top
+            await choose(pilot, field.chooser, [p.name for p in field.people].index(name) + 1)
         field.query_one(".pin", Input).focus()
         await pilot.press(*pins[name])
     for wid in ("#note", "#reason", "#action"):

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Static
 from textual.widgets.button import ButtonVariant
 
 from safetyapp.domain.engine import Decision
@@ -64,7 +64,7 @@ class Dialog(ModalScreen[ResultT], Background):
 
     def focus_first(self) -> None:
         """Start at the first chooser: the whole dialog is keyboard-first."""
-        self.query(Select).first().focus()
+        self.query("Select, PersonChoice").first().focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

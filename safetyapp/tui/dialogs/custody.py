@@ -111,7 +111,7 @@ class TakeBackModal(_HoldModal):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#who .person", Select).focus()
+        self.query_one("#who", SignerField).chooser.focus()
 
     def submit(self) -> None:
         serial = self.query_one("#serial", Select).value

@@ -71,13 +71,13 @@ class RaiseHoldModal(_HoldModal):
 
     def submit(self) -> None:
         field = self.query_one("#raiser", SignerField)
-        person = field.query_one(".person", Select).value
+        person = field.person
         pin = field.query_one(".pin", Input).value
         typed = self.query_one("#name-given", Input).value.strip()
         reason = self.query_one("#reason", Input).value.strip()
         by: Credential | str | None = None
-        if person is not Select.NULL:
-            by = Credential(str(person), pin)
+        if person is not None:
+            by = Credential(person, pin)
         elif typed:
             by = typed
         if by is None or not reason:

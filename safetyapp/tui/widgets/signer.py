@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from safetyapp.domain.engine import Credential
 from safetyapp.domain.roles import ROLE_TITLES
 from safetyapp.domain.state import CrewMember, Run
+from safetyapp.tui.widgets.person import PersonChoice
 
 
 class SignerField(Vertical):
@@ -18,7 +19,7 @@ class SignerField(Vertical):
     DEFAULT_CSS = """
     SignerField { height: auto; }
     SignerField Horizontal { height: auto; }
-    SignerField Select { width: 1fr; }
+    SignerField PersonChoice { width: 1fr; }
     SignerField Input { width: 16; }
     """
 
@@ -41,27 +42,29 @@ class SignerField(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Content(self.label), classes="field-label")
         with Horizontal():
-            options = [(Content(p.name), p.name) for p in self.people]
-            value = self.chosen if self.chosen is not None else Select.NULL
-            yield Select(options, prompt=self.prompt, classes="person", value=value)
+            names = [p.name for p in self.people]
+            yield PersonChoice(names, prompt=self.prompt, classes="person", value=self.chosen)
             yield Input(password=True, placeholder="PIN", type="integer", classes="pin")
+
+    @property
+    def chooser(self) -> PersonChoice:
+        return self.query_one(".person", PersonChoice)
 
     @property
     def person(self) -> str | None:
         """Who is chosen, or None."""
-        name = self.query_one(".person", Select).value
-        return None if name is Select.NULL else str(name)
+        return self.chooser.value
 
     @property
     def pin_input(self) -> Input:
         return self.query_one(".pin", Input)
 
     def credential(self) -> Credential | None:
-        name = self.query_one(".person", Select).value
+        name = self.person
         pin = self.query_one(".pin", Input).value
-        if name is Select.NULL or not pin:
+        if name is None or not pin:
             return None
-        return Credential(str(name), pin)
+        return Credential(name, pin)
 
     def clear_pin(self) -> None:
         self.query_one(".pin", Input).value = ""
