@@ -910,6 +910,12 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
+    @staticmethod
+    def prepare_to_write() -> None:
+        """Import what the first write needs (the lock's library, ~10 ms), so a first decision
+        taken on an interface's thread does not pay for it (call from a worker thread)."""
+        import filelock  # noqa: F401
+
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the writer lock (re-entrant); on entry, pick up other processes' appends."""

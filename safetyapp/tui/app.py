@@ -23,7 +23,7 @@ from safetyapp.checklists import load_bundled
 from safetyapp.domain.engine import Decision
 from safetyapp.gcpause import interface_collector, settle_memory
 from safetyapp.store.chain import receipt
-from safetyapp.store.journal import StoreError, StoreMissing
+from safetyapp.store.journal import Journal, StoreError, StoreMissing
 from safetyapp.store.repository import Clock, Repository, utc_now
 from safetyapp.tui.background import Background, JobFailed, is_background_job, stop_children
 from safetyapp.tui.context import SafetyContext
@@ -109,6 +109,9 @@ class SafetyApp(App[None]):
             # after the board's first frame (an alarm if they differ: see Repository).
             self.call_after_refresh(self.run_worker, self._check_checkpoint, thread=True,
                                     name="load-record", group="load-record")  # fmt: skip
+        elif not self.read_only:
+            self.call_after_refresh(self.run_worker, Journal.prepare_to_write, thread=True,
+                                    name="prepare-writes", group="prepare-writes")  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):  # a key, a click, the mouse: someone is here
@@ -159,8 +162,11 @@ class SafetyApp(App[None]):
         return True
 
     def _check_checkpoint(self) -> None:
-        """In a worker thread: the check, in a child process (see Repository.check_in_child)."""
+        """In a worker thread: the check, in a child process (see Repository.check_in_child).
+        Meanwhile, what the first write needs is imported here, not in the first decision."""
         if self.repo is not None:
+            if not self.read_only:
+                Journal.prepare_to_write()
             self.repo.check_in_child()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -29,6 +29,11 @@ class Dialog(ModalScreen[ResultT], Background):
     with None; a refusal is shown on its error line (id `refusal`) with the bell. What it
     records runs in a worker (:meth:`record`), its busy line showing meanwhile."""
 
+    # Textual focuses the first focusable widget once composed (by default the dialog's own
+    # scrolling body) and focus_first then moves on: each move restyled the whole body, ~10-15
+    # ms each for a sign dialog at 100,000 events. Here only focus_first focuses.
+    AUTO_FOCUS = ""
+
     BINDINGS = [
         *safety_bindings("app.", quit_display="^q"),  # a modal hides the app's own from its Footer
         Binding("escape", "cancel", "Cancel", id="cancel"),
