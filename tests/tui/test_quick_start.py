@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,64 +153,46 @@ async def test_the_snapshot_is_written_on_exit(tmp_path: Path) -> None:
     assert comparable(saved[1]) == comparable(to_checkpoint(full.state))
 
 
-async def test_a_long_running_app_refreshes_the_snapshot_as_the_record_grows(
-    tmp_path: Path,
-) -> None:
+@asynccontextmanager
+async def checkpoint_due_each_event(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]:
+    """An app started from a saved store, its checkpoint check done, a checkpoint due after
+    every event: (app, pilot, store, the seq of the checkpoint it started from)."""
     store = saved_store(tmp_path)
     before = read_snapshot(store)
     assert before is not None
     app = new_app(store, Clock())
-    app.snapshot_every = 1  # (twice as many events are due before a busy moment is taken)
+    app.snapshot_every = 1  # (twice as many are due before a busy moment is taken)
     async with app.run_test(size=(120, 40)) as pilot:
         await checked(app, pilot)
         assert app.repo is not None
-        app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop")
-        app.act(engine.raise_hold, cred(ACTOR2), "Wind again")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        now = read_snapshot(store)  # written while the app still runs, not only on exit
-        assert now is not None and now[0].seq > before[0].seq
-        assert now[0].seq == app.repo.state.last_seq
+        yield app, pilot, store, before[0].seq
 
 
-async def test_the_running_app_writes_the_checkpoint_off_the_interface_thread(
+async def test_a_long_running_app_refreshes_the_checkpoint_off_the_interface_thread(
     tmp_path: Path,
 ) -> None:
-    """A decision on the interface's thread returns before the checkpoint is written: the
-    write (100-200 ms at 100,000 events) is a worker's."""
-    store = saved_store(tmp_path)
-    before = read_snapshot(store)
-    assert before is not None
-    app = new_app(store, Clock())
-    app.snapshot_every = 1
-    async with app.run_test(size=(120, 40)) as pilot:
-        await checked(app, pilot)
-        assert app.repo is not None
+    """Written while the app still runs, not only on exit; and a decision on the interface's
+    thread returns before it is written: the write (100-200 ms at 100,000 events) is a
+    worker's."""
+    async with checkpoint_due_each_event(tmp_path) as (app, pilot, store, before):
         assert app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop").ok
         assert app.act(engine.raise_hold, cred(ACTOR2), "Wind again").ok  # twice due: now
         now = read_snapshot(store)
-        assert now is not None and now[0].seq == before[0].seq  # not yet: a worker writes it
+        assert now is not None and now[0].seq == before  # not yet: a worker writes it
         await app.workers.wait_for_complete()
         await pilot.pause()
         now = read_snapshot(store)
-        assert now is not None and now[0].seq == app.repo.state.last_seq
+        assert now is not None and now[0].seq == app.repo.state.last_seq > before
 
 
 async def test_a_checkpoint_due_is_written_at_the_next_quiet_moment(tmp_path: Path) -> None:
     """Once due (and not yet twice due) the checkpoint waits for a moment nobody is using
     the app, then is written (by a worker)."""
-    store = saved_store(tmp_path)
-    before = read_snapshot(store)
-    assert before is not None
-    app = new_app(store, Clock())
-    app.snapshot_every = 1
-    async with app.run_test(size=(120, 40)) as pilot:
-        await checked(app, pilot)
-        assert app.repo is not None
+    async with checkpoint_due_each_event(tmp_path) as (app, pilot, store, before):
         assert app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop").ok
         await app.workers.wait_for_complete()
         now = read_snapshot(store)
-        assert now is not None and now[0].seq == before[0].seq  # busy: it waits
+        assert now is not None and now[0].seq == before  # busy: it waits
         quiet = app.collector.quiet_seconds
         app.collector.quiet_seconds = 0.0  # (the interval's next tick finds the app quiet)
         try:
