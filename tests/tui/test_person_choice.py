@@ -84,10 +84,10 @@ async def test_a_click_opens_it_and_a_name_is_shown_literally(tmp_path: Path) ->
         people = chooser.query_one(_People)
         index = chooser.names.index("[red]x[/red]") + 1
         assert str(people.get_option_at_index(index).prompt) == "[red]x[/red]"
-        people.highlighted = index
-        await pilot.press("enter")
+        await pilot.click(_People, offset=(3, 1 + index))  # (its top border is one row)
         await pilot.pause()
         assert chooser.value == "[red]x[/red]"
+        assert not chooser.expanded and app.focused is chooser
         shown = chooser.query_one(_Current).render()
         assert "[red]x[/red]" in str(shown) and "▼" in str(shown)
 

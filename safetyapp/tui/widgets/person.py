@@ -185,7 +185,8 @@ class PersonChoice(Vertical, can_focus=True):
             self.focus()
 
     def on_click(self, event: events.Click) -> None:
-        if not self.expanded:
+        """A click on the chosen person opens the list (one on the list picks, there)."""
+        if isinstance(event.widget, _Current) and not self.expanded:  # (not one bubbling up)
             event.stop()
             self.focus()
             self.action_open()
