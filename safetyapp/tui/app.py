@@ -76,6 +76,7 @@ class SafetyApp(App[None]):
         # One writer (or report) at a time, whichever thread it runs on: see act().
         self.record_lock = threading.Lock()
         self._saving = threading.Event()  # a worker is writing the checkpoint (see act)
+        self._unsaved_at: int | None = None  # the event at which writing it last failed
         self._ui_thread = threading.get_ident()
         # Calm by default: no animations on a tired crew member's screen (and faster tests).
         self.animation_level = "none"
@@ -302,9 +303,12 @@ class SafetyApp(App[None]):
         takes 100-200 ms of the interpreter (the first decision after a start without a
         checkpoint, then about once a day), which would slow a sign-off's screens meanwhile."""
         repo = self.repo
-        if repo is None or repo.loading or self._saving.is_set():
+        if repo is None or repo.loading or self.read_only or self._saving.is_set():
             return
-        behind = repo.view.last_seq - (repo.snapshot_seq or 0)
+        last = repo.view.last_seq
+        if self._unsaved_at is not None and last - self._unsaved_at < self.snapshot_every:
+            return  # it failed at that event: tried again only once as many more are due
+        behind = last - (repo.snapshot_seq or 0)
         if behind >= self.snapshot_every * (1 if quiet else 2):
             self._saving.set()
             self.run_worker(self._save_snapshot, thread=True, name="save-checkpoint",
@@ -314,11 +318,16 @@ class SafetyApp(App[None]):
         """In a worker thread: the checkpoint of the state as it is, under the record's lock
         (no decision folds into the state while it is read). A decision on the interface's
         thread meanwhile waits for it (see act) rather than be refused as busy."""
+        written = False
+        repo = self.repo
         try:
             with self.record_lock:
-                if self.repo is not None and not self.repo.loading:
-                    self.repo.save_snapshot()
+                if repo is not None and not repo.loading:
+                    written = repo.save_snapshot()
         finally:
+            # Not written (a full disk, a folder that cannot be written, a checkpoint row that
+            # cannot be read): not tried again each quiet second.
+            self._unsaved_at = None if written or repo is None else repo.view.last_seq
             self._saving.clear()
 
     # -- actions available everywhere -----------------------------------------------------------

@@ -728,3 +728,24 @@ def test_a_voided_run_of_an_earlier_day_is_kept_whole_and_the_checkpoint_started
     assert repo.state.runs[voided].void_reason == full.runs[voided].void_reason == "plan changed"
     assert [r.id for r in repo.state.runs.values()] == list(full.runs)
     assert repo.state.ammo_reconciliation() == full.ammo_reconciliation()
+
+
+def test_a_run_read_from_its_row_while_another_thread_makes_them_all_is_still_made(
+    store: Path,
+) -> None:
+    """The interface may take a finished run's row place just before a worker building the
+    checkpoint makes every run (StubbedRuns.make_all): that row is still found, not taken
+    for an unreadable checkpoint (which would set it aside and stop the app)."""
+    from safetyapp.domain.snapshot import StubbedRuns
+    from safetyapp.domain.state import Run
+
+    assert Repository.open(store, CHECKLISTS).save_snapshot()
+    repo = Repository.open(store, CHECKLISTS)  # from the checkpoint file: rows unparsed
+    runs = repo.state.runs
+    assert isinstance(runs, StubbedRuns) and repo.stubs
+    run_id = sorted(repo.stubs)[0]
+    place = dict.__getitem__(runs, run_id)
+    assert type(place) is int  # what the other thread read, before...
+    runs.make_all()  # ...this thread made every run
+    run = runs._run(run_id, place)
+    assert isinstance(run, Run) and run.id == run_id

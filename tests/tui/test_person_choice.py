@@ -81,6 +81,12 @@ async def test_a_click_opens_it_and_a_name_is_shown_literally(tmp_path: Path) ->
         await pilot.click(_Current)
         await pilot.pause()
         assert chooser.expanded
+        await pilot.click(_Current)  # a second click closes it, as a Select's does
+        await pilot.pause()
+        assert not chooser.expanded and app.focused is chooser
+        await pilot.click(_Current)
+        await pilot.pause()
+        assert chooser.expanded
         people = chooser.query_one(_People)
         index = chooser.names.index("[red]x[/red]") + 1
         assert str(people.get_option_at_index(index).prompt) == "[red]x[/red]"

@@ -207,6 +207,28 @@ async def test_a_checkpoint_due_is_written_at_the_next_quiet_moment(tmp_path: Pa
         assert now is not None and now[0].seq == app.repo.state.last_seq
 
 
+async def test_a_checkpoint_that_cannot_be_written_is_not_tried_again_at_once(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint write that fails (here something else is in its place) is tried again
+    only once as many more events are due, not on every decision or quiet second."""
+    store = write_store(three_days(), tmp_path / "record.jsonl")
+    (tmp_path / "record.jsonl.snapshot").mkdir()  # in the way: never written
+    app = new_app(store, Clock())
+    app.snapshot_every = 2
+    async with app.run_test(size=(120, 40)) as pilot:
+        await checked(app, pilot)
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind: stop").ok  # far behind: due
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert read_snapshot(store) is None  # it failed
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind again").ok
+        assert not app._saving.is_set()  # not tried again one event later
+        assert app.act(engine.raise_hold, cred(ACTOR2), "Wind, third").ok
+        assert app._saving.is_set()  # two more events: tried again
+        await app.workers.wait_for_complete()
+
+
 async def test_a_decision_waits_for_a_checkpoint_being_written(tmp_path: Path) -> None:
     """While the worker holds the record to write the checkpoint, a decision on the
     interface's thread waits for it; any other holder of the record still makes it a quick

@@ -53,8 +53,8 @@ class _People(OptionList):
 
     def on_blur(self) -> None:
         parent = self.parent
-        if isinstance(parent, PersonChoice) and not parent.has_focus:
-            self.call_later(parent.close)  # a click elsewhere closes it
+        if isinstance(parent, PersonChoice) and self.screen.focused is not parent:
+            self.call_later(parent.close)  # a click or Tab elsewhere closes it
 
 
 class _Current(Static):
@@ -186,10 +186,13 @@ class PersonChoice(Vertical, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """A click on the chosen person opens the list (one on the list picks, there)."""
-        if isinstance(event.widget, _Current) and not self.expanded:  # (not one bubbling up)
+        if isinstance(event.widget, _Current):  # (not one on the list, bubbling up)
             event.stop()
-            self.focus()
-            self.action_open()
+            if self.expanded:
+                self.close(refocus=True)  # a second click closes it, as a Select's does
+            else:
+                self.focus()
+                self.action_open()
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
