@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from test_flows import OPENING
@@ -16,6 +18,23 @@ from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.walk import WalkScreen
 
 
+@contextmanager
+def board_draws_counted() -> Iterator[list[str]]:
+    """Each redraw of the board appended to the list while the block runs."""
+    drawn: list[str] = []
+    real = BoardScreen.refresh_view
+
+    def counted(self: BoardScreen) -> None:
+        drawn.append("board")
+        real(self)
+
+    BoardScreen.refresh_view = counted  # type: ignore[method-assign]
+    try:
+        yield drawn
+    finally:
+        BoardScreen.refresh_view = real  # type: ignore[method-assign]
+
+
 async def test_only_the_top_screen_redraws_and_the_board_catches_up_on_return(
     tmp_path: Path,
 ) -> None:
@@ -24,15 +43,7 @@ async def test_only_the_top_screen_redraws_and_the_board_catches_up_on_return(
     async with app.run_test(size=(120, 40)) as pilot:
         board = app.screen
         assert isinstance(board, BoardScreen)
-        drawn: list[str] = []
-        real = BoardScreen.refresh_view
-
-        def counted(self: BoardScreen) -> None:
-            drawn.append("board")
-            real(self)
-
-        BoardScreen.refresh_view = counted  # type: ignore[method-assign]
-        try:
+        with board_draws_counted() as drawn:
             await pilot.press("o")
             await pilot.pause()
             assert isinstance(app.screen, WalkScreen)
@@ -45,8 +56,6 @@ async def test_only_the_top_screen_redraws_and_the_board_catches_up_on_return(
             await settle(pilot)
             assert app.screen is board
             assert drawn  # shown again: redrawn once, with the day opened
-        finally:
-            BoardScreen.refresh_view = real  # type: ignore[method-assign]
         assert app.repo is not None
         opened = [r for r in app.repo.state.runs.values() if r.completed_at is not None]
         assert opened, "the opening checklist completed"
@@ -63,15 +72,7 @@ async def test_a_board_that_starts_a_run_does_not_redraw_beneath_its_walk(
     async with app.run_test(size=(120, 40)) as pilot:
         board = app.screen
         assert isinstance(board, BoardScreen)
-        drawn: list[str] = []
-        real = BoardScreen.refresh_view
-
-        def counted(self: BoardScreen) -> None:
-            drawn.append("board")
-            real(self)
-
-        BoardScreen.refresh_view = counted  # type: ignore[method-assign]
-        try:
+        with board_draws_counted() as drawn:
             await pilot.press("o")  # starts the day's opening and shows its walk
             await settle(pilot)
             assert isinstance(app.screen, WalkScreen)
@@ -79,8 +80,6 @@ async def test_a_board_that_starts_a_run_does_not_redraw_beneath_its_walk(
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is board and drawn  # shown again: redrawn, the run listed
-        finally:
-            BoardScreen.refresh_view = real  # type: ignore[method-assign]
 
 
 async def test_the_audit_screen_puts_the_record_it_read_out_of_the_collectors_sight(
