@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from test_flows import OPENING
 from tuikit import Clock, make_store, new_app, settle, walk_step
@@ -18,9 +19,12 @@ from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.walk import WalkScreen
 
 
-@contextmanager
-def board_draws_counted() -> Iterator[list[str]]:
-    """Each redraw of the board appended to the list while the block runs."""
+@asynccontextmanager
+async def on_the_board(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, BoardScreen, list[str]]]:
+    """The app on its board: (app, pilot, board, each redraw of the board appended while the
+    block runs)."""
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
     drawn: list[str] = []
     real = BoardScreen.refresh_view
 
@@ -28,34 +32,32 @@ def board_draws_counted() -> Iterator[list[str]]:
         drawn.append("board")
         real(self)
 
-    BoardScreen.refresh_view = counted  # type: ignore[method-assign]
-    try:
-        yield drawn
-    finally:
-        BoardScreen.refresh_view = real  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        BoardScreen.refresh_view = counted  # type: ignore[method-assign]
+        try:
+            yield app, pilot, board, drawn
+        finally:
+            BoardScreen.refresh_view = real  # type: ignore[method-assign]
 
 
 async def test_only_the_top_screen_redraws_and_the_board_catches_up_on_return(
     tmp_path: Path,
 ) -> None:
-    clock = Clock()
-    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        board = app.screen
-        assert isinstance(board, BoardScreen)
-        with board_draws_counted() as drawn:
-            await pilot.press("o")
-            await pilot.pause()
-            assert isinstance(app.screen, WalkScreen)
-            drawn.clear()
-            for key, people, evidence in OPENING:  # every step signed: a revision each
-                await walk_step(pilot, key, people, evidence)
-            await settle(pilot)
-            assert drawn == []  # beneath the walk: not redrawn on any of them
-            await pilot.press("escape")
-            await settle(pilot)
-            assert app.screen is board
-            assert drawn  # shown again: redrawn once, with the day opened
+    async with on_the_board(tmp_path) as (app, pilot, board, drawn):
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, WalkScreen)
+        drawn.clear()
+        for key, people, evidence in OPENING:  # every step signed: a revision each
+            await walk_step(pilot, key, people, evidence)
+        await settle(pilot)
+        assert drawn == []  # beneath the walk: not redrawn on any of them
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is board
+        assert drawn  # shown again: redrawn once, with the day opened
         assert app.repo is not None
         opened = [r for r in app.repo.state.runs.values() if r.completed_at is not None]
         assert opened, "the opening checklist completed"
@@ -67,19 +69,14 @@ async def test_a_board_that_starts_a_run_does_not_redraw_beneath_its_walk(
     """The redraw follows a decision as the screen's next message: by then the board that
     started a run is under the run's walk, so it does not rebuild its tables for nothing (they
     were rebuilt inside the start itself, ~10-20 ms at 100,000 events)."""
-    clock = Clock()
-    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        board = app.screen
-        assert isinstance(board, BoardScreen)
-        with board_draws_counted() as drawn:
-            await pilot.press("o")  # starts the day's opening and shows its walk
-            await settle(pilot)
-            assert isinstance(app.screen, WalkScreen)
-            assert drawn == []
-            await pilot.press("escape")
-            await settle(pilot)
-            assert app.screen is board and drawn  # shown again: redrawn, the run listed
+    async with on_the_board(tmp_path) as (app, pilot, board, drawn):
+        await pilot.press("o")  # starts the day's opening and shows its walk
+        await settle(pilot)
+        assert isinstance(app.screen, WalkScreen)
+        assert drawn == []
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is board and drawn  # shown again: redrawn, the run listed
 
 
 async def test_the_audit_screen_puts_the_record_it_read_out_of_the_collectors_sight(
