@@ -41,6 +41,10 @@ class SafetyContext(Protocol):
         """What the banner says about the store (e.g. a repaired torn last line)."""
 
     @property
+    def revision(self) -> int:
+        """Bumped whenever the record changes (here or in another process)."""
+
+    @property
     def record_lock(self) -> threading.Lock:
         """Held by whoever writes (`act`) or reads the whole record off the interface's
         thread (a report), so the two never interleave."""

@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_flows import OPENING
 from tuikit import Clock, make_store, new_app, settle, walk_step
 
 from safetyapp.tui.screens.audit import AuditScreen
+from safetyapp.tui.screens.base import SafetyScreen
 from safetyapp.tui.screens.board import BoardScreen
 from safetyapp.tui.screens.walk import WalkScreen
 
@@ -141,3 +143,33 @@ async def test_the_board_is_out_of_the_collectors_sight_once_drawn(tmp_path: Pat
         board = app.screen
         assert isinstance(board, BoardScreen)
         assert not any(o is board for o in gc.get_objects())  # frozen: not tracked any more
+
+
+@pytest.mark.parametrize(
+    "keys", [[], ["o"], ["a"], ["c"], ["i"]], ids=lambda k: k[0] if k else "board"
+)
+async def test_a_screen_is_drawn_once_when_it_is_first_shown(
+    tmp_path: Path, keys: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual calls each class's own on_mount: a screen's on_mount that also called
+    super().on_mount() drew it twice and watched the record twice, and its first resume drew
+    it a third time (the board at start-up and the walk on every run shown: ~10-20 ms each of
+    what the signing stall is made of at 100,000 events)."""
+    drawn: list[str] = []
+    real = SafetyScreen._redraw
+
+    def counted(self: SafetyScreen) -> None:
+        drawn.append(type(self).__name__)
+        real(self)
+
+    monkeypatch.setattr(SafetyScreen, "_redraw", counted)
+    clock = Clock()
+    app = new_app(make_store(tmp_path / "record.jsonl", clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert drawn == ["BoardScreen"]
+        drawn.clear()
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+            assert drawn == [type(app.screen).__name__]

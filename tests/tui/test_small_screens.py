@@ -30,7 +30,9 @@ from safetyapp.tui.dialogs.incidents import ReportIncidentModal
 from safetyapp.tui.dialogs.runs import VoidRunModal
 from safetyapp.tui.dialogs.signoff import SignOffModal
 from safetyapp.tui.widgets.event_log import format_row
+from safetyapp.tui.widgets.footer import SteadyFooter
 from safetyapp.tui.widgets.person import PersonChoice
+from safetyapp.tui.widgets.signer import SignerField
 from safetyapp.tui.widgets.toggles import TickBox
 
 SIZES = [(80, 24), (120, 40)]
@@ -286,3 +288,20 @@ def test_cli_audit_rows_never_say_none(tmp_path: Path) -> None:
     ).stdout  # fmt: skip
     assert "Sam Visitor" in out
     assert "(None)" not in out
+
+
+@pytest.mark.parametrize("name", ALL_DIALOGS)
+async def test_every_dialog_has_one_footer_and_a_first_field_focused(
+    tmp_path: Path, name: str
+) -> None:
+    """Textual calls each class's own on_mount; a subclass that also called super().on_mount()
+    mounted the dialog's Footer twice (the hold-resolve and take-back dialogs: two key rows,
+    one over the other) and focused twice."""
+    app = app_for(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await _open(pilot, name)
+        assert len(dialog.query(SteadyFooter)) == 1
+        focused = dialog.focused
+        assert focused is not None  # its first field (each dialog's focus_first)
+        if isinstance(dialog, TakeBackModal):  # the firearm is given: the armorer is asked first
+            assert focused is dialog.query_one("#who", SignerField).chooser

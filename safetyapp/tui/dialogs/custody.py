@@ -109,8 +109,8 @@ class TakeBackModal(_HoldModal):
             yield Input(id="reason", placeholder="e.g. misfire, stop-work, after the take")
             yield from self.compose_buttons("Take back")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def focus_first(self) -> None:
+        """The firearm is given: start at the armorer who takes it back."""
         self.query_one("#who", SignerField).chooser.focus()
 
     def submit(self) -> None:

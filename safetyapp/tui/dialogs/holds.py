@@ -107,8 +107,7 @@ class ResolveHoldModal(_HoldModal):
             yield Input(id="action", placeholder="what was done about it")
             yield from self.compose_buttons("Resolve")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (then Dialog.on_mount: Textual calls each class's own)
         self._explain()
 
     @on(Select.Changed, "#hold")

@@ -72,8 +72,7 @@ class AuditScreen(SafetyScreen):
         yield Static(id="detail", markup=False)
         yield from self.compose_footer()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (then SafetyScreen.on_mount draws it)
         self.query_one(EventLog).focus()
         self.action_verify()
         self.call_after_refresh(self._prepare)  # after the first frame

@@ -49,12 +49,21 @@ class SafetyScreen(Screen[None], Background):
     def compose_footer(self) -> ComposeResult:
         yield SteadyFooter()
 
+    _drawn_at_mount: int | None = None
+
     def on_mount(self) -> None:
+        """Textual calls every class's own on_mount, a subclass's first, then this one: a
+        subclass never calls it again (that drew the screen twice and watched twice)."""
         self.watch(self.app, "revision", self._on_revision, init=False)
         self._redraw()
+        self._drawn_at_mount = self.safety.revision
 
     def on_screen_resume(self) -> None:
-        self._redraw()
+        # The first resume follows the mount at once (the screen shown): drawn already, unless
+        # the record changed in between.
+        drawn, self._drawn_at_mount = self._drawn_at_mount, None
+        if drawn is None or drawn != self.safety.revision:
+            self._redraw()
 
     _redraw_due = False
 

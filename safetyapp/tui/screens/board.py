@@ -86,7 +86,6 @@ class BoardScreen(SafetyScreen):
         self.query_one("#firearms", DataTable).add_columns(
             "Serial", "Kind", "Custody", "Last verified"
         )
-        super().on_mount()
         self.query_one("#runs", DataTable).focus()
         self.repo.mirror.kick()  # a configured mirror: sync (in its thread) and show how it is
         self.set_interval(1.0, self._show_mirror_status)

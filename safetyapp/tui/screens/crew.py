@@ -79,8 +79,8 @@ class CrewScreen(SafetyScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        # (then SafetyScreen.on_mount draws it: Textual calls each class's own on_mount)
         self.query_one("#crew", DataTable).add_columns("Name", "Roles", "Status")
-        super().on_mount()
 
     def refresh_view(self) -> None:
         super().refresh_view()

@@ -61,7 +61,7 @@ class InventoryScreen(SafetyScreen):
             "Serial", "Kind", "Chambers", "Description"
         )
         self.query_one("#lots", DataTable).add_columns("Lot", "Type", "Count", "Source")
-        super().on_mount()
+        # (then SafetyScreen.on_mount draws it: Textual calls each class's own on_mount)
 
     def refresh_view(self) -> None:
         super().refresh_view()

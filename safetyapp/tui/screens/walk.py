@@ -73,8 +73,7 @@ class WalkScreen(SafetyScreen):
                 yield Static(id="step-guide")
         yield from self.compose_footer()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (then SafetyScreen.on_mount draws it)
         # A time limit passes without any event: look again now and then (STALE shows itself).
         self.set_interval(15.0, self._redraw)
 
