@@ -14,6 +14,7 @@ production cost is measured separately.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from safetyapp.domain.roles import FIREARMS_ROLES
 from safetyapp.domain.state import State
 from safetyapp.store.chain import GENESIS, seal_line
 from safetyapp.store.credentials import write_credentials
+from safetyapp.store.head import head_path, write_head
 from safetyapp.store.journal import Journal
 
 # 6: issue 15 evidence (serial in hand, state called, blanks); 7: record format 4
@@ -291,7 +293,22 @@ def store(spec: Spec, cache: Path) -> Path:
             finally:
                 writer.close()
         os.replace(tmp, path)
+        head_path(tmp).unlink(missing_ok=True)
+    if not head_path(path).exists():
+        acknowledge(path)
     return path
+
+
+def acknowledge(path: Path) -> None:
+    """The head file beside a cached store, as the app leaves it after its last append (the store
+    is built at a temporary name, so the head the journal wrote there is not this one's)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(0, size - (1 << 20)))
+        tail = f.read()
+    last = tail[tail.rfind(b"\n", 0, len(tail) - 1) + 1 :]
+    record = json.loads(last)
+    write_head(path, int(record["seq"]), str(record["hash"]), size, len(last))
 
 
 def checkpoint(src: Path) -> None:
@@ -318,7 +335,7 @@ def checkpoint(src: Path) -> None:
 
 def copy_store(src: Path, dst: Path, *, checkpoint: bool = False) -> Path:
     shutil.copyfile(src, dst)
-    suffixes = [".credentials", *([".snapshot", ".checkpoint-key"] if checkpoint else [])]
+    suffixes = [".credentials", ".head", *([".snapshot", ".checkpoint-key"] if checkpoint else [])]
     for suffix in suffixes:
         shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
         os.chmod(f"{dst}{suffix}", 0o600)

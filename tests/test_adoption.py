@@ -18,7 +18,7 @@ from support import (
 )
 
 from safetyapp.domain import engine
-from safetyapp.domain.checklist import Checklist
+from safetyapp.domain.checklist import Checklist, validate_checklist
 from safetyapp.domain.snapshot import from_view, to_view
 from safetyapp.domain.state import fold
 from safetyapp.domain.validate import field_problem
@@ -26,18 +26,18 @@ from safetyapp.domain.validate import field_problem
 
 def edited(checklist_id: str, **changes: Any) -> Checklist:
     """A bundled checklist with fields changed (an edited file), validated as a file is."""
-    data = CHECKLISTS[checklist_id].model_dump(mode="json")
+    data = CHECKLISTS[checklist_id].text()
     data.update(changes)
-    return Checklist.model_validate(data)
+    return validate_checklist(data)
 
 
 def weakened_handoff() -> Checklist:
     """The attack of the issue: the handoff with every witness removed."""
-    data = CHECKLISTS["handoff"].model_dump(mode="json")
+    data = CHECKLISTS["handoff"].text()
     for layer in data["layers"]:
         for step in layer["steps"]:
             step["witnesses"] = []
-    return Checklist.model_validate(data)
+    return validate_checklist(data)
 
 
 def refusal(world: World) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def test_a_new_production_adopts_the_bundled_versions_by_its_first_supervisor() 
         assert event["data"]["approvers"] == [{"name": SUPERVISOR[0], "role": "supervisor"}]
         checklist = CHECKLISTS[event["data"]["checklist_id"]]
         assert event["data"]["digest"] == checklist.digest()
-        assert event["data"]["checklist"] == checklist.model_dump(mode="json")  # full text
+        assert event["data"]["checklist"] == checklist.text()  # full text
     assert set(world.state.adopted) == {c.digest() for c in CHECKLISTS.values()}
     assert world.log[2]["kind"] == "checklist-adopted"  # right after the founding supervisor
 
@@ -112,7 +112,7 @@ def test_an_installed_file_that_is_not_adopted_is_what_start_offers_so_it_is_ref
     decision = world.do(engine.start_run, chosen, firearm="COLT-1", performer="Casey Morgan")
     assert not decision.ok and refusal(world)["data"]["code"] == "not-adopted"
     # A production's own checklist, adopted but not installed, is found in the record.
-    own = Checklist.model_validate({**CHECKLISTS["wrap"].model_dump(mode="json"), "id": "own"})
+    own = validate_checklist({**CHECKLISTS["wrap"].text(), "id": "own"})
     adopt(world, own)
     assert engine.checklist_to_start(world.state, CHECKLISTS, "own") == own
     assert engine.checklist_to_start(world.state, CHECKLISTS, "nothing") is None
@@ -147,9 +147,9 @@ def test_adoption_with_a_wrong_pin_is_refused() -> None:
 
 def test_adoption_checks_the_checklist_as_a_file_is_checked() -> None:
     world = setup_world()
-    data = CHECKLISTS["opening"].model_dump(mode="json")
+    data = CHECKLISTS["opening"].text()
     data["layers"][0]["steps"][0]["distinct_from"] = ["no-such-step"]
-    broken = Checklist.model_validate(data)  # the fields parse; the cross-checks do not pass
+    broken = validate_checklist(data)  # the fields parse; the cross-checks do not pass
     decision = world.do(engine.adopt_checklist, cred(SUPERVISOR), cred(ARMORER), broken)
     assert not decision.ok and refusal(world)["data"]["code"] == "invalid"
     assert "no step 'no-such-step'" in (decision.refused or "")
@@ -160,7 +160,7 @@ def test_a_forged_adoption_whose_text_is_not_its_digest_cannot_be_folded() -> No
     log = [dict(e) for e in world.log]
     index = next(i for i, e in enumerate(log) if e["kind"] == "checklist-adopted")
     data = dict(log[index]["data"])
-    data["checklist"] = weakened_handoff().model_dump(mode="json")
+    data["checklist"] = weakened_handoff().text()
     log[index] = {**log[index], "data": data}
     with pytest.raises(ValueError, match="does not match its digest"):
         fold(log)

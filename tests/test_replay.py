@@ -152,7 +152,7 @@ def forge_handoff_no_opening(world: World) -> dict[str, Any]:
     event = copy.deepcopy(decision.events[0])
     event["data"]["day"] = 1
     event["run"] = "R0001"
-    event["data"]["checklist"] = CHECKLISTS["handoff"].model_dump(mode="json")
+    event["data"]["checklist"] = CHECKLISTS["handoff"].text()
     return event
 
 
@@ -200,7 +200,7 @@ def forge_handoff_from_storage(world: World) -> dict[str, Any]:
         note=CHECKLISTS["handoff"].title, checklist_id="handoff",
         version=CHECKLISTS["handoff"].version, digest=CHECKLISTS["handoff"].digest(), day=1,
         firearm="COLT-1", performer=ACTOR[0], scene=None,
-        checklist=CHECKLISTS["handoff"].model_dump(mode="json"),
+        checklist=CHECKLISTS["handoff"].text(),
     )  # fmt: skip
 
 
@@ -286,7 +286,7 @@ def test_forgery_breaking_one_rule_is_caught(name: str) -> None:
 def test_run_of_a_checklist_with_a_layer_removed_is_caught() -> None:
     world = setup_world()
     open_day(world)
-    text = CHECKLISTS["handoff"].model_dump(mode="json")
+    text = CHECKLISTS["handoff"].text()
     text["layers"] = [layer for layer in text["layers"] if layer["id"] != "show-safe"]
     from safetyapp.domain.checklist import digest_of
 
@@ -307,7 +307,7 @@ def test_a_forged_adoption_is_caught() -> None:
     from safetyapp.domain.state import checklist_from_record
 
     world = setup_world()
-    text = CHECKLISTS["handoff"].model_dump(mode="json")
+    text = CHECKLISTS["handoff"].text()
     text["layers"] = [layer for layer in text["layers"] if layer["id"] != "show-safe"]
     text["version"] = 99
     weak = checklist_from_record(text)

@@ -38,7 +38,7 @@ from safetyapp.audit.report import (
     write_day_report,
 )
 from safetyapp.domain import engine
-from safetyapp.domain.checklist import Checklist
+from safetyapp.domain.checklist import validate_checklist
 from safetyapp.domain.events import parse_time
 from safetyapp.store.chain import receipt
 from safetyapp.store.mirror import mirror_to, read_config
@@ -77,8 +77,8 @@ def a_full_day() -> World:
     assert resolved.ok, resolved.refused
     second = start(world, "handoff", firearm="GLOCK-2", performer=ACTOR2[0], scene="14")
     walk(world, second, handoff_steps(ACTOR2, chambers=15))
-    data = CHECKLISTS["wrap"].model_dump(mode="json")
-    adopt(world, Checklist.model_validate({**data, "version": 5, "title": "Our wrap"}))
+    data = CHECKLISTS["wrap"].text()
+    adopt(world, validate_checklist({**data, "version": 5, "title": "Our wrap"}))
     world.tick(20)
     walk(world, start(world, "wrap"), WRAP)
     return world

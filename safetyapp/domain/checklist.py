@@ -2,6 +2,12 @@
 
 A checklist is ordered layers of ordered steps. Each step names the role that signs it, the
 roles that must witness it, what the signature attests, and the evidence to capture.
+
+The models are frozen standard dataclasses whose field rules pydantic applies when a checklist
+is read from a file or from the record (:func:`validate_checklist`). Both pydantic and YAML are
+imported only then: a command or a screen that works on a checkpoint's state (the board, a
+sign-off) never pays for them (~0.1 s of a start-up), and a checklist's text already validated
+is rebuilt as it is (:meth:`Checklist.from_text`).
 """
 
 from __future__ import annotations
@@ -9,33 +15,51 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from safetyapp.domain.evidence import EVIDENCE_TYPES, EvidenceKind, EvidenceType, kind_of
 from safetyapp.domain.incidents import IncidentKind
 from safetyapp.domain.roles import ROLES, Role
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Constraints on one field, applied by pydantic when it validates a checklist (the keys of
+    pydantic-core's schema for the field's type: ``pattern``, ``min_length``, ``gt``, ...)."""
+
+    constraints: tuple[tuple[str, Any], ...]  # hashable: typing hashes Annotated metadata
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema: Any = dict(handler(source))
+        schema.update(dict(self.constraints))
+        return schema  # type: ignore[no-any-return]
+
+
+def rules(**constraints: Any) -> Rules:
+    return Rules(tuple(constraints.items()))
+
+
+Slug = Annotated[str, rules(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
+Text = Annotated[str, rules(strip_whitespace=True, min_length=1)]
 # `meeting`: a safety meeting during an open day (the fresh one after a misfire or discharge).
 Scope = Literal["prep", "opening", "meeting", "handoff", "wrap"]
 # Evidence types (what each reads, expects and shows) are in `safetyapp.domain.evidence`.
 CustodyAction = Literal["checkout", "to-performer", "to-armorer", "lock-up"]
-# libyaml's safe loader where PyYAML was built with it (~7x faster: start-up reads every
-# bundled checklist); the pure-Python one otherwise. Both build plain data only.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What pydantic is told of every model: no field it does not know.
+_STRICT: dict[str, Any] = {"extra": "forbid"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Evidence(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
     key: Slug
     label: Text
     type: EvidenceType
@@ -47,7 +71,7 @@ class Evidence(_Strict):
     # holds, e.g. a live round, holds the whole day until its review is signed).
     incident: IncidentKind | None = None
     # The least value a count may have (e.g. a meeting has at least one person at it).
-    min: int | None = Field(default=None, ge=0)
+    min: Annotated[int, rules(ge=0)] | None = None
     # This count is rounds of that type loaded into the run's firearm: the rounds loaded in a
     # step are at most the firearm's chambers (or magazine capacity), and the state the armorer
     # calls must match them.
@@ -63,40 +87,60 @@ class Evidence(_Strict):
         return kind_of(self.type)
 
 
-class Step(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
     id: Slug
     title: Text
     role: Role
-    attests: Text = Field(description="What the signature means, in plain words")
+    attests: Text  # what the signature means, in plain words
     prompt: str = ""
-    witnesses: list[Role] = []
-    evidence: list[Evidence] = []
+    witnesses: list[Role] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     na_allowed: bool = False
-    valid_minutes: int | None = Field(default=None, gt=0)
-    distinct_from: list[Slug] = []
+    valid_minutes: Annotated[int, rules(gt=0)] | None = None
+    distinct_from: list[Slug] = field(default_factory=list)
     custody: CustodyAction | None = None
     # Passing this step reads out (acknowledges) every open incident of these kinds.
-    acknowledges: list[IncidentKind] = []
+    acknowledges: list[IncidentKind] = field(default_factory=list)
 
 
-class Layer(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
     id: Slug
     title: Text
-    catches: Text = Field(description="Which failure this layer is there to catch")
+    catches: Text  # which failure this layer is there to catch
     # The layer verifies ammunition: a custody break of the ammunition (out of the armorer's
     # sight, even with every firearm locked) makes it stale.
     ammunition: bool = False
-    steps: list[Step] = Field(min_length=1)
+    steps: Annotated[list[Step], rules(min_length=1)]
 
 
-class Checklist(_Strict):
+def _two_resolvers() -> list[Role]:
+    return ["supervisor", "armorer"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checklist:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _STRICT
     id: Slug
     title: Text
-    version: int = Field(gt=0)
+    version: Annotated[int, rules(gt=0)]
     scope: Scope
     description: str = ""
-    hold_resolvers: list[Role] = Field(default=["supervisor", "armorer"], min_length=2)
-    layers: list[Layer] = Field(min_length=1)
+    hold_resolvers: Annotated[list[Role], rules(min_length=2)] = field(
+        default_factory=_two_resolvers
+    )
+    layers: Annotated[list[Layer], rules(min_length=1)]
+
+    @classmethod
+    def from_text(cls, data: dict[str, Any]) -> Checklist:
+        """A checklist built from its recorded text as it is, without validating it: for text
+        that was validated when it was adopted (a checkpoint's, which the check against the
+        record covers). Raises (KeyError, TypeError) on text of another shape."""
+        checklist: Checklist = _built(cls, data)
+        return checklist
 
     # Built once per (frozen) checklist: folding a long record looks steps up by id per event.
     @cached_property
@@ -124,7 +168,42 @@ class Checklist(_Strict):
 
     @cached_property
     def _digest(self) -> str:  # a frozen model: computed once (replay starts many runs)
-        return digest_of(self.model_dump(mode="json"))
+        return digest_of(self.text())
+
+    def text(self) -> dict[str, Any]:
+        """The checklist's content as plain JSON data (what the record holds)."""
+        return asdict(self)
+
+
+_NESTED: dict[str, type[Any]] = {"layers": Layer, "steps": Step, "evidence": Evidence}
+
+
+def _built(cls: type[Any], data: dict[str, Any]) -> Any:
+    if not isinstance(data, dict):
+        raise TypeError(f"a {cls.__name__} is a mapping, not {type(data).__name__}")
+    names = {f.name for f in fields(cls)}
+    if not names.issuperset(data):
+        raise TypeError(f"unknown fields for a {cls.__name__}: {sorted(set(data) - names)}")
+    values = {
+        key: [_built(_NESTED[key], item) for item in value] if key in _NESTED else value
+        for key, value in data.items()
+    }
+    return cls(**values)
+
+
+_ADAPTER: Any = None
+
+
+def validate_checklist(data: Any) -> Checklist:
+    """A checklist from plain data, every field rule applied (pydantic's ValidationError on
+    any that does not hold). The cross-field rules are :func:`cross_check`'s."""
+    global _ADAPTER
+    if _ADAPTER is None:
+        from pydantic import TypeAdapter  # imported here: see the module's docstring
+
+        _ADAPTER = TypeAdapter(Checklist)
+    checklist: Checklist = _ADAPTER.validate_python(data)
+    return checklist
 
 
 def digest_of(data: Any) -> str:
@@ -156,8 +235,10 @@ class ChecklistError(Exception):
 
 def parse_checklist(text: str, source: str) -> Checklist:
     """Parse and validate one checklist from YAML text; raise ChecklistError on any problem."""
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
         raise ChecklistError(source, [_yaml_problem(exc)]) from None
     except (ValueError, RecursionError) as exc:  # a date like 2019-99-99; nesting too deep
@@ -171,14 +252,24 @@ def parse_checklist(text: str, source: str) -> Checklist:
         raise ChecklistError(source, _with_lines(text, exc.problems)) from None
 
 
+def _loader() -> Any:
+    """libyaml's safe loader where PyYAML was built with it (~7x faster); the pure-Python one
+    otherwise. Both build plain data only."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 _PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
 
 def _with_lines(text: str, problems: list[Problem]) -> list[Problem]:
     """Each problem with the line of the file its field path leads to (the nearest node that
     exists: a missing field is placed at the mapping that lacks it)."""
+    import yaml
+
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=_loader())
     except (yaml.YAMLError, ValueError, RecursionError):
         return problems
     return [
@@ -188,6 +279,8 @@ def _with_lines(text: str, problems: list[Problem]) -> list[Problem]:
 
 
 def _line_of(node: Any, path: str) -> int | None:
+    import yaml
+
     if node is None:
         return None
     for index, key in _PATH_PART.findall(path):
@@ -210,8 +303,10 @@ def _validate(data: Any, source: str) -> Checklist:
         kind = "empty" if data is None else f"a {type(data).__name__}"
         msg = f"the file is {kind}; a checklist is a mapping with id, title, version, scope, layers"
         raise ChecklistError(source, [Problem("", msg)])
+    from pydantic import ValidationError
+
     try:
-        checklist = Checklist.model_validate(data)
+        checklist = validate_checklist(data)
     except ValidationError as exc:
         raise ChecklistError(source, [_pydantic_problem(e, data) for e in exc.errors()]) from None
     problems = cross_check(checklist)
@@ -290,7 +385,7 @@ def _step_problems(step: Step, at: str) -> list[Problem]:
     return problems
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+def _yaml_problem(exc: Any) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     what = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
@@ -312,7 +407,7 @@ def _pydantic_problem(err: Any, data: dict[str, Any]) -> Problem:
     got = err.get("input")
     if kind == "missing":
         return Problem(path, f"required field is missing; add `{loc[-1]}:`")
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return Problem(path, "unknown field; check its spelling against the checklist format")
     if kind == "literal_error" and _is_role_loc(loc):
         role = f"'{got}'" if isinstance(got, str) and got.isprintable() else repr(got)  # one line

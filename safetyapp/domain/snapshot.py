@@ -40,7 +40,6 @@ from safetyapp.domain.state import (
     SignOff,
     State,
     Training,
-    checklist_from_record,
 )
 
 View = dict[str, Any]
@@ -65,12 +64,12 @@ def to_view(state: State) -> View:
     digests = {id(c): d for d, c in state.checklists.items()}
     # Every version recorded, not just the kept runs': a run started after the snapshot may
     # name any of them by digest.
-    checklists = {d: c.model_dump(mode="json") for d, c in state.checklists.items()}
+    checklists = {d: c.text() for d, c in state.checklists.items()}
     run_views = []
     for run in runs:
         digest = digests.get(id(run.checklist)) or run.checklist.digest()
         if digest not in checklists:
-            checklists[digest] = run.checklist.model_dump(mode="json")
+            checklists[digest] = run.checklist.text()
         run_views.append(_run_view(run, digest))
     return {
         "production": state.production,
@@ -106,8 +105,8 @@ def from_view(view: View) -> State:
     """A preview state from a view. Raises (KeyError, TypeError, ValueError, ...) on a view
     that is not one :func:`to_view` wrote; callers then fold the record instead."""
     checklists: dict[str, Checklist] = {
-        digest: checklist_from_record(data) for digest, data in view["checklists"].items()
-    }  # (the comparison with the full fold covers a mismatched digest here)
+        digest: Checklist.from_text(data) for digest, data in view["checklists"].items()
+    }  # (validated when adopted; the comparison with the full fold covers any other text here)
     state = State(
         production=view["production"],
         crew={m["name"]: _crew_from(m) for m in view["crew"]},
@@ -264,7 +263,7 @@ def to_checkpoint(state: State) -> View:
             continue
         digest = digests.get(id(run.checklist)) or run.checklist.digest()
         if digest not in view["checklists"]:
-            view["checklists"][digest] = run.checklist.model_dump(mode="json")
+            view["checklists"][digest] = run.checklist.text()
         roles = []
         for person, role in run.roles_by_person.items():
             roles += [names.setdefault(person, len(names)), names.setdefault(role, len(names))]

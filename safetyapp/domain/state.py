@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from safetyapp.domain import events as ev
 from safetyapp.domain.auth import LOCKOUT_MINUTES
-from safetyapp.domain.checklist import Checklist, Layer, Step, digest_of
+from safetyapp.domain.checklist import Checklist, Layer, Step, digest_of, validate_checklist
 from safetyapp.domain.evidence import DEFAULT_BLANK_DISTANCE_FT
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -719,7 +719,7 @@ def checklist_from_record(data: Any) -> Checklist:
     key = canonical_json(data)
     found = _CHECKLISTS_SEEN.get(key)
     if found is None:
-        found = Checklist.model_validate(data)
+        found = validate_checklist(data)
         if len(_CHECKLISTS_SEEN) < 256:
             _CHECKLISTS_SEEN[key] = found
     return found

@@ -64,7 +64,7 @@ def adoption_event(
     event = ev.event(
         ev.CHECKLIST_ADOPTED, now, by=approvers[0]["name"], role=approvers[0]["role"],
         result="adopted", note=note, checklist_id=checklist.id, version=checklist.version,
-        title=checklist.title, digest=digest, checklist=checklist.model_dump(mode="json"),
+        title=checklist.title, digest=digest, checklist=checklist.text(),
         approvers=approvers, source=source,
     )  # fmt: skip
     if founding:

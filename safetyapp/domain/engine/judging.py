@@ -5,7 +5,7 @@ to record, and the flags and incidents a mismatch raises."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -146,7 +146,7 @@ def _load_findings(
         return []
     what = f"{run.firearm} holds {capacity}" if capacity else f"{run.firearm} holds no rounds"
     why = f"{total} rounds loaded but {what} (chambers or magazine capacity): not possible"
-    return [(loaded[0].model_copy(update={"incident": None, "on_mismatch": "fail"}), why)]
+    return [(replace(loaded[0], incident=None, on_mismatch="fail"), why)]
 
 
 def _judge(
