@@ -20,7 +20,7 @@ import click
 import orjson
 
 from safetyapp import __version__
-from safetyapp.checklists import CHECKLISTS_ENV, load_bundled, load_file
+from safetyapp.checklists import Installed, load_bundled, load_file, unusable
 from safetyapp.domain import clock, engine, qualifications
 from safetyapp.domain import events as ev
 from safetyapp.domain import names as naming
@@ -94,14 +94,11 @@ def _new_store_path(ctx: click.Context) -> Path:
 
 
 def _installed() -> dict[str, Checklist]:
-    """The installed checklists; an invalid file among them is a clear refusal."""
+    """The installed checklists, read now; an invalid file among them is a clear refusal."""
     try:
         return load_bundled()
     except ChecklistError as exc:
-        raise Refused(
-            f"an installed checklist cannot be used: {exc}; fix it (`safetyapp checklists"
-            f" validate`) or point {CHECKLISTS_ENV} at another folder"
-        ) from None
+        raise Refused(unusable(exc)) from None
 
 
 def _open(ctx: click.Context) -> Repository:
@@ -111,7 +108,8 @@ def _open(ctx: click.Context) -> Repository:
         return cached
     path = _store_path(ctx)
     try:
-        repo = Repository.open(path, _installed())
+        # Read only if the command starts a run: a read or a sign-off never needs them.
+        repo = Repository.open(path, Installed(on_error=lambda exc: Refused(unusable(exc))))
     except StoreMissing:
         raise Refused(
             f"no store at {path}; create one with"

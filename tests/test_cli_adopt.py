@@ -164,3 +164,43 @@ def test_an_invalid_installed_file_is_a_clear_refusal(cli: Cli, tmp_path: Path) 
     assert "an installed checklist cannot be used" in err and "unexpected" not in err
     assert f"{folder / 'wrap.yaml'}: line 5, layers:" in err and "SAFETYAPP_CHECKLISTS" in err
     assert lines(cli) == before
+
+
+def imported(proc_stderr: str) -> set[str]:
+    """The top-level modules a `python -X importtime` process imported (from its stderr)."""
+    names = set()
+    for line in proc_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_a_listing_or_a_sign_off_from_the_checkpoint_never_reads_the_installed_checklists(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # Only a run's start needs the installed files (an edited one is refused until adopted):
+    # a listing and a sign-off started from the checkpoint never read or validate them, so
+    # they pay neither the YAML reader nor the validator (pydantic), and a folder that cannot
+    # be read stops only a run's start, with its clear refusal.
+    from safetyapp.checklists import load_bundled
+    from safetyapp.store.repository import Repository
+
+    run = json.loads(cli("run", "start", "opening", "--json").stdout)["id"]
+    assert Repository.open(cli.db, load_bundled()).save_snapshot()
+    folder = installed_copy(tmp_path)
+    (folder / "wrap.yaml").write_text("id: wrap\ntitle: W\nversion: 1\nscope: wrap\nlayers: []\n")
+    cli.env["SAFETYAPP_CHECKLISTS"] = str(folder)
+    cli.env["PYTHONPROFILEIMPORTTIME"] = "1"  # each import on stderr
+    listed = cli("run", "list", "--json")
+    assert run in listed.stdout and "cannot be used" not in listed.stderr
+    signed = cli.sign(run, "meeting-held", [AD, ARMORER], attendees="24", concerns_read="yes")
+    assert "cannot be used" not in signed.stderr
+    for proc in (listed, signed):
+        assert "import time:" in proc.stderr and not {"pydantic", "yaml"} & imported(proc.stderr)
+    del cli.env["PYTHONPROFILEIMPORTTIME"]
+    status = json.loads(cli("run", "status", run, "--json").stdout)
+    assert status["steps"][0]["id"] == "meeting-held" and status["steps"][0]["state"] == "passed"
+    before = lines(cli)
+    err = cli("run", "start", "handoff", code=1).stderr
+    assert "an installed checklist cannot be used" in err and "SAFETYAPP_CHECKLISTS" in err
+    assert lines(cli) == before

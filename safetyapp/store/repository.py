@@ -30,7 +30,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,7 +136,7 @@ class Repository:
     def __init__(
         self,
         journal: Journal,
-        checklists: dict[str, Checklist],
+        checklists: Mapping[str, Checklist],
         clock: Clock = utc_now,
         *,
         _start: tuple[State, set[str], Saved] | None = None,
@@ -182,7 +182,7 @@ class Repository:
 
     @classmethod
     def open(
-        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+        cls, path: Path, checklists: Mapping[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
         """From the checkpoint and the events after it when the checkpoint is usable, else
         read and fold the whole record."""
@@ -191,7 +191,7 @@ class Repository:
 
     @classmethod
     def open_full(
-        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+        cls, path: Path, checklists: Mapping[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
         """Read and fold the whole record (no checkpoint)."""
         return cls(Journal.open(path), checklists, clock)
@@ -203,7 +203,7 @@ class Repository:
         production: str,
         supervisor: str,
         pin: dict[str, Any],
-        checklists: dict[str, Checklist],
+        checklists: Mapping[str, Checklist],
         clock: Clock = utc_now,
         *,
         timezone: str = "UTC",
@@ -260,7 +260,7 @@ class Repository:
 
     @classmethod
     def open_quick(
-        cls, path: Path, checklists: dict[str, Checklist], clock: Clock = utc_now
+        cls, path: Path, checklists: Mapping[str, Checklist], clock: Clock = utc_now
     ) -> Repository:
         """The app's open: as :meth:`open`, and when it started from a checkpoint, that
         checkpoint's check against the full fold is pending (:attr:`loading`) until
@@ -272,7 +272,7 @@ class Repository:
 
     @classmethod
     def _from_checkpoint(
-        cls, path: Path, checklists: dict[str, Checklist], clock: Clock
+        cls, path: Path, checklists: Mapping[str, Checklist], clock: Clock
     ) -> Repository | None:
         saved = read_saved(path)
         if saved is None or not saved.sealed or saved.prefix_blake3 is None:

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from safetyapp.checklists import load_bundled
+from safetyapp.checklists import Installed, unusable
 from safetyapp.domain.engine import Decision
 from safetyapp.gcpause import interface_collector, settle_memory
 from safetyapp.store.chain import receipt
@@ -89,7 +89,7 @@ class SafetyApp(App[None]):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._collect_when_quiet)
         try:
-            self.repo = Repository.open_quick(self.store_path, load_bundled(), self.clock)
+            self.repo = Repository.open_quick(self.store_path, Installed(), self.clock)
             self.repo.read_only = self.read_only
         except StoreMissing:
             if self.read_only:
@@ -111,7 +111,7 @@ class SafetyApp(App[None]):
             self.call_after_refresh(self.run_worker, self._check_checkpoint, thread=True,
                                     name="load-record", group="load-record")  # fmt: skip
         elif not self.read_only:
-            self.call_after_refresh(self.run_worker, Journal.prepare_to_write, thread=True,
+            self.call_after_refresh(self.run_worker, self._prepare_to_write, thread=True,
                                     name="prepare-writes", group="prepare-writes")  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:
@@ -164,11 +164,24 @@ class SafetyApp(App[None]):
 
     def _check_checkpoint(self) -> None:
         """In a worker thread: the check, in a child process (see Repository.check_in_child).
-        Meanwhile, what the first write needs is imported here, not in the first decision."""
+        Meanwhile, what the first write needs is made ready here (see _prepare_to_write)."""
         if self.repo is not None:
             if not self.read_only:
-                Journal.prepare_to_write()
+                self._prepare_to_write()
             self.repo.check_in_child()
+
+    def _prepare_to_write(self) -> None:
+        """In a worker thread, after the first frame: what the first write imports, and the
+        installed checklists read (a run's start needs them), so neither waits in the first
+        decision; a folder that cannot be read is said now, not at the first run's start."""
+        Journal.prepare_to_write()
+        installed = self.repo.checklists if self.repo is not None else None
+        problem = installed.problem() if isinstance(installed, Installed) else None
+        if problem is not None:
+            self.call_from_thread(
+                self.notify, unusable(problem), title="Checklists", severity="warning",
+                timeout=30, markup=False,
+            )  # fmt: skip
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers: the record loaded (or not)."""

@@ -6,6 +6,10 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header
 
+from safetyapp.checklists import unusable
+from safetyapp.domain import engine
+from safetyapp.domain.checklist import ChecklistError
+from safetyapp.domain.engine import Decision
 from safetyapp.domain.state import State
 from safetyapp.store.repository import Repository
 from safetyapp.tui.background import Background
@@ -41,6 +45,26 @@ class SafetyScreen(Screen[None], Background):
         """What to draw now: the full state, or the snapshot's preview while loading. Only
         the board and banner use it (they show nothing a preview lacks)."""
         return self.repo.view
+
+    def start_run(self, checklist_id: str, **context: str | None) -> Decision | None:
+        """Start a run of `checklist_id` (the version adopted last: see Repository.checklist);
+        its decision, or None when there is no such checklist or the installed ones cannot be
+        read. A refusal of either kind is said here, with the bell."""
+        try:
+            checklist = self.repo.checklist(checklist_id)
+        except ChecklistError as exc:
+            why = unusable(exc)
+        else:
+            if checklist is not None:
+                decision = self.safety.act(engine.start_run, checklist, **context)
+                if decision.ok:
+                    return decision
+                why = decision.refused or "refused"
+            else:
+                why = f"no checklist '{checklist_id}' installed"
+        self.app.bell()
+        self.notify(why, title="Refused", severity="error", markup=False)
+        return None
 
     def compose_banner(self) -> ComposeResult:
         yield Header(show_clock=False)

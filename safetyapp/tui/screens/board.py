@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from safetyapp.domain import engine
 from safetyapp.domain.engine import stale_layer
 from safetyapp.domain.state import Run, State
 from safetyapp.tui.screens.base import SafetyScreen
@@ -165,16 +164,9 @@ class BoardScreen(SafetyScreen):
 
     # -- actions --------------------------------------------------------------------------------
     def _start(self, checklist_id: str, **context: str | None) -> None:
-        checklist = self.repo.checklist(checklist_id)
-        if checklist is None:
-            self.notify(f"no checklist '{checklist_id}' installed", severity="error", markup=False)
-            return
-        decision = self.safety.act(engine.start_run, checklist, **context)
-        if not decision.ok:
-            self.app.bell()
-            self.notify(decision.refused or "", title="Refused", severity="error", markup=False)
-            return
-        self.open_run(str(decision.run_id))
+        decision = self.start_run(checklist_id, **context)
+        if decision is not None:
+            self.open_run(str(decision.run_id))
 
     def open_run(self, run_id: str) -> None:
         from safetyapp.tui.screens.walk import WalkScreen

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
-from safetyapp.domain import clock, engine
+from safetyapp.domain import clock
 from safetyapp.domain.checklist import Evidence, Step
 from safetyapp.domain.engine import Decision, stale_layer
 from safetyapp.domain.roles import ROLE_TITLES
@@ -319,16 +319,10 @@ def takes_again(run: Run) -> bool:
 def start_next_take(screen: SafetyScreen, run: Run) -> str | None:
     """Start the next handoff for the same firearm, performer and scene; its id, or None
     (refused: said). Nothing is carried over but those three: every item is entered again."""
-    checklist = screen.repo.checklist("handoff")
-    if checklist is None:
-        decision = None
-    else:
-        context = {"firearm": run.firearm, "performer": run.performer, "scene": run.scene}
-        decision = screen.safety.act(engine.start_run, checklist, **context)
-    if decision is None or not decision.ok:
-        screen.app.bell()
-        why = decision.refused if decision is not None else "no handoff checklist installed"
-        screen.notify(why or "", title="Refused", severity="error", markup=False)
+    decision = screen.start_run(
+        "handoff", firearm=run.firearm, performer=run.performer, scene=run.scene
+    )
+    if decision is None:
         return None
     return str(decision.run_id)
 
