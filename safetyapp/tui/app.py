@@ -86,7 +86,7 @@ class SafetyApp(App[None]):
         Repository.read_ahead(store)
 
     # -- start-up -------------------------------------------------------------------------------
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.set_interval(1.0, self._collect_when_quiet)
         try:
             self.repo = Repository.open_quick(self.store_path, Installed(), self.clock)
@@ -101,7 +101,10 @@ class SafetyApp(App[None]):
             self.push_screen(StoreErrorScreen(str(exc)))
             return
         self._after_open()
-        self.push_screen(BoardScreen())
+        # Mounted before what follows is scheduled: "after refresh" is then after the board's
+        # first frame, and the background work below (a thread, sharing the interpreter) no
+        # longer competes with the board's first layout (~70 ms of it measured).
+        await self.push_screen(BoardScreen())
         # The board is there for good too: out of the collector's sight once drawn, so the first
         # full collection (at the first quiet moment) rescans only what came after it.
         self.call_after_refresh(_settle_memory)
