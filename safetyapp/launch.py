@@ -1,8 +1,8 @@
 """The ``safetyapp`` command's entry point (and ``python -m safetyapp``'s).
 
 Before anything heavy is imported, it starts hashing the bytes the store's checkpoint was
-folded from (:func:`~safetyapp.store.prefix.start_prefix_digest`: a thread, outside the
-interpreter lock), so that the hashing runs on another core while the command imports
+folded from (:func:`~safetyapp.store.prefix.start_prefix_digest`: a forked child process on
+Linux, else a thread), so that the hashing runs on another core while the command imports
 Textual, pydantic and the rest (~0.15-0.2 s): at 1,000,000 events the digest of the 538 MB
 before the checkpoint takes ~0.15 s of one core (BLAKE3), which the command otherwise waited
 for when it opened the store. Only a head start: the open still compares the digest with the checkpoint's, and takes

@@ -29,6 +29,7 @@ from safetyapp.domain.snapshot import (
     to_view,
     view_runs,
 )
+from safetyapp.store import prefix
 from safetyapp.store.journal import Journal, Mark, StoreCorrupt, StoreError
 from safetyapp.store.prefix import start_prefix_digest
 from safetyapp.store.repository import Repository, StoreUnreadable
@@ -134,14 +135,22 @@ def test_a_first_line_whose_offset_is_not_the_marks_is_not_a_snapshot(store: Pat
     assert read_saved(store) is not None
 
 
-def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> None:
+@pytest.mark.parametrize("fork", [True, False], ids=["child process", "thread"])
+def test_the_head_start_digest_is_of_the_same_file_or_not_used(
+    store: Path, fork: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefix, "_may_fork", lambda: fork)
     repo = Repository.open(store, CHECKLISTS)
     assert repo.save_snapshot()
     saved = read_saved(store)
     assert saved is not None and saved.prefix_blake3 is not None
     offset = saved.mark.offset
+    key = (os.path.abspath(store), offset)
     start_prefix_digest(store)
+    early = prefix._early[key]
+    assert (early.child is not None, early.thread is not None) == (fork, not fork)
     assert prefix_digest(store, offset) == saved.prefix_blake3  # the head start, taken
+    assert key not in prefix._early
     # Another file put in the store's place after the head start began (the same length, one
     # byte changed): its own bytes are hashed, never the digest of the file it replaced.
     start_prefix_digest(store)
@@ -154,13 +163,40 @@ def test_the_head_start_digest_is_of_the_same_file_or_not_used(store: Path) -> N
     assert found == blake3(bytes(data[:offset])).hexdigest() != saved.prefix_blake3
     # The same file, a byte rewritten in place once the head start has read it: hashed again.
     start_prefix_digest(store)
-    while any(t.name == "prefix-digest-ahead" for t in threading.enumerate()):
-        time.sleep(0.001)
+    prefix._early[key].wait()
     with open(store, "r+b") as f:
         f.write(bytes([data[0] ^ 0x01]))
     data[0] ^= 0x01
     assert prefix_digest(store, offset) == blake3(bytes(data[:offset])).hexdigest()
     start_prefix_digest(store.with_name("no-such-store.jsonl"))  # no snapshot: nothing to do
+
+
+def test_a_head_start_in_a_child_process_is_reaped_and_a_silent_one_is_hashed_again(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefix, "_may_fork", lambda: True)
+    assert Repository.open(store, CHECKLISTS).save_snapshot()
+    saved = read_saved(store)
+    assert saved is not None and saved.prefix_blake3 is not None
+    key = (os.path.abspath(store), saved.mark.offset)
+    start_prefix_digest(store)
+    child = prefix._early[key].child
+    assert child is not None
+    pid = child[0]
+    assert prefix_digest(store, saved.mark.offset) == saved.prefix_blake3
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped by the take: no zombie left behind
+    # A child that says nothing (it failed, or was killed): the open hashes the bytes itself.
+    parent, digest = os.getpid(), prefix._digest
+
+    def failing_in_the_child(path: Path, offset: int) -> tuple[str | None, Any]:
+        return (None, None) if os.getpid() != parent else digest(path, offset)
+
+    monkeypatch.setattr(prefix, "_digest", failing_in_the_child)
+    start_prefix_digest(store)
+    early = prefix._early[key]
+    assert early.child is not None and early.wait() == (None, None)
+    assert prefix_digest(store, saved.mark.offset) == saved.prefix_blake3
 
 
 def test_snapshot_file_round_trip_and_every_kind_of_bad_file_is_ignored(store: Path) -> None:
@@ -519,8 +555,6 @@ def test_stopping_the_check_kills_its_child_and_takes_nothing(store: Path) -> No
     for a whole-record replay), and nothing is taken from it: the state stays 'loading', so no
     checkpoint is written from it."""
     import signal
-    import threading
-    import time
 
     saved(store)
     quick = Repository.open_quick(store, CHECKLISTS)
@@ -542,7 +576,6 @@ def test_stopping_the_check_kills_its_child_and_takes_nothing(store: Path) -> No
 
 
 def test_hashing_off_the_main_thread_puts_the_switch_interval_back(store: Path) -> None:
-    import threading
 
     before = sys.getswitchinterval()
     seen: list[float] = []
