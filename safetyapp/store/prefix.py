@@ -4,9 +4,9 @@ mark (see :mod:`safetyapp.store.snapshot`), and its head start.
 Light on purpose (the standard library and the ``blake3`` extension only): the ``safetyapp``
 command starts the digest from here before it imports anything heavy
 (:mod:`safetyapp.launch`), so the hashing runs on another core while the command's own imports
-do: in a forked child process on Linux (it shares no interpreter lock with the command), else in
-a thread. BLAKE3, not SHA-256: the checkpoint's check reads every byte before it at every start, and
-at 1,000,000 events (538 MB) that is ~0.15 s of one core here against ~0.4 s. It checks a
+do: in a forked child process on Linux (it shares no interpreter lock with the command), else
+in a thread. BLAKE3, not SHA-256: the checkpoint's check reads every byte before it at every
+start, and at 1,000,000 events (538 MB) that is ~0.15 s of one core here against ~0.4 s. It checks a
 cache; the record's own chain is SHA-256 (:mod:`safetyapp.store.chain`).
 """
 
@@ -164,8 +164,8 @@ def _may_fork() -> bool:
 def _fork_digest(store: Path, offset: int) -> tuple[int, int]:
     """Fork a child that hashes the prefix and writes ``DIGEST DEV INO SIZE MTIME`` (nothing,
     if it could not) to a pipe, then exits at once (no cleanup of the parent's: ``_exit``).
-    It keeps no other file of the parent's open (a lock among them would outlive a release
-    by close). Its pid and the pipe's read end."""
+    It keeps none of the parent's files open but stdin, stdout and stderr (a lock among them
+    would outlive a release by close). Its pid and the pipe's read end."""
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -209,8 +209,7 @@ _early_lock = threading.Lock()
 
 def start_prefix_digest(store: Path) -> None:
     """Start hashing (in a child process, else a thread: see :func:`_may_fork`) the bytes
-    before the mark of the checkpoint beside
-    ``store`` (read from its first line only), so that the open that checks them finds the
+    before the mark of the checkpoint beside ``store`` (read from its first line only), so that the open that checks them finds the
     digest done: the command calls this before its imports, the app as it is made, and the
     hashing (outside the interpreter lock) runs meanwhile (the app's open at 100,000 events:
     52-65 -> 41-49 ms). Only a head start: nothing is decided on it until

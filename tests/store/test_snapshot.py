@@ -576,7 +576,6 @@ def test_stopping_the_check_kills_its_child_and_takes_nothing(store: Path) -> No
 
 
 def test_hashing_off_the_main_thread_puts_the_switch_interval_back(store: Path) -> None:
-
     before = sys.getswitchinterval()
     seen: list[float] = []
     size = store.stat().st_size
